@@ -1,0 +1,52 @@
+# opsconductor-shared: every target sets up what it needs (the venv) by itself.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv setup generate check lint format typecheck drift schema-lint test bench bench-quick demo serve clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create .venv with the library (editable) and every dev dependency
+
+setup: venv ## alias of venv: everything a developer needs
+
+generate: venv ## regenerate generated/opsconductor_contracts from schemas/
+	$(PY) scripts/generate.py
+
+check: lint typecheck drift schema-lint ## ruff, mypy --strict, generated-code drift, schema lint
+
+lint: venv ## ruff lint and format check (generated code excluded)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: venv ## mypy --strict on runtime/ and generated/
+	$(BIN)/mypy
+
+drift: venv ## fail when generated/ differs from what schemas/ generate
+	$(PY) scripts/generate.py --check
+
+schema-lint: venv ## every schema: valid OpenAPI 3.1, described, examples valid
+	$(BIN)/opsconductor-contracts lint schemas
+
+test: venv ## the whole test suite (integration tests use PostgreSQL and Redis on loopback)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean: ## remove the venv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist

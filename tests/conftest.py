@@ -1,0 +1,16 @@
+"""Shared test configuration: paths, and the anyio backend for async tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMAS = ROOT / "schemas"
+GENERATED = ROOT / "generated" / "opsconductor_contracts"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
