@@ -17,6 +17,7 @@ PACKAGES = [
     "opsconductor_contracts",
     "opsconductor_shared",
     "opsconductor_shared.contracts",
+    "opsconductor_shared.middleware",
 ]
 
 

@@ -1,5 +1,160 @@
-"""OpsConductor service runtime: the hand-written half of opsconductor-shared."""
+"""OpsConductor service runtime: the hand-written half of opsconductor-shared.
 
+Everything a service imports first: the app factory, the error envelope and its exceptions,
+structured logging, pure-ASGI middleware, health, settings, and the generic page model.
+"""
+
+from ._app import (
+    LifespanHook,
+    ServiceRuntime,
+    add_standard_middleware,
+    create_service_app,
+    get_runtime,
+    register_health_check,
+)
+from ._client_ip import ClientAddressResolver
+from ._context import (
+    TraceContext,
+    bind_log_context,
+    bind_request_context,
+    get_request_id,
+    get_trace_context,
+    new_request_id,
+    parse_traceparent,
+)
+from ._errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    DatabaseError,
+    InternalError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+    RateLimitedError,
+    ServiceCommunicationError,
+    ServiceUnavailableError,
+    StandardHTTPException,
+    ValidationError,
+)
+from ._handlers import GENERIC_SERVER_ERROR_DETAIL, add_error_handlers, validation_error_details
+from ._health import (
+    DEFAULT_CHECK_TIMEOUT,
+    CheckFunction,
+    HealthCheckError,
+    HealthRegistry,
+    health_router,
+)
+from ._logging import (
+    DEFAULT_SLOW_QUERY_MS,
+    get_logger,
+    log_database_operation,
+    log_service_call,
+    mask_event,
+    setup_service_logging,
+)
+from ._masking import REDACTED, SENSITIVE_KEY_PARTS, is_sensitive_key, mask_sensitive_data
+from ._openapi import CONTRACTS_EXTENSION, error_responses, install_openapi, rewrite_openapi
+from ._problem import PROBLEM_JSON, ProblemResponse, build_problem, code_for_status, send_problem
+from ._settings import (
+    CORSSettings,
+    LoggingSettings,
+    SecurityHeadersSettings,
+    ServiceSettings,
+    env_prefix_for,
+)
+from ._upstream import (
+    DEFAULT_MAX_RETRY_AFTER,
+    handle_service_communication_error,
+    parse_retry_after,
+    upstream_error_body,
+)
+from ._utils import chunk_list, deep_merge_dicts, format_duration, sanitize_filename
+from .middleware import (
+    PerformanceMiddleware,
+    RequestBodyLimitMiddleware,
+    RequestIDMiddleware,
+    RequestMetrics,
+    SecurityHeadersMiddleware,
+    UnhandledErrorMiddleware,
+)
 from .models import PaginatedResponse
 
-__all__ = ["PaginatedResponse"]
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "CONTRACTS_EXTENSION",
+    "CORSSettings",
+    "CheckFunction",
+    "ClientAddressResolver",
+    "ConflictError",
+    "DEFAULT_CHECK_TIMEOUT",
+    "DEFAULT_MAX_RETRY_AFTER",
+    "DEFAULT_SLOW_QUERY_MS",
+    "DatabaseError",
+    "GENERIC_SERVER_ERROR_DETAIL",
+    "HealthCheckError",
+    "HealthRegistry",
+    "InternalError",
+    "LifespanHook",
+    "LoggingSettings",
+    "NotFoundError",
+    "PROBLEM_JSON",
+    "PaginatedResponse",
+    "PayloadTooLargeError",
+    "PerformanceMiddleware",
+    "PermissionDeniedError",
+    "PreconditionFailedError",
+    "ProblemResponse",
+    "REDACTED",
+    "RateLimitedError",
+    "RequestBodyLimitMiddleware",
+    "RequestIDMiddleware",
+    "RequestMetrics",
+    "SENSITIVE_KEY_PARTS",
+    "SecurityHeadersMiddleware",
+    "SecurityHeadersSettings",
+    "ServiceCommunicationError",
+    "ServiceRuntime",
+    "ServiceSettings",
+    "ServiceUnavailableError",
+    "StandardHTTPException",
+    "TraceContext",
+    "UnhandledErrorMiddleware",
+    "ValidationError",
+    "add_error_handlers",
+    "add_standard_middleware",
+    "bind_log_context",
+    "bind_request_context",
+    "build_problem",
+    "chunk_list",
+    "code_for_status",
+    "create_service_app",
+    "deep_merge_dicts",
+    "env_prefix_for",
+    "error_responses",
+    "format_duration",
+    "get_logger",
+    "get_request_id",
+    "get_runtime",
+    "get_trace_context",
+    "handle_service_communication_error",
+    "health_router",
+    "install_openapi",
+    "is_sensitive_key",
+    "log_database_operation",
+    "log_service_call",
+    "mask_event",
+    "mask_sensitive_data",
+    "new_request_id",
+    "parse_retry_after",
+    "parse_traceparent",
+    "register_health_check",
+    "rewrite_openapi",
+    "sanitize_filename",
+    "send_problem",
+    "setup_service_logging",
+    "upstream_error_body",
+    "validation_error_details",
+]

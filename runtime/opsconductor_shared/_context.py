@@ -1,0 +1,110 @@
+"""Per-request context in contextvars: the request id and the W3C trace context.
+
+The request-id middleware sets them at the start of every request. Each request runs in its
+own task with its own copy of the context, so routes, dependencies (also those run in the
+threadpool), background tasks and outgoing service calls of one request all see its values,
+and concurrent requests never see each other's. The same values are bound into structlog's
+contextvars so every log line of the request carries them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+__all__ = [
+    "TraceContext",
+    "bind_log_context",
+    "bind_request_context",
+    "get_request_id",
+    "get_trace_context",
+    "new_request_id",
+    "parse_traceparent",
+]
+
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+_INVALID_TRACE_ID = "0" * 32
+_INVALID_SPAN_ID = "0" * 16
+
+_request_id: ContextVar[str | None] = ContextVar("opsconductor_request_id", default=None)
+_trace: ContextVar[TraceContext | None] = ContextVar("opsconductor_trace", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class TraceContext:
+    """The W3C trace context of the current request.
+
+    `trace_id` is shared by every service on the call chain; `span_id` is this request's own
+    span, which outgoing calls name as their parent.
+    """
+
+    trace_id: str
+    span_id: str
+    flags: str = "01"
+    parent_id: str | None = None
+
+    @classmethod
+    def start(cls, incoming: TraceContext | None = None) -> TraceContext:
+        """A new span: a child of `incoming`, or the root of a new trace."""
+        span_id = os.urandom(8).hex()
+        if incoming is None:
+            return cls(trace_id=os.urandom(16).hex(), span_id=span_id)
+        return cls(incoming.trace_id, span_id, incoming.flags, parent_id=incoming.span_id)
+
+    def traceparent(self) -> str:
+        """The `traceparent` header for an outgoing call made within this span."""
+        return f"00-{self.trace_id}-{self.span_id}-{self.flags}"
+
+
+def parse_traceparent(value: str | None) -> TraceContext | None:
+    """A valid `traceparent` header as the caller's span, or None (invalid headers are ignored,
+    as the W3C specification requires)."""
+    if not value:
+        return None
+    match = _TRACEPARENT.match(value.strip().lower())
+    if match is None:
+        return None
+    trace_id, span_id, flags = match.groups()
+    if trace_id == _INVALID_TRACE_ID or span_id == _INVALID_SPAN_ID:
+        return None
+    return TraceContext(trace_id=trace_id, span_id=span_id, flags=flags)
+
+
+def new_request_id() -> str:
+    """A fresh request id: 32 lowercase hex characters."""
+    return os.urandom(16).hex()
+
+
+def get_request_id() -> str | None:
+    """The current request's id, or None outside a request."""
+    return _request_id.get()
+
+
+def get_trace_context() -> TraceContext | None:
+    """The current request's trace context, or None outside a request."""
+    return _trace.get()
+
+
+def bind_request_context(request_id: str, trace: TraceContext | None) -> None:
+    """Make `request_id` and `trace` the current request's context, for code and for logs.
+
+    Clears whatever log context the task inherited first, so nothing of an earlier request
+    leaks into this one.
+    """
+    _request_id.set(request_id)
+    _trace.set(trace)
+    structlog.contextvars.clear_contextvars()
+    if trace is None:
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+    else:
+        structlog.contextvars.bind_contextvars(request_id=request_id, trace_id=trace.trace_id)
+
+
+def bind_log_context(**values: Any) -> None:
+    """Add values (such as `user_id`) to every later log line of the current request."""
+    structlog.contextvars.bind_contextvars(**values)

@@ -1,0 +1,278 @@
+"""Structured logging for services: one structlog pipeline for our events and stdlib logging.
+
+`setup_service_logging` configures structlog to write one line per event (JSON via orjson in
+production, coloured console output in development) and routes the standard library's
+logging (uvicorn, httpx, asyncpg, anything else) through the same processors. Every line
+carries `timestamp` (RFC 3339, UTC), `level`, `service`, `logger`, `event` and the request
+context bound in contextvars (`request_id`, `trace_id`, `user_id`). Every event passes
+through `mask_sensitive_data` before it is rendered, exceptions included.
+
+Calling `setup_service_logging` again reconfigures in place: loggers obtained earlier (and
+cached by structlog) follow the new level, format and stream.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+import threading
+from collections.abc import MutableMapping
+from typing import IO, Any
+
+import orjson
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from ._masking import mask_sensitive_data
+
+__all__ = [
+    "DEFAULT_SLOW_QUERY_MS",
+    "get_logger",
+    "log_database_operation",
+    "log_service_call",
+    "mask_event",
+    "setup_service_logging",
+]
+
+DEFAULT_SLOW_QUERY_MS = 500.0
+_QUIET_LOGGERS = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "uvicorn.access": logging.CRITICAL + 1,
+}
+_ROUTED_LOGGERS = (
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "httpx",
+    "httpcore",
+    "psycopg",
+    "psycopg.pool",
+    "redis",
+)
+
+
+def mask_event(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: `mask_sensitive_data` on the whole event."""
+    masked: EventDict = mask_sensitive_data(event_dict)
+    return masked
+
+
+class _Sink:
+    """Where every rendered line goes; swapped, not replaced, when logging is reconfigured."""
+
+    def __init__(self) -> None:
+        self.stream: Any = sys.stdout
+        self._lock = threading.Lock()
+
+    def write_line(self, line: str | bytes) -> None:
+        stream = self.stream
+        with self._lock:
+            if isinstance(stream, io.TextIOBase):
+                stream.write((line.decode() if isinstance(line, bytes) else line) + "\n")
+            else:
+                stream.write((line if isinstance(line, bytes) else line.encode()) + b"\n")
+            stream.flush()
+
+
+class _SinkLogger:
+    """The logger structlog renders into: every level writes one line to the sink."""
+
+    def __init__(self, sink: _Sink, name: str | None = None) -> None:
+        self._sink = sink
+        self.name = name
+
+    def msg(self, message: str | bytes) -> None:
+        self._sink.write_line(message)
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
+class _State:
+    def __init__(self) -> None:
+        self.sink = _Sink()
+        self.level = logging.INFO
+        self.service = "service"
+        # structlog keeps a reference to this list in every cached logger, so it is changed in
+        # place on reconfiguration rather than replaced.
+        self.processors: list[Processor] = []
+        self.configured = False
+
+
+_STATE = _State()
+
+
+def _filter_level(_: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+    if logging.getLevelName(method.upper()) < _STATE.level:
+        raise structlog.DropEvent
+    return event_dict
+
+
+def _add_service(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    event_dict.setdefault("service", _STATE.service)
+    return event_dict
+
+
+def _add_logger_name(logger: WrappedLogger, _: str, event_dict: EventDict) -> EventDict:
+    if "logger" not in event_dict:
+        record = event_dict.get("_record")
+        name = record.name if record is not None else getattr(logger, "name", None)
+        event_dict["logger"] = name or "app"
+    return event_dict
+
+
+def _render_json(_: WrappedLogger, __: str, event_dict: EventDict) -> bytes:
+    return orjson.dumps(event_dict, default=repr)
+
+
+def _render_json_text(logger: WrappedLogger, method: str, event_dict: EventDict) -> str:
+    return _render_json(logger, method, event_dict).decode()
+
+
+def _shared_processors() -> list[Processor]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        _add_service,
+        _add_logger_name,
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+        mask_event,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+    ]
+
+
+class _SinkHandler(logging.Handler):
+    """Routes stdlib log records through the structlog pipeline into the sink."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _STATE.sink.write_line(self.format(record))
+        except Exception:  # logging must never raise into the caller
+            self.handleError(record)
+
+
+def setup_service_logging(
+    service_name: str,
+    *,
+    level: str | int = "INFO",
+    json: bool = True,
+    stream: IO[Any] | None = None,
+) -> None:
+    """Configure structlog and stdlib logging for a service.
+
+    Args:
+        service_name: the `service` field of every line.
+        level: minimum level, as a name (`"INFO"`) or a number.
+        json: one JSON object per line (production); False for readable console output.
+        stream: where lines go (default: standard output).
+
+    Raises:
+        ValueError: `level` is not a logging level.
+    """
+    numeric = (
+        level if isinstance(level, int) else logging.getLevelNamesMapping().get(str(level).upper())
+    )
+    if numeric is None:
+        raise ValueError(
+            f"unknown log level {level!r}; use DEBUG, INFO, WARNING, ERROR or CRITICAL"
+        )
+    _STATE.level = numeric
+    _STATE.service = service_name
+    _STATE.sink.stream = stream or sys.stdout
+    colours = not json and bool(getattr(_STATE.sink.stream, "isatty", lambda: False)())
+    renderer: Processor = _render_json if json else structlog.dev.ConsoleRenderer(colors=colours)
+    _STATE.processors[:] = [_filter_level, *_shared_processors(), renderer]
+    if not _STATE.configured:
+        structlog.configure(
+            processors=_STATE.processors,
+            wrapper_class=structlog.make_filtering_bound_logger(logging.NOTSET),
+            logger_factory=lambda *args: _SinkLogger(_STATE.sink, str(args[0]) if args else None),
+            cache_logger_on_first_use=True,
+        )
+        _STATE.configured = True
+    _route_stdlib_logging(json, colours)
+
+
+def _route_stdlib_logging(json: bool, colours: bool) -> None:
+    renderer: Processor = (
+        _render_json_text if json else structlog.dev.ConsoleRenderer(colors=colours)
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *_shared_processors()],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = _SinkHandler()
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(_STATE.level)
+    for name in _ROUTED_LOGGERS:
+        routed = logging.getLogger(name)
+        routed.handlers = []
+        routed.propagate = True
+        routed.setLevel(max(_STATE.level, _QUIET_LOGGERS.get(name, logging.NOTSET)))
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger whose lines carry `logger=name`.
+
+    Lazy: safe to create at import time, before `setup_service_logging` runs.
+    """
+    return structlog.get_logger(name)
+
+
+def log_service_call(
+    upstream: str,
+    method: str,
+    route: str,
+    *,
+    status: int | None,
+    duration_ms: float,
+    attempt: int = 1,
+    error: str | None = None,
+    **extra: Any,
+) -> None:
+    """Log one call to another service: INFO, or WARNING when it failed or answered 5xx."""
+    failed = error is not None or status is None or status >= 500
+    fields: MutableMapping[str, Any] = {
+        "upstream": upstream,
+        "method": method,
+        "route": route,
+        "status": status,
+        "duration_ms": round(duration_ms, 3),
+        "attempt": attempt,
+        **extra,
+    }
+    if error is not None:
+        fields["error"] = error
+    logger = structlog.get_logger("opsconductor.client")
+    (logger.warning if failed else logger.info)(
+        "service_call", logger="opsconductor.client", **fields
+    )
+
+
+def log_database_operation(
+    operation: str,
+    *,
+    duration_ms: float,
+    rows: int | None = None,
+    slow_threshold_ms: float = DEFAULT_SLOW_QUERY_MS,
+    error: str | None = None,
+    **extra: Any,
+) -> None:
+    """Log one database operation: INFO, or WARNING when slower than `slow_threshold_ms` or failed."""
+    slow = duration_ms >= slow_threshold_ms
+    fields: MutableMapping[str, Any] = {
+        "operation": operation,
+        "duration_ms": round(duration_ms, 3),
+        "rows": rows,
+        "slow": slow,
+        **extra,
+    }
+    if error is not None:
+        fields["error"] = error
+    logger = structlog.get_logger("opsconductor.database")
+    method = logger.warning if slow or error is not None else logger.info
+    method("database_operation", **fields)

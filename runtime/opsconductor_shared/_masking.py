@@ -1,0 +1,117 @@
+"""Masking of secrets in anything that is about to be logged: `mask_sensitive_data`.
+
+Two rules, applied recursively through mappings and sequences:
+
+- a value under a key that names a secret (case-insensitive, ignoring `-` and `_`: password,
+  passwd, secret, token, api key, authorization, cookie, session, credential, private key,
+  dsn, database url, connection string, access key, passphrase, ...) is replaced whole;
+- a string is scanned for secrets it carries itself: bearer and basic credentials, JWTs,
+  passwords in `scheme://user:password@host` URLs and `password=...` pairs, AWS access key
+  ids and PEM private keys; only the secret part is replaced.
+
+A replaced secret leaves nothing of itself behind: not its length, not its first or last
+characters. The input is never modified; a new structure is returned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from pydantic import SecretBytes, SecretStr
+
+__all__ = ["REDACTED", "SENSITIVE_KEY_PARTS", "is_sensitive_key", "mask_sensitive_data"]
+
+REDACTED = "[REDACTED]"
+
+SENSITIVE_KEY_PARTS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "authorization",
+    "cookie",
+    "session",
+    "credential",
+    "privatekey",
+    "accesskey",
+    "dsn",
+    "databaseurl",
+    "connectionstring",
+    "signature",
+)
+_MAX_DEPTH = 32
+
+# Cheap substring tests that every value pattern needs at least one of; a string with none of
+# them cannot hold a pattern, so the regular expressions are skipped for most log values.
+_TRIGGERS = ("=", ":", "eyJ", "AKIA", "ASIA", "earer", "EARER", "asic", "ASIC", "-----BEGIN")
+
+_PRIVATE_KEY = re.compile(
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.S
+)
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?")
+_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic|token|apikey|digest)(\s+)[A-Za-z0-9._~+/=-]+")
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*):([^\s@/]*)@")
+_PAIR = re.compile(
+    r"(?i)\b((?:[a-z0-9]*[_-])?(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|"
+    r"private[_-]?key|credential|session|signature)[a-z0-9_-]*)"
+    r"(\"?'?\s*[:=]\s*\"?'?)([^\s&\"',;}]+)"
+)
+_AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
+
+
+@lru_cache(maxsize=4096)
+def is_sensitive_key(key: str) -> bool:
+    """Whether a mapping key names a secret (see the module docstring)."""
+    folded = key.lower().replace("_", "").replace("-", "")
+    return any(part in folded for part in SENSITIVE_KEY_PARTS)
+
+
+def _mask_string(value: str) -> str:
+    if not any(trigger in value for trigger in _TRIGGERS):
+        return value
+    value = _PRIVATE_KEY.sub(REDACTED, value)
+    value = _JWT.sub(REDACTED, value)
+    value = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", value)
+    value = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}:{REDACTED}@", value)
+    value = _PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", value)
+    return _AWS_KEY_ID.sub(REDACTED, value)
+
+
+def _mask(value: Any, depth: int) -> Any:
+    if isinstance(value, str):
+        return _mask_string(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, SecretStr | SecretBytes):
+        return REDACTED
+    if depth >= _MAX_DEPTH:
+        return "[TRUNCATED]"
+    if isinstance(value, Mapping):
+        return {
+            key: (
+                REDACTED
+                if isinstance(key, str) and value[key] is not None and is_sensitive_key(key)
+                else _mask(value[key], depth + 1)
+            )
+            for key in value
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        masked = [_mask(item, depth + 1) for item in value]
+        return masked if isinstance(value, list) else type(value)(masked)
+    if isinstance(value, bytes | bytearray):
+        return _mask_string(bytes(value).decode("utf-8", "replace"))
+    return value
+
+
+def mask_sensitive_data(data: Any) -> Any:
+    """A copy of `data` with every secret replaced by `REDACTED` (see the module docstring).
+
+    Mappings become dicts, lists and tuples keep their type, strings are scanned, bytes are
+    decoded and scanned, other objects are returned as they are. Never modifies `data`.
+    """
+    return _mask(data, 0)

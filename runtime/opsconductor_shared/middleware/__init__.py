@@ -1,0 +1,24 @@
+"""Pure-ASGI middleware of the runtime (never `BaseHTTPMiddleware`)."""
+
+from .body_limit import DEFAULT_MAX_BODY_BYTES, RequestBodyLimitMiddleware, RequestBodyTooLarge
+from .cors import cors_middleware_options
+from .errors import UnhandledErrorMiddleware
+from .metrics import RequestMetrics
+from .performance import DEFAULT_SLOW_REQUEST_MS, PerformanceMiddleware, route_template
+from .request_id import DEFAULT_REQUEST_ID_HEADER, RequestIDMiddleware
+from .security_headers import SecurityHeadersMiddleware
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_REQUEST_ID_HEADER",
+    "DEFAULT_SLOW_REQUEST_MS",
+    "PerformanceMiddleware",
+    "RequestBodyLimitMiddleware",
+    "RequestBodyTooLarge",
+    "RequestIDMiddleware",
+    "RequestMetrics",
+    "SecurityHeadersMiddleware",
+    "UnhandledErrorMiddleware",
+    "cors_middleware_options",
+    "route_template",
+]

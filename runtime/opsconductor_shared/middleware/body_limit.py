@@ -1,0 +1,94 @@
+"""`RequestBodyLimitMiddleware`: request bodies over the limit get 413 in the envelope.
+
+A declared `Content-Length` over the limit is refused before the app runs. A body without
+one (chunked) is counted as the app reads it; the read that crosses the limit raises
+`RequestBodyTooLarge` (a Starlette `HTTPException`, so FastAPI's body parsing passes it on
+and the error handlers render it), and if it escapes the app before a response started, this
+middleware sends the 413 itself.
+"""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .._context import get_request_id, new_request_id
+from .._problem import build_problem, send_problem
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "RequestBodyLimitMiddleware", "RequestBodyTooLarge"]
+
+DEFAULT_MAX_BODY_BYTES = 1_048_576
+
+
+class RequestBodyTooLarge(HTTPException):
+    """Raised from `receive` when the body crosses the limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            status_code=413, detail=f"The request body is larger than the limit of {limit} bytes."
+        )
+
+
+class RequestBodyLimitMiddleware:
+    """See the module docstring.
+
+    Args:
+        app: the ASGI app to wrap.
+        max_body_bytes: the largest body accepted.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        if max_body_bytes < 0:
+            raise ValueError("max_body_bytes must not be negative")
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        problem = build_problem(
+            413,
+            code="PAYLOAD_TOO_LARGE",
+            detail=f"The request body is larger than the limit of {self.max_body_bytes} bytes.",
+            request_id=get_request_id() or new_request_id(),
+            instance=scope.get("path"),
+        )
+        await send_problem(send, problem, {"connection": "close"})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared > self.max_body_bytes:
+                    await self._refuse(scope, send)
+                    return
+                break
+        received = 0
+        started = False
+        limit = self.max_body_bytes
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise RequestBodyTooLarge(limit)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except RequestBodyTooLarge:
+            if started:
+                raise
+            await self._refuse(scope, send)

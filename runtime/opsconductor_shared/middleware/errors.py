@@ -1,0 +1,63 @@
+"""`UnhandledErrorMiddleware`: an unhandled exception becomes a 500 in the envelope, inside
+the middleware stack, so the response still passes through the request-id, security-header
+and timing middleware (Starlette's own last-resort handler sits outside all of them).
+
+The exception and its stack go to the log, never to the client. An exception after the
+response has started cannot change it: it is logged, and re-raised if the body was not
+complete so the server aborts the connection instead of passing off a truncated body as whole.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .._context import get_request_id, new_request_id
+from .._handlers import GENERIC_SERVER_ERROR_DETAIL
+from .._logging import get_logger
+from .._problem import build_problem, send_problem
+
+__all__ = ["UnhandledErrorMiddleware"]
+
+_log = get_logger("opsconductor.errors")
+
+
+class UnhandledErrorMiddleware:
+    """See the module docstring."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = {"started": False, "complete": False}
+
+        async def tracking_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                state["complete"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            _log.error(
+                "unhandled_exception",
+                exc_info=exc,
+                exc_type=type(exc).__name__,
+                response_started=state["started"],
+            )
+            if state["started"]:
+                if not state["complete"]:
+                    raise
+                return
+            problem = build_problem(
+                500,
+                code="INTERNAL_ERROR",
+                detail=GENERIC_SERVER_ERROR_DETAIL,
+                request_id=get_request_id() or new_request_id(),
+                instance=scope.get("path"),
+            )
+            await send_problem(send, problem)

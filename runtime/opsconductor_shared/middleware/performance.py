@@ -1,0 +1,113 @@
+"""`PerformanceMiddleware`: timing header, one access-log event per request, slow-request
+warnings and (optionally) Prometheus metrics.
+
+Every response gets `Server-Timing: app;dur=<ms>` (time until the response started). When
+the response is complete, one `request` event is logged with method, route template (never
+the raw path with its ids, which would make every URL its own series), path, status,
+duration, response bytes, request id and trace id (from the log context) and the client
+address taken through trusted proxies only. Requests slower than `slow_request_ms` are logged
+at WARNING. With a `RequestMetrics`, request count and latency are recorded by route
+template, method and status.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .._client_ip import ClientAddressResolver
+from .._logging import get_logger
+from .metrics import RequestMetrics
+
+__all__ = ["DEFAULT_SLOW_REQUEST_MS", "PerformanceMiddleware", "route_template"]
+
+DEFAULT_SLOW_REQUEST_MS = 1000.0
+UNMATCHED_ROUTE = "<unmatched>"
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (`/targets/{target_id}`), or `<unmatched>`."""
+    route = scope.get("route")
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not isinstance(path, str):
+        return UNMATCHED_ROUTE
+    return f"{scope.get('root_path', '')}{path}" if scope.get("root_path") else path
+
+
+class PerformanceMiddleware:
+    """See the module docstring.
+
+    Args:
+        app: the ASGI app to wrap.
+        slow_request_ms: requests at least this slow are logged at WARNING.
+        client_address: resolves the client address (trusted proxies); default: the peer.
+        metrics: record Prometheus metrics here (see `RequestMetrics`).
+        access_log: log one event per request.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        slow_request_ms: float = DEFAULT_SLOW_REQUEST_MS,
+        client_address: ClientAddressResolver | None = None,
+        metrics: RequestMetrics | None = None,
+        access_log: bool = True,
+    ) -> None:
+        if slow_request_ms <= 0:
+            raise ValueError("slow_request_ms must be positive")
+        self.app = app
+        self.slow_request_ms = slow_request_ms
+        self.client_address = client_address or ClientAddressResolver()
+        self.metrics = metrics
+        self.access_log = access_log
+        self._log: Any = get_logger("opsconductor.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+        sent = 0
+
+        async def timed_send(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                elapsed = (time.perf_counter() - start) * 1000
+                message.setdefault("headers", []).append(
+                    (b"server-timing", f"app;dur={elapsed:.2f}".encode())
+                )
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, timed_send)
+        finally:
+            duration_ms = (time.perf_counter() - start) * 1000
+            route = route_template(scope)
+            if self.metrics is not None:
+                self.metrics.observe(scope["method"], route, status, duration_ms / 1000)
+            if self.access_log:
+                self._log_request(scope, route, status, duration_ms, sent)
+
+    def _log_request(
+        self, scope: Scope, route: str, status: int, duration_ms: float, sent: int
+    ) -> None:
+        slow = duration_ms >= self.slow_request_ms
+        emit = self._log.warning if slow else self._log.info
+        emit(
+            "request",
+            method=scope["method"],
+            route=route,
+            path=scope["path"],
+            status=status,
+            duration_ms=round(duration_ms, 3),
+            bytes=sent,
+            client=self.client_address(scope),
+            slow=slow,
+        )
