@@ -54,7 +54,9 @@ _PRIVATE_KEY = re.compile(
     r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.S
 )
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?")
-_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic|token|apikey|digest)(\s+)[A-Za-z0-9._~+/=-]+")
+# Credentials after an HTTP auth scheme: any Bearer token, and Basic only when followed by
+# base64 (so that prose such as "basic auth" stays readable).
+_AUTH_SCHEME = re.compile(r"\b((?i:bearer))(\s+)[^\s\"',;]+|\b(Basic)(\s+)[A-Za-z0-9+/]{8,}={0,2}")
 _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*):([^\s@/]*)@")
 _PAIR = re.compile(
     r"(?i)\b((?:[a-z0-9]*[_-])?(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|"
@@ -76,7 +78,9 @@ def _mask_string(value: str) -> str:
         return value
     value = _PRIVATE_KEY.sub(REDACTED, value)
     value = _JWT.sub(REDACTED, value)
-    value = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", value)
+    value = _AUTH_SCHEME.sub(
+        lambda m: f"{m.group(1) or m.group(3)}{m.group(2) or m.group(4)}{REDACTED}", value
+    )
     value = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}:{REDACTED}@", value)
     value = _PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", value)
     return _AWS_KEY_ID.sub(REDACTED, value)

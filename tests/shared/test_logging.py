@@ -1,0 +1,161 @@
+"""Structured logs: JSON lines with the request context, masking, stdlib routing."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+
+import pytest
+import structlog
+from fastapi.testclient import TestClient
+from opsconductor_shared import (
+    get_logger,
+    log_database_operation,
+    log_service_call,
+    setup_service_logging,
+)
+
+from tests.shared.apps import make_app
+from tests.shared.conftest import CapturedLogs
+
+RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+def test_every_line_has_the_standard_fields(logs: CapturedLogs) -> None:
+    get_logger("tests.logging").info("hello", answer=42)
+    (line,) = logs.lines
+    assert line["event"] == "hello"
+    assert line["answer"] == 42
+    assert line["level"] == "info"
+    assert line["service"] == "test-service"
+    assert line["logger"] == "tests.logging"
+    assert RFC3339_UTC.match(line["timestamp"])
+
+
+def test_route_dependency_and_background_task_lines_carry_the_request_id(
+    logs: CapturedLogs,
+) -> None:
+    client = TestClient(make_app())
+    response = client.get("/whoami", headers={"X-Request-ID": "req-abc-1"})
+    assert response.json()["request_id"] == "req-abc-1"
+    for event in ("dependency_ran", "route_ran", "background_ran", "request"):
+        (line,) = logs.events(event)
+        assert line["request_id"] == "req-abc-1", event
+        assert len(line["trace_id"]) == 32
+
+
+def test_access_log_line(logs: CapturedLogs) -> None:
+    client = TestClient(make_app())
+    client.get("/items/1")
+    (line,) = logs.events("request")
+    assert line["method"] == "GET"
+    assert line["route"] == "/items/{item_id}"
+    assert line["path"] == "/items/1"
+    assert line["status"] == 200
+    assert line["bytes"] == len(b'{"id":1}')
+    assert line["duration_ms"] >= 0
+    assert line["client"] == "testclient"
+    assert line["logger"] == "opsconductor.access"
+
+
+def test_slow_requests_are_warnings(logs: CapturedLogs) -> None:
+    client = TestClient(make_app(slow_request_ms=20))
+    client.get("/slow", params={"ms": 40})
+    client.get("/slow", params={"ms": 0})
+    slow, fast = logs.events("request")
+    assert (slow["level"], slow["slow"]) == ("warning", True)
+    assert (fast["level"], fast["slow"]) == ("info", False)
+
+
+def test_masking_applies_to_every_event(logs: CapturedLogs) -> None:
+    log = get_logger("tests.masking")
+    log.info(
+        "connecting",
+        dsn="postgresql://ops:hunter2@db:5432/ops",
+        headers={"Authorization": "Bearer abc.def"},
+    )
+    log.info("token is eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl now")
+    text = logs.stream.getvalue()
+    assert "hunter2" not in text
+    assert "abc.def" not in text
+    assert "c2lnbmF0dXJl" not in text
+    first, second = logs.lines
+    assert first["dsn"] == "[REDACTED]"
+    assert first["headers"] == {"Authorization": "[REDACTED]"}
+    assert second["event"] == "token is [REDACTED] now"
+
+
+def test_stdlib_logging_goes_through_the_same_pipeline(logs: CapturedLogs) -> None:
+    logging.getLogger("uvicorn.error").warning("worker password=swordfish restarted")
+    logging.getLogger("some.library").info("plain %s", "message")
+    uvicorn_line, library_line = logs.lines
+    assert uvicorn_line["logger"] == "uvicorn.error"
+    assert uvicorn_line["level"] == "warning"
+    assert uvicorn_line["service"] == "test-service"
+    assert "swordfish" not in uvicorn_line["event"]
+    assert library_line["event"] == "plain message"
+    assert RFC3339_UTC.match(library_line["timestamp"])
+
+
+def test_uvicorn_access_log_is_silenced_in_favour_of_ours(logs: CapturedLogs) -> None:
+    logging.getLogger("uvicorn.access").info("GET / 200")
+    assert logs.lines == []
+
+
+def test_level_filters_and_reconfiguration_reaches_cached_loggers() -> None:
+    first, second = io.StringIO(), io.StringIO()
+    setup_service_logging("svc", level="WARNING", stream=first)
+    log = get_logger("tests.cached")
+    log.info("dropped")
+    log.warning("kept")
+    setup_service_logging("svc2", level="DEBUG", stream=second)
+    log.debug("after")
+    assert [line for line in first.getvalue().splitlines() if line]
+    assert "dropped" not in first.getvalue()
+    assert '"event":"after"' in second.getvalue()
+    assert '"service":"svc2"' in second.getvalue()
+    setup_service_logging("test-service")
+
+
+def test_console_format() -> None:
+    stream = io.StringIO()
+    setup_service_logging("svc", json=False, stream=stream)
+    get_logger("tests.console").info("readable", key="value")
+    output = stream.getvalue()
+    assert "readable" in output
+    assert "key=value" in output
+    assert not output.startswith("{")
+    setup_service_logging("test-service")
+
+
+def test_unknown_level_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown log level"):
+        setup_service_logging("svc", level="LOUD")
+
+
+def test_service_call_and_database_events(logs: CapturedLogs) -> None:
+    structlog.contextvars.bind_contextvars(request_id="r-1")
+    try:
+        log_service_call(
+            "targets", "GET", "/targets/{id}", status=200, duration_ms=12.3456, attempt=1
+        )
+        log_service_call("targets", "GET", "/targets/{id}", status=503, duration_ms=5, attempt=2)
+        log_database_operation("select targets", duration_ms=3, rows=2)
+        log_database_operation(
+            "select everything", duration_ms=900, rows=10_000, slow_threshold_ms=500
+        )
+    finally:
+        structlog.contextvars.clear_contextvars()
+    ok, failed = logs.events("service_call")
+    assert (ok["level"], ok["upstream"], ok["status"], ok["duration_ms"], ok["request_id"]) == (
+        "info",
+        "targets",
+        200,
+        12.346,
+        "r-1",
+    )
+    assert (failed["level"], failed["attempt"]) == ("warning", 2)
+    fast, slow = logs.events("database_operation")
+    assert (fast["level"], fast["slow"], fast["rows"]) == ("info", False, 2)
+    assert (slow["level"], slow["slow"]) == ("warning", True)

@@ -1,0 +1,104 @@
+"""httpx failures map onto ServiceCommunicationError, every httpx exception included."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import httpx
+import pytest
+from opsconductor_shared import (
+    ServiceCommunicationError,
+    handle_service_communication_error,
+    parse_retry_after,
+)
+
+REQUEST = httpx.Request("GET", "http://targets.internal/targets/1")
+
+
+def _status_error(
+    status: int, *, headers: dict[str, str] | None = None, body: bytes = b""
+) -> httpx.HTTPStatusError:
+    response = httpx.Response(status, headers=headers, content=body, request=REQUEST)
+    return httpx.HTTPStatusError("upstream error", request=REQUEST, response=response)
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "code"),
+    [
+        (httpx.ConnectError("refused", request=REQUEST), 503, "SERVICE_UNAVAILABLE"),
+        (httpx.ConnectTimeout("slow connect", request=REQUEST), 503, "SERVICE_UNAVAILABLE"),
+        (httpx.PoolTimeout("pool", request=REQUEST), 503, "SERVICE_UNAVAILABLE"),
+        (httpx.ReadTimeout("slow", request=REQUEST), 504, "UPSTREAM_TIMEOUT"),
+        (httpx.WriteTimeout("slow", request=REQUEST), 504, "UPSTREAM_TIMEOUT"),
+        (httpx.RemoteProtocolError("bad", request=REQUEST), 502, "UPSTREAM_ERROR"),
+        (httpx.DecodingError("bad gzip", request=REQUEST), 502, "UPSTREAM_ERROR"),
+        (_status_error(500), 502, "UPSTREAM_ERROR"),
+        (_status_error(404), 502, "UPSTREAM_ERROR"),
+        (_status_error(429, headers={"Retry-After": "7"}), 503, "SERVICE_UNAVAILABLE"),
+        (_status_error(503), 503, "SERVICE_UNAVAILABLE"),
+        (_status_error(504), 504, "UPSTREAM_TIMEOUT"),
+    ],
+)
+def test_mapping(exc: httpx.HTTPError, status: int, code: str) -> None:
+    error = handle_service_communication_error(exc, service="targets")
+    assert isinstance(error, ServiceCommunicationError)
+    assert (error.status, error.code, error.service) == (status, code, "targets")
+    assert "targets.internal" not in error.detail
+
+
+def test_retry_after_is_passed_through_and_bounded() -> None:
+    assert (
+        handle_service_communication_error(
+            _status_error(429, headers={"Retry-After": "7"})
+        ).headers["Retry-After"]
+        == "7"
+    )
+    capped = handle_service_communication_error(
+        _status_error(503, headers={"Retry-After": "86400"}), max_retry_after=60
+    )
+    assert capped.headers["Retry-After"] == "60"
+    assert "Retry-After" not in handle_service_communication_error(_status_error(503)).headers
+
+
+def test_upstream_envelope_is_kept_as_the_cause() -> None:
+    body = b'{"type":"about:blank","title":"Conflict","status":409,"detail":"dup","code":"CONFLICT","request_id":"up-1","timestamp":"2026-01-01T00:00:00Z","errors":[]}'
+    error = handle_service_communication_error(_status_error(409, body=body), service="targets")
+    assert (error.upstream_status, error.upstream_code, error.upstream_request_id) == (
+        409,
+        "CONFLICT",
+        "up-1",
+    )
+    assert error.metadata["upstream_request_id"] == "up-1"
+    garbage = handle_service_communication_error(_status_error(500, body=b"<html>oops</html>"))
+    assert garbage.upstream_error is None
+
+
+def test_service_defaults_to_the_host() -> None:
+    assert (
+        handle_service_communication_error(httpx.ConnectError("x", request=REQUEST)).service
+        == "targets.internal"
+    )
+
+
+def test_every_httpx_error_is_mapped() -> None:
+    for name, cls in inspect.getmembers(httpx, inspect.isclass):
+        if not issubclass(cls, httpx.HTTPError) or cls in (httpx.HTTPError,):
+            continue
+        exc = _status_error(500) if cls is httpx.HTTPStatusError else cls("x", request=REQUEST)  # type: ignore[call-arg]
+        error = handle_service_communication_error(exc)
+        assert error.status in (502, 503, 504), name
+        assert error.code in ("UPSTREAM_ERROR", "SERVICE_UNAVAILABLE", "UPSTREAM_TIMEOUT"), name
+
+
+def test_parse_retry_after() -> None:
+    assert parse_retry_after("12") == 12
+    assert parse_retry_after("-3") == 0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("1e9", maximum=30) == 30
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=20), usegmt=True)
+    assert 15 <= (parse_retry_after(later) or 0) <= 21
+    assert time.time() > 0
