@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv setup generate check lint format typecheck drift schema-lint test bench bench-quick demo serve clean
+.PHONY: help venv setup generate check lint format typecheck drift schema-lint test bench bench-quick bench-tools demo serve clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,16 @@ schema-lint: venv ## every schema: valid OpenAPI 3.1, described, examples valid
 
 test: venv ## the whole test suite (integration tests use PostgreSQL and Redis on loopback)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench-tools: venv
+	@command -v wrk >/dev/null || (echo "installing wrk (Debian package)"; apt-get install -y -q wrk >/dev/null || sudo apt-get install -y -q wrk >/dev/null)
+	@$(PY) -c "import matplotlib, asgi_correlation_id, secure, slowapi" 2>/dev/null || $(PY) -m pip install --quiet -e '.[bench]'
+
+bench: bench-tools ## every benchmark, side by side; writes bench/results.json, results.md, http.png, README table
+	$(PY) bench/run.py
+
+bench-quick: bench-tools ## the same with fewer, shorter rounds (development; under 2 minutes)
+	$(PY) bench/run.py --quick
 
 clean: ## remove the venv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist

@@ -48,13 +48,20 @@ from ._health import (
 )
 from ._logging import (
     DEFAULT_SLOW_QUERY_MS,
+    emit_event,
     get_logger,
     log_database_operation,
     log_service_call,
     mask_event,
     setup_service_logging,
 )
-from ._masking import REDACTED, SENSITIVE_KEY_PARTS, is_sensitive_key, mask_sensitive_data
+from ._masking import (
+    REDACTED,
+    SENSITIVE_KEY_PARTS,
+    is_clean_flat_mapping,
+    is_sensitive_key,
+    mask_sensitive_data,
+)
 from ._openapi import CONTRACTS_EXTENSION, error_responses, install_openapi, rewrite_openapi
 from ._problem import PROBLEM_JSON, ProblemResponse, build_problem, code_for_status, send_problem
 from ._settings import (
@@ -132,6 +139,7 @@ __all__ = [
     "code_for_status",
     "create_service_app",
     "deep_merge_dicts",
+    "emit_event",
     "env_prefix_for",
     "error_responses",
     "format_duration",
@@ -142,6 +150,7 @@ __all__ = [
     "handle_service_communication_error",
     "health_router",
     "install_openapi",
+    "is_clean_flat_mapping",
     "is_sensitive_key",
     "log_database_operation",
     "log_service_call",

@@ -9,11 +9,10 @@ contextvars so every log line of the request carries them.
 
 from __future__ import annotations
 
-import os
+import random
 import re
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 
@@ -35,8 +34,7 @@ _request_id: ContextVar[str | None] = ContextVar("opsconductor_request_id", defa
 _trace: ContextVar[TraceContext | None] = ContextVar("opsconductor_trace", default=None)
 
 
-@dataclass(frozen=True, slots=True)
-class TraceContext:
+class TraceContext(NamedTuple):
     """The W3C trace context of the current request.
 
     `trace_id` is shared by every service on the call chain; `span_id` is this request's own
@@ -51,9 +49,9 @@ class TraceContext:
     @classmethod
     def start(cls, incoming: TraceContext | None = None) -> TraceContext:
         """A new span: a child of `incoming`, or the root of a new trace."""
-        span_id = os.urandom(8).hex()
+        span_id = _random_hex(64)
         if incoming is None:
-            return cls(trace_id=os.urandom(16).hex(), span_id=span_id)
+            return cls(trace_id=_random_hex(128), span_id=span_id)
         return cls(incoming.trace_id, span_id, incoming.flags, parent_id=incoming.span_id)
 
     def traceparent(self) -> str:
@@ -75,9 +73,16 @@ def parse_traceparent(value: str | None) -> TraceContext | None:
     return TraceContext(trace_id=trace_id, span_id=span_id, flags=flags)
 
 
+def _random_hex(bits: int) -> str:
+    # Ids, not secrets: the W3C trace context asks for randomness, not unpredictability, and
+    # the OS random source costs a system call per request.
+    value = random.getrandbits(bits) or 1
+    return f"{value:0{bits // 4}x}"
+
+
 def new_request_id() -> str:
     """A fresh request id: 32 lowercase hex characters."""
-    return os.urandom(16).hex()
+    return _random_hex(128)
 
 
 def get_request_id() -> str | None:

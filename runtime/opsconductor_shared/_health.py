@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 DEFAULT_CHECK_TIMEOUT = 2.0
+HEALTH_PATHS = ("/health/live", "/health/ready", "/health")
 
 CheckFunction = Callable[[], Awaitable[HealthStatus | bool | None]]
 _log = get_logger("opsconductor.health")

@@ -17,6 +17,7 @@ import io
 import logging
 import sys
 import threading
+import time
 from collections.abc import MutableMapping
 from typing import IO, Any
 
@@ -24,10 +25,11 @@ import orjson
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from ._masking import mask_sensitive_data
+from ._masking import is_clean_flat_mapping, mask_sensitive_data
 
 __all__ = [
     "DEFAULT_SLOW_QUERY_MS",
+    "emit_event",
     "get_logger",
     "log_database_operation",
     "log_service_call",
@@ -54,9 +56,32 @@ _ROUTED_LOGGERS = (
 
 
 def mask_event(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """structlog processor: `mask_sensitive_data` on the whole event."""
+    """structlog processor: `mask_sensitive_data` on the whole event.
+
+    The event dict belongs to the pipeline, so a clean flat event (the common case, such as
+    an access-log line) passes through without a copy.
+    """
+    if is_clean_flat_mapping(event_dict):
+        return event_dict
     masked: EventDict = mask_sensitive_data(event_dict)
     return masked
+
+
+class _UTCTimestamp:
+    """Adds `timestamp` as RFC 3339 UTC with microseconds; formats the seconds once per second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self, _: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        event_dict["timestamp"] = f"{self._prefix}.{int((now - second) * 1_000_000):06d}Z"
+        return event_dict
 
 
 class _Sink:
@@ -103,9 +128,33 @@ class _State:
 _STATE = _State()
 
 
+_LEVEL_NUMBERS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "msg": logging.INFO,
+    "warning": logging.WARNING,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "exception": logging.ERROR,
+    "critical": logging.CRITICAL,
+    "fatal": logging.CRITICAL,
+}
+
+
 def _filter_level(_: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
-    if logging.getLevelName(method.upper()) < _STATE.level:
+    if _LEVEL_NUMBERS.get(method, logging.INFO) < _STATE.level:
         raise structlog.DropEvent
+    return event_dict
+
+
+_STACK_INFO = structlog.processors.StackInfoRenderer()
+
+
+def _render_exceptions(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+    # Most events carry neither; skip both renderers for them.
+    if "exc_info" in event_dict or "stack_info" in event_dict:
+        event_dict = _STACK_INFO(logger, method, event_dict)
+        event_dict = structlog.processors.format_exc_info(logger, method, event_dict)
     return event_dict
 
 
@@ -136,10 +185,9 @@ def _shared_processors() -> list[Processor]:
         structlog.processors.add_log_level,
         _add_service,
         _add_logger_name,
-        structlog.processors.StackInfoRenderer(),
-        structlog.processors.format_exc_info,
+        _render_exceptions,
         mask_event,
-        structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+        _UTCTimestamp(),
     ]
 
 
@@ -213,6 +261,25 @@ def _route_stdlib_logging(json: bool, colours: bool) -> None:
         routed.handlers = []
         routed.propagate = True
         routed.setLevel(max(_STATE.level, _QUIET_LOGGERS.get(name, logging.NOTSET)))
+
+
+def emit_event(logger_name: str, level: str, event: str, fields: dict[str, Any]) -> None:
+    """Log one event through the configured processors, without structlog's logger objects.
+
+    For per-request hot paths (the access log): the same processors, level, masking, renderer
+    and sink as every other line, minus the cost of the lazy proxy and bound logger.
+    """
+    if not _STATE.processors:
+        getattr(structlog.get_logger(logger_name), level)(event, **fields)
+        return
+    event_dict: Any = {"event": event, "logger": logger_name, **fields}
+    processors = _STATE.processors
+    try:
+        for processor in processors:
+            event_dict = processor(None, level, event_dict)
+    except structlog.DropEvent:
+        return
+    _STATE.sink.write_line(event_dict)
 
 
 def get_logger(name: str) -> Any:

@@ -22,7 +22,13 @@ from typing import Any
 
 from pydantic import SecretBytes, SecretStr
 
-__all__ = ["REDACTED", "SENSITIVE_KEY_PARTS", "is_sensitive_key", "mask_sensitive_data"]
+__all__ = [
+    "REDACTED",
+    "SENSITIVE_KEY_PARTS",
+    "is_clean_flat_mapping",
+    "is_sensitive_key",
+    "mask_sensitive_data",
+]
 
 REDACTED = "[REDACTED]"
 
@@ -46,9 +52,9 @@ SENSITIVE_KEY_PARTS = (
 )
 _MAX_DEPTH = 32
 
-# Cheap substring tests that every value pattern needs at least one of; a string with none of
-# them cannot hold a pattern, so the regular expressions are skipped for most log values.
-_TRIGGERS = ("=", ":", "eyJ", "AKIA", "ASIA", "earer", "EARER", "asic", "ASIC", "-----BEGIN")
+# Every value pattern below contains at least one of these strings. Plain substring tests are
+# far cheaper than the patterns, so most log values (ids, paths, methods, messages) skip them.
+_TRIGGERS = ("=", ":", "eyJ", "AKIA", "ASIA", "earer", "EARER", "Basic", "-----BEGIN")
 
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.S
@@ -73,8 +79,12 @@ def is_sensitive_key(key: str) -> bool:
     return any(part in folded for part in SENSITIVE_KEY_PARTS)
 
 
+def _has_trigger(text: str) -> bool:
+    return any(trigger in text for trigger in _TRIGGERS)
+
+
 def _mask_string(value: str) -> str:
-    if not any(trigger in value for trigger in _TRIGGERS):
+    if not _has_trigger(value):
         return value
     value = _PRIVATE_KEY.sub(REDACTED, value)
     value = _JWT.sub(REDACTED, value)
@@ -86,30 +96,57 @@ def _mask_string(value: str) -> str:
     return _AWS_KEY_ID.sub(REDACTED, value)
 
 
+_PLAIN = (bool, int, float, type(None))
+_PLAIN_CLASSES = frozenset(_PLAIN)
+
+
+def _mask_mapping(mapping: Mapping[Any, Any], depth: int) -> dict[Any, Any]:
+    masked: dict[Any, Any] = {}
+    for key, value in mapping.items():
+        if value is not None and isinstance(key, str) and is_sensitive_key(key):
+            masked[key] = REDACTED
+        elif value.__class__ is str:
+            masked[key] = _mask_string(value)
+        elif isinstance(value, _PLAIN):
+            masked[key] = value
+        else:
+            masked[key] = _mask(value, depth + 1)
+    return masked
+
+
 def _mask(value: Any, depth: int) -> Any:
     if isinstance(value, str):
         return _mask_string(value)
-    if value is None or isinstance(value, bool | int | float):
+    if isinstance(value, _PLAIN):
         return value
     if isinstance(value, SecretStr | SecretBytes):
         return REDACTED
     if depth >= _MAX_DEPTH:
         return "[TRUNCATED]"
     if isinstance(value, Mapping):
-        return {
-            key: (
-                REDACTED
-                if isinstance(key, str) and value[key] is not None and is_sensitive_key(key)
-                else _mask(value[key], depth + 1)
-            )
-            for key in value
-        }
+        return _mask_mapping(value, depth)
     if isinstance(value, list | tuple | set | frozenset):
         masked = [_mask(item, depth + 1) for item in value]
         return masked if isinstance(value, list) else type(value)(masked)
     if isinstance(value, bytes | bytearray):
         return _mask_string(bytes(value).decode("utf-8", "replace"))
     return value
+
+
+def is_clean_flat_mapping(mapping: Mapping[Any, Any]) -> bool:
+    """Whether `mapping` has only scalar values, no sensitive key and no string that could hold a
+    secret: then masking would return an equal copy, and callers that own the mapping may use
+    it as it is. One substring scan over all its strings replaces one per value."""
+    strings = []
+    for key, value in mapping.items():
+        cls = value.__class__
+        if cls is str:
+            strings.append(value)
+        elif cls not in _PLAIN_CLASSES:
+            return False
+        if value is not None and (key.__class__ is not str or is_sensitive_key(key)):
+            return False
+    return not _has_trigger("\n".join(strings))
 
 
 def mask_sensitive_data(data: Any) -> Any:

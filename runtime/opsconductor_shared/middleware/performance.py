@@ -13,16 +13,16 @@ template, method and status.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .._client_ip import ClientAddressResolver
-from .._logging import get_logger
+from .._logging import emit_event
 from .metrics import RequestMetrics
 
-__all__ = ["DEFAULT_SLOW_REQUEST_MS", "PerformanceMiddleware", "route_template"]
+__all__ = ["ACCESS_LOGGER", "DEFAULT_SLOW_REQUEST_MS", "PerformanceMiddleware", "route_template"]
 
+ACCESS_LOGGER = "opsconductor.access"
 DEFAULT_SLOW_REQUEST_MS = 1000.0
 UNMATCHED_ROUTE = "<unmatched>"
 
@@ -63,7 +63,6 @@ class PerformanceMiddleware:
         self.client_address = client_address or ClientAddressResolver()
         self.metrics = metrics
         self.access_log = access_log
-        self._log: Any = get_logger("opsconductor.access")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -99,15 +98,14 @@ class PerformanceMiddleware:
         self, scope: Scope, route: str, status: int, duration_ms: float, sent: int
     ) -> None:
         slow = duration_ms >= self.slow_request_ms
-        emit = self._log.warning if slow else self._log.info
-        emit(
-            "request",
-            method=scope["method"],
-            route=route,
-            path=scope["path"],
-            status=status,
-            duration_ms=round(duration_ms, 3),
-            bytes=sent,
-            client=self.client_address(scope),
-            slow=slow,
-        )
+        fields = {
+            "method": scope["method"],
+            "route": route,
+            "path": scope["path"],
+            "status": status,
+            "duration_ms": round(duration_ms, 3),
+            "bytes": sent,
+            "client": self.client_address(scope),
+            "slow": slow,
+        }
+        emit_event(ACCESS_LOGGER, "warning" if slow else "info", "request", fields)

@@ -26,6 +26,9 @@ DOCS_CSP = (
     "worker-src 'self' blob:; connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
+# The OWASP REST Security and Secure Headers sets as they apply to JSON: headers that only
+# govern rendered documents (Permissions-Policy, COEP, X-Permitted-Cross-Domain-Policies) are
+# left out of API responses; the documentation pages, which are documents, get them.
 _COMMON = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
@@ -33,6 +36,8 @@ _COMMON = {
     "cache-control": "no-store",
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
+}
+_DOCUMENT_ONLY = {
     "x-permitted-cross-domain-policies": "none",
     "permissions-policy": "accelerometer=(), camera=(), geolocation=(), microphone=(), payment=(), usb=()",
 }
@@ -75,27 +80,32 @@ class SecurityHeadersMiddleware:
                 "; includeSubDomains" if hsts_include_subdomains else ""
             )
         common |= {name.lower(): value for name, value in (extra or {}).items()}
-        api = {
-            **common,
-            "content-security-policy": API_CSP,
-            "cross-origin-embedder-policy": "require-corp",
-        }
-        docs = {**common, "content-security-policy": DOCS_CSP}
+        api = {**common, "content-security-policy": API_CSP}
+        docs = {**common, **_DOCUMENT_ONLY, "content-security-policy": DOCS_CSP}
         self.api_headers = _encode(api)
         self.docs_headers = _encode(docs)
+        self._api_names = frozenset(name for name, _ in self.api_headers)
+        self._docs_names = frozenset(name for name, _ in self.docs_headers)
         self.docs_paths = frozenset(docs_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        defaults = self.docs_headers if scope["path"] in self.docs_paths else self.api_headers
+        docs = scope["path"] in self.docs_paths
+        defaults = self.docs_headers if docs else self.api_headers
+        default_names = self._docs_names if docs else self._api_names
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", ()) if h[0].lower() != b"server"]
+                headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
-                headers.extend(h for h in defaults if h[0] not in present)
+                if b"server" in present:
+                    headers = [h for h in headers if h[0].lower() != b"server"]
+                if present.isdisjoint(default_names):
+                    headers.extend(defaults)
+                else:
+                    headers.extend(h for h in defaults if h[0] not in present)
                 message["headers"] = headers
             await send(message)
 

@@ -1,0 +1,156 @@
+"""Shared helpers of the benchmarks: rows, interleaved rounds, medians, loopback servers.
+
+Every benchmark module exposes `run(quick: bool) -> list[Row]`. A row compares a contender
+with a baseline measured in the same run, side by side (interleaved rounds, medians), so a
+noisy machine moves both alike and the ratio stays meaningful.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+Row = dict[str, Any]
+
+
+def row(
+    group: str,
+    name: str,
+    *,
+    baseline: str,
+    contender: str,
+    baseline_value: float,
+    contender_value: float,
+    unit: str,
+    target: str | None = None,
+    met: bool | None = None,
+    notes: str = "",
+) -> Row:
+    """One result row; `ratio` is contender / baseline."""
+    ratio = contender_value / baseline_value if baseline_value else float("inf")
+    return {
+        "group": group,
+        "name": name,
+        "baseline": baseline,
+        "contender": contender,
+        "baseline_value": baseline_value,
+        "contender_value": contender_value,
+        "unit": unit,
+        "ratio": ratio,
+        "target": target,
+        "met": met,
+        "notes": notes,
+    }
+
+
+def interleaved(rounds: int, measures: dict[str, Callable[[], float]]) -> dict[str, float]:
+    """Run each measure once per round, alternating their order, and return the medians."""
+    samples: dict[str, list[float]] = {name: [] for name in measures}
+    names = list(measures)
+    for index in range(rounds):
+        order = names if index % 2 == 0 else list(reversed(names))
+        for name in order:
+            samples[name].append(measures[name]())
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def per_call_us(function: Callable[[], Any], *, repeat: int) -> float:
+    """Mean microseconds per call of `function` over `repeat` calls."""
+    start = time.perf_counter()
+    for _ in range(repeat):
+        function()
+    return (time.perf_counter() - start) / repeat * 1e6
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def cpu_prefix(cpu: int | None) -> list[str]:
+    """`taskset -c CPU` when pinning is possible (two or more cores), else nothing."""
+    if cpu is None or (os.cpu_count() or 1) < 2 or shutil.which("taskset") is None:
+        return []
+    return ["taskset", "-c", str(cpu)]
+
+
+@contextlib.contextmanager
+def uvicorn_server(
+    factory: str,
+    *,
+    cpu: int | None = 0,
+    env: dict[str, str] | None = None,
+    ready_path: str = "/health/live",
+) -> Iterator[str]:
+    """A uvicorn process (1 worker, httptools, uvloop) serving `factory` on loopback; yields its URL."""
+    port = free_port()
+    command = [
+        *cpu_prefix(cpu),
+        sys.executable,
+        "-m",
+        "uvicorn",
+        factory,
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--http",
+        "httptools",
+        "--loop",
+        "uvloop",
+        "--no-access-log",
+        "--no-server-header",
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"{factory} exited: {process.stderr.read().decode() if process.stderr else ''}"
+                )
+            try:
+                if httpx.get(url + ready_path, timeout=0.5).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{factory} did not start on {url}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def describe(values: Sequence[float]) -> str:
+    return f"median of {len(values)}"

@@ -1,0 +1,187 @@
+"""The four HTTP stacks the throughput benchmark compares, each serving the same route.
+
+- `bare`: FastAPI and nothing else.
+- `runtime`: `create_service_app` in production: request id and trace context, security
+  headers, timing, JSON access log with masking, body limit, error handlers (and the
+  rate limiter, when the runtime has one).
+- `peer`: what people assemble today: asgi-correlation-id, `secure` headers and a structlog
+  access log in `@app.middleware("http")`, slowapi's middleware.
+- `basehttp`: the runtime's behaviour written as `BaseHTTPMiddleware` layers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from starlette.middleware.base import BaseHTTPMiddleware
+
+ROUTE = "/items/{item_id}"
+
+
+def _route(app: FastAPI) -> FastAPI:
+    @app.get(ROUTE)
+    async def get_item(item_id: int) -> dict[str, Any]:
+        return {"id": item_id, "name": f"item-{item_id}", "tags": ["a", "b"]}
+
+    @app.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "healthy"}
+
+    return app
+
+
+def bare() -> FastAPI:
+    return _route(FastAPI())
+
+
+def runtime() -> FastAPI:
+    from opsconductor_shared import ServiceSettings, create_service_app
+
+    app = create_service_app("bench-service", "1.0.0", ServiceSettings(environment="production"))
+    item_route = _route(FastAPI()).router.routes[-2]
+    app.router.routes.append(item_route)
+    try:  # the rate limiter joins the stack once the runtime has one
+        from opsconductor_shared.ratelimit import install_rate_limiting  # type: ignore[attr-defined]
+    except ImportError:
+        return app
+    install_rate_limiting(app, limit="1000000/minute")
+    return app
+
+
+def peer() -> FastAPI:
+    import structlog
+    from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
+    from secure import Secure
+    from slowapi import Limiter
+    from slowapi.middleware import SlowAPIMiddleware
+    from slowapi.util import get_remote_address
+
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(),
+        ],
+        logger_factory=structlog.PrintLoggerFactory(),
+        cache_logger_on_first_use=True,
+    )
+    log = structlog.get_logger("access")
+    secure_headers = Secure.with_default_headers()
+    app = _route(FastAPI())
+    limiter = Limiter(key_func=get_remote_address, default_limits=["1000000/minute"])
+    app.state.limiter = limiter
+
+    @app.middleware("http")
+    async def access_log(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=correlation_id.get())
+        start = time.perf_counter()
+        response = await call_next(request)
+        elapsed = (time.perf_counter() - start) * 1000
+        response.headers["Server-Timing"] = f"app;dur={elapsed:.2f}"
+        log.info(
+            "request",
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            duration_ms=round(elapsed, 3),
+        )
+        return response
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        await secure_headers.set_headers_async(response)
+        return response
+
+    app.add_middleware(SlowAPIMiddleware)
+    app.add_middleware(CorrelationIdMiddleware)
+    return app
+
+
+def basehttp() -> FastAPI:
+    from opsconductor_shared import add_error_handlers, get_logger, setup_service_logging
+    from opsconductor_shared._context import (
+        TraceContext,
+        bind_request_context,
+        new_request_id,
+        parse_traceparent,
+    )
+    from opsconductor_shared.middleware.security_headers import API_CSP
+
+    setup_service_logging("bench-service", json=True)
+    log = get_logger("opsconductor.access")
+    app = _route(FastAPI())
+    add_error_handlers(app)
+    headers = {
+        "x-content-type-options": "nosniff",
+        "x-frame-options": "DENY",
+        "referrer-policy": "no-referrer",
+        "cache-control": "no-store",
+        "cross-origin-opener-policy": "same-origin",
+        "cross-origin-resource-policy": "same-origin",
+        "cross-origin-embedder-policy": "require-corp",
+        "content-security-policy": API_CSP,
+        "strict-transport-security": "max-age=31536000; includeSubDomains",
+    }
+
+    class RequestID(BaseHTTPMiddleware):
+        async def dispatch(
+            self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
+            request_id = request.headers.get("x-request-id") or new_request_id()
+            bind_request_context(
+                request_id,
+                TraceContext.start(parse_traceparent(request.headers.get("traceparent"))),
+            )
+            response = await call_next(request)
+            response.headers["X-Request-ID"] = request_id
+            return response
+
+    class SecurityHeaders(BaseHTTPMiddleware):
+        async def dispatch(
+            self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
+            response = await call_next(request)
+            for name, value in headers.items():
+                response.headers.setdefault(name, value)
+            return response
+
+    class Timing(BaseHTTPMiddleware):
+        async def dispatch(
+            self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
+            start = time.perf_counter()
+            response = await call_next(request)
+            elapsed = (time.perf_counter() - start) * 1000
+            response.headers["Server-Timing"] = f"app;dur={elapsed:.2f}"
+            route = request.scope.get("route")
+            log.info(
+                "request",
+                method=request.method,
+                route=getattr(route, "path", None),
+                path=request.url.path,
+                status=response.status_code,
+                duration_ms=round(elapsed, 3),
+                client=request.client.host if request.client else None,
+            )
+            return response
+
+    app.add_middleware(Timing)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestID)
+    return app
+
+
+if os.environ.get("BENCH_QUIET_STDLIB"):
+    logging.disable(logging.CRITICAL)
