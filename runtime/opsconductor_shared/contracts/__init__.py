@@ -14,7 +14,7 @@ from ._normalize import (
     normalize_schema,
     schema_differences,
 )
-from ._openapi import Operation, ServiceDocument, is_json_media_type
+from ._openapi import Operation, ServiceDocument, is_json_media_type, requires_credentials
 from ._report import Report, ServiceSummary
 from ._rules import Rule
 from ._schemaset import (
@@ -75,6 +75,7 @@ __all__ = [  # noqa: RUF022
     "load_yaml_file",
     "normalize_schema",
     "render_report",
+    "requires_credentials",
     "resolve_pointer",
     "schema_differences",
     "shared_schema_dir",

@@ -164,6 +164,10 @@ def _property_differences(
         return
     wanted_required = set(want.get("required") or [])
     found_required = set(have.get("required") or [])
+    if len(wanted) > 1 and not set(wanted) & set(found):
+        expected = ", ".join(sorted(wanted))
+        yield SchemaDifference(where, f"has none of the contract's properties ({expected})")
+        return
     pending = []
     for name in sorted(wanted):
         at = f"{where}/properties/{escape_pointer_token(name)}"

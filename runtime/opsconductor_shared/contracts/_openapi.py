@@ -8,24 +8,32 @@ normalised once, however many operations use it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from ._normalize import SchemaCache, normalize_schema
 from ._schemaset import escape_pointer_token, resolve_pointer
 from ._source import HTTP_METHODS, ServiceSource
 
-__all__ = ["Operation", "ServiceDocument", "is_json_media_type"]
+__all__ = ["Operation", "ServiceDocument", "is_json_media_type", "requires_credentials"]
 
 _EMPTY: Mapping[str, Any] = {}
+T = TypeVar("T")
 
 
 def is_json_media_type(media_type: str) -> bool:
     """`application/json`, `application/problem+json` and every other `+json` type."""
     essence = media_type.split(";", 1)[0].strip().lower()
     return essence == "application/json" or essence.endswith("+json")
+
+
+def requires_credentials(requirements: Any) -> bool:
+    """Whether security requirements demand credentials: some given, none of them empty (`{}`)."""
+    if not isinstance(requirements, list) or not requirements:
+        return False
+    return all(isinstance(r, Mapping) and r for r in requirements)
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,13 @@ class ServiceDocument:
         self.name = source.name
         self.document = source.document
         self._cache = SchemaCache()
+        self._memo: dict[Hashable, Any] = {}
+
+    def memo(self, key: Hashable, factory: Callable[[], T]) -> T:
+        """A value computed once per document (rules keep their derived views here)."""
+        if key not in self._memo:
+            self._memo[key] = factory()
+        return cast("T", self._memo[key])
 
     def resolve(self, ref: str) -> tuple[Any, Callable[[str], Any]]:
         """A `$ref` resolver for `normalize_schema` (references are local: checked on load)."""
@@ -151,11 +166,9 @@ class ServiceDocument:
         return operation.responses[codes[0]] if codes else None
 
     def is_secured(self, operation: Operation) -> bool:
-        """Whether an operation requires credentials (a non-empty requirement, none empty)."""
+        """Whether an operation requires credentials: not x-public, and every requirement non-empty."""
         _, requirements = self.security_of(operation)
-        if not isinstance(requirements, list) or not requirements:
-            return False
-        return all(isinstance(r, Mapping) and r for r in requirements)
+        return operation.raw.get("x-public") is not True and requires_credentials(requirements)
 
     def security_of(self, operation: Operation) -> tuple[str, Any]:
         """The security requirements that apply to an operation, with their pointer."""

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator, Mapping
 
 from ._findings import Severity
-from ._openapi import ServiceDocument
+from ._openapi import ServiceDocument, requires_credentials
 from ._shared import SharedContracts
 
 __all__: list[str] = []
@@ -57,7 +57,7 @@ def _check_security_declared(
     for op in doc.operations:
         public = op.raw.get("x-public") is True
         where, requirements = doc.security_of(op)
-        secured = doc.is_secured(op)
+        secured = requires_credentials(requirements)
         if public and secured:
             inherited = "security" not in op.raw
             fix = "add `security: []` to the operation" if inherited else "drop one of the two"
@@ -81,7 +81,7 @@ def _check_security_declared(
                         f"security scheme {scheme!r} is not defined in components.securitySchemes",
                         None,
                     )
-        if secured and not op.documents("401"):
+        if secured and not public and not op.documents("401"):
             yield (
                 f"{op.pointer}/responses",
                 f"{op.label} requires credentials but does not document 401; add it with the ErrorResponse envelope",

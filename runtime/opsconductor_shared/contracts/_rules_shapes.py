@@ -1,30 +1,30 @@
-"""The conformance rules about shapes: shared components, error envelope, pages, health."""
+"""The conformance rules about shapes: shared components, error envelope, pages, health.
+
+Schemas are judged through `_judge`: a reference to a component taken for a shared contract
+counts as the contract (that component is checked once, by `component-compat`).
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ._compat import Direction, compatibility_differences
+from ._compat import compatibility_differences
+from ._judge import CONTRACT_KEY, PAGE, SPLIT_SUFFIX, _judge
 from ._normalize import SchemaDifference
 from ._openapi import Operation, ServiceDocument
 from ._rules_basic import RawFinding
+from ._schemaset import escape_pointer_token
 from ._shared import SharedContracts
 
 __all__: list[str] = []
 
 ERROR_RESPONSE = "ErrorResponse"
-PAGE = "PaginatedResponse"
 PAGE_PARAMS = "PaginationParams"
 HEALTH = "HealthResponse"
-CONTRACT_KEY = "x-opsconductor-contract"
 VALIDATION_STATUSES = ("422", "400")
 LIVE_SUFFIXES = ("/health/live", "/health/liveness", "/livez")
 READY_SUFFIXES = ("/health/ready", "/health/readiness", "/readyz", "/health", "/healthz")
-_GENERIC_NAME = re.compile(r"^([A-Za-z][A-Za-z0-9]*)_.+_$")
-_GENERIC_TITLE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)\[.+\]$")
-_SPLIT_SUFFIX = re.compile(r"-(Input|Output)$")
 _SHOWN = 3
 
 
@@ -34,46 +34,10 @@ def _summary(differences: list[SchemaDifference]) -> str:
     return shown + (f"; and {more} more" if more > 0 else "")
 
 
-def _differences(
-    doc: ServiceDocument,
-    shared: SharedContracts,
-    name: str,
-    schema: Any,
-    direction: Direction | None = None,
-) -> list[SchemaDifference]:
-    return list(
-        compatibility_differences(
-            shared.expected(name),
-            doc.normalized(schema),
-            direction=direction or shared.direction(name),
-        )
-    )
-
-
-def _shared_name(name: str, schema: Mapping[str, Any], shared: SharedContracts) -> str | None:
-    marker = schema.get(CONTRACT_KEY)
-    if isinstance(marker, str):
-        return marker
-    base = _SPLIT_SUFFIX.sub("", name)
-    if base in shared.names:
-        return base
-    for pattern, text in ((_GENERIC_NAME, base), (_GENERIC_TITLE, str(schema.get("title", "")))):
-        match = pattern.match(text)
-        if match and match.group(1) in shared.names:
-            return match.group(1)
-    properties = schema.get("properties")
-    is_page = isinstance(properties, Mapping) and {"items", "pagination"} <= set(properties)
-    return PAGE if is_page and PAGE in shared.names else None
-
-
 def _check_component_compat(doc: ServiceDocument, shared: SharedContracts) -> Iterator[RawFinding]:
-    for name, schema in doc.components.items():
-        if not isinstance(schema, Mapping):
-            continue
-        contract = _shared_name(name, schema, shared)
-        if contract is None:
-            continue
-        where = f"/components/schemas/{name.replace('~', '~0').replace('/', '~1')}"
+    judge = _judge(doc, shared)
+    for name, contract in judge.contracts.items():
+        where = f"/components/schemas/{escape_pointer_token(name)}"
         if contract not in shared.names:
             yield (
                 f"{where}/{CONTRACT_KEY}",
@@ -82,14 +46,13 @@ def _check_component_compat(doc: ServiceDocument, shared: SharedContracts) -> It
             )
             continue
         direction = shared.direction(contract)
-        suffix = _SPLIT_SUFFIX.search(name)
+        suffix = SPLIT_SUFFIX.search(name)
         if suffix and direction == "both":
             direction = "response" if suffix.group(1) == "Output" else "request"
-        differences = _differences(doc, shared, contract, schema, direction)
-        for difference in differences:
+        for difference in judge.differences(contract, doc.components[name], direction):
             yield (
                 f"{where}{difference.pointer}",
-                f"{name} is the shared {contract} ({direction}) but {difference.message}; regenerate it from opsconductor_contracts.{contract}",
+                f"{name} is the shared {contract} ({direction}) but {difference.message}; generate it from opsconductor_contracts.{contract}",
                 None,
             )
 
@@ -108,48 +71,53 @@ def _envelope_problems(
     pointer: str,
     response: Mapping[str, Any],
 ) -> Iterator[RawFinding]:
+    # A response defined under components is reported once, whatever status it serves as.
+    what = "this error response" if pointer.startswith("/components/") else f"the {status} response"
     bodies = doc.json_bodies(pointer, response)
     if not bodies:
         other = sorted(str(t) for t in (response.get("content") or {}))
         found = f"only as {', '.join(other)}" if other else "without a body"
         yield (
             pointer,
-            f"the {status} response is documented {found}; document the ErrorResponse envelope as application/problem+json (or application/json)",
+            f"{what} is documented {found}; document the ErrorResponse envelope as application/problem+json (or application/json)",
             None,
         )
         return
     with_schema = [(at, schema) for at, schema in bodies if schema is not None]
     if not with_schema:
-        yield (
-            pointer,
-            f"the {status} response documents no schema; use the ErrorResponse envelope",
-            None,
-        )
+        yield pointer, f"{what} documents no schema; use the ErrorResponse envelope", None
+    judge = _judge(doc, shared)
     for at, schema in with_schema:
-        normalized = doc.normalized(schema)
-        if _looks_like_fastapi_validation(normalized):
+        if _looks_like_fastapi_validation(judge.normalized(schema)):
             yield (
                 at,
-                f"the {status} response is FastAPI's HTTPValidationError ({{detail: [{{loc, msg, type}}]}}), not the ErrorResponse envelope; use the runtime's exception handlers and document {status} with ErrorResponse",
+                f"{what} is FastAPI's HTTPValidationError ({{detail: [{{loc, msg, type}}]}}), not the ErrorResponse envelope; use the runtime's exception handlers and document it with ErrorResponse",
                 None,
             )
             continue
-        differences = _differences(doc, shared, ERROR_RESPONSE, schema, "response")
+        differences = judge.differences(ERROR_RESPONSE, schema, "response")
         if differences:
-            yield (
-                at,
-                f"the {status} response is not the ErrorResponse envelope: {_summary(differences)}",
-                None,
-            )
+            yield at, f"{what} is not the ErrorResponse envelope: {_summary(differences)}", None
 
 
 def _is_error_status(status: str) -> bool:
     return status == "default" or status[:1] in ("4", "5")
 
 
+def _route(op: Operation) -> str:
+    return op.path.rstrip("/").lower() if op.method == "get" else ""
+
+
 def _is_health_route(op: Operation) -> bool:
-    path = op.path.rstrip("/").lower()
-    return op.method == "get" and path.endswith(LIVE_SUFFIXES + READY_SUFFIXES)
+    return bool(_route(op)) and _route(op).endswith(LIVE_SUFFIXES + READY_SUFFIXES)
+
+
+def _is_health_body(
+    doc: ServiceDocument, shared: SharedContracts, pointer: str, response: Mapping[str, Any]
+) -> bool:
+    judge = _judge(doc, shared)
+    bodies = [s for _, s in doc.json_bodies(pointer, response) if s is not None]
+    return bool(bodies) and all(not judge.differences(HEALTH, s) for s in bodies)
 
 
 def _check_error_envelope(doc: ServiceDocument, shared: SharedContracts) -> Iterator[RawFinding]:
@@ -157,11 +125,8 @@ def _check_error_envelope(doc: ServiceDocument, shared: SharedContracts) -> Iter
         for status, (pointer, response) in op.responses.items():
             if not _is_error_status(status) or status in VALIDATION_STATUSES:
                 continue
-            if (
-                status == "503"
-                and _is_health_route(op)
-                and _is_health_body(doc, shared, pointer, response)
-            ):
+            readiness_503 = status == "503" and _is_health_route(op)
+            if readiness_503 and _is_health_body(doc, shared, pointer, response):
                 continue
             yield from _envelope_problems(doc, shared, status, pointer, response)
 
@@ -183,19 +148,8 @@ def _check_validation_envelope(
             yield from _envelope_problems(doc, shared, status, pointer, response)
 
 
-def _is_health_body(
-    doc: ServiceDocument, shared: SharedContracts, pointer: str, response: Mapping[str, Any]
-) -> bool:
-    bodies = [s for _, s in doc.json_bodies(pointer, response) if s is not None]
-    return bool(bodies) and all(not _differences(doc, shared, HEALTH, s) for s in bodies)
-
-
 def _check_health_endpoint(doc: ServiceDocument, shared: SharedContracts) -> Iterator[RawFinding]:
-    live = [
-        op
-        for op in doc.operations
-        if _is_health_route(op) and op.path.rstrip("/").lower().endswith(LIVE_SUFFIXES)
-    ]
+    live = [op for op in doc.operations if _route(op).endswith(LIVE_SUFFIXES)]
     ready = [op for op in doc.operations if _is_health_route(op) and op not in live]
     if not live:
         yield (
@@ -209,6 +163,7 @@ def _check_health_endpoint(doc: ServiceDocument, shared: SharedContracts) -> Ite
             "the service exposes no readiness route (GET /health/ready or GET /health) returning HealthResponse",
             None,
         )
+    judge = _judge(doc, shared)
     for op in live + ready:
         success = op.responses.get("200")
         if success is None:
@@ -222,7 +177,7 @@ def _check_health_endpoint(doc: ServiceDocument, shared: SharedContracts) -> Ite
         if not bodies:
             yield success[0], f"{op.label} documents no JSON HealthResponse body for 200", None
         for at, schema in bodies:
-            differences = _differences(doc, shared, HEALTH, schema)
+            differences = judge.differences(HEALTH, schema)
             if differences:
                 yield (
                     at,
@@ -233,34 +188,27 @@ def _check_health_endpoint(doc: ServiceDocument, shared: SharedContracts) -> Ite
 
 def _types(schema: Any) -> set[str]:
     kind = schema.get("type") if isinstance(schema, Mapping) else None
-    return set(kind) if isinstance(kind, list) else {kind} if isinstance(kind, str) else set()
+    if isinstance(kind, list):
+        return set(kind)
+    return {kind} if isinstance(kind, str) else set()
 
 
 def _page_candidate(normalized: Any) -> bool:
-    items = (
-        (normalized.get("properties") or {}).get("items")
-        if isinstance(normalized, Mapping)
-        else None
-    )
-    return "array" in _types(items)
-
-
-def _other_item_contracts(shared: SharedContracts) -> list[str]:
-    return sorted(
-        name for name in shared.names if name != PAGE and _page_candidate(shared.expected(name))
-    )
+    if not isinstance(normalized, Mapping):
+        return False
+    return "array" in _types((normalized.get("properties") or {}).get("items"))
 
 
 def _check_pagination(doc: ServiceDocument, shared: SharedContracts) -> Iterator[RawFinding]:
-    others = _other_item_contracts(shared)
+    judge = _judge(doc, shared)
+    # Shared shapes with an `items` array that are not pages (BulkOperationResult).
+    others = sorted(n for n in shared.names if n != PAGE and _page_candidate(shared.expected(n)))
     for op in doc.operations:
         success = doc.success_response(op)
         if op.method != "get" or _is_health_route(op) or success is None:
             continue
         for at, schema in doc.json_bodies(*success):
-            if schema is None:
-                continue
-            normalized = doc.normalized(schema)
+            normalized = judge.normalized(schema) if schema is not None else None
             if "array" in _types(normalized):
                 yield (
                     at,
@@ -269,10 +217,10 @@ def _check_pagination(doc: ServiceDocument, shared: SharedContracts) -> Iterator
                 )
                 continue
             if not _page_candidate(normalized) or any(
-                not _differences(doc, shared, other, schema) for other in others
+                not judge.differences(other, schema) for other in others
             ):
                 continue
-            differences = _differences(doc, shared, PAGE, schema, "response")
+            differences = judge.differences(PAGE, schema, "response")
             if differences:
                 yield (
                     at,
@@ -280,6 +228,12 @@ def _check_pagination(doc: ServiceDocument, shared: SharedContracts) -> Iterator
                     None,
                 )
             yield from _pagination_parameters(doc, shared, op)
+
+
+def _without_null(schema: Any) -> Any:
+    if isinstance(schema, Mapping) and isinstance(schema.get("type"), list):
+        return {**schema, "type": [t for t in schema["type"] if t != "null"]}
+    return schema
 
 
 def _pagination_parameters(
@@ -297,16 +251,13 @@ def _pagination_parameters(
             None,
         )
     expected = shared.expected(PAGE_PARAMS).get("properties", {})
+    judge = _judge(doc, shared)
     for name, (pointer, param) in sorted(query.items()):
         if name not in expected or "schema" not in param:
             continue
-        want = dict(expected[name])
         # A query string cannot carry null: compare the non-null part only.
-        if isinstance(want.get("type"), list):
-            want["type"] = [t for t in want["type"] if t != "null"]
-        have = dict(doc.normalized(param["schema"]))
-        if isinstance(have.get("type"), list):
-            have["type"] = [t for t in have["type"] if t != "null"]
+        want = _without_null(expected[name])
+        have = _without_null(judge.normalized(param["schema"]))
         for difference in compatibility_differences(want, have, direction="request"):
             yield (
                 f"{pointer}/schema",
