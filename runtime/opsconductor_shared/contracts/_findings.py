@@ -48,9 +48,16 @@ class Finding:
     message: str
     location: str = ""
 
-    def sort_key(self) -> tuple[str, int, str, str, str]:
-        """Findings are listed per service, errors first, then by pointer and rule."""
-        return (self.service, self.severity.rank, self.pointer, self.rule, self.message)
+    def sort_key(self) -> tuple[str, str, int, str, str, str]:
+        """Findings are listed per service (and source), errors first, then by pointer and rule."""
+        return (
+            self.service,
+            self.location,
+            self.severity.rank,
+            self.pointer,
+            self.rule,
+            self.message,
+        )
 
     def __str__(self) -> str:
         return (

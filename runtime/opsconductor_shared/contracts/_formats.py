@@ -38,9 +38,8 @@ def _render_text(report: Report, *, color: bool = False) -> str:
         return f"\033[{code}m{text}\033[0m" if color else text
 
     lines: list[str] = []
-    by_service = {s: list(group) for s, group in groupby(report.findings, key=lambda f: f.service)}
     for summary in report.services:
-        findings = by_service.get(summary.service, [])
+        findings = report.findings_of(summary)
         counts = f"{_plural(summary.errors, 'error')}, {_plural(summary.warnings, 'warning')}"
         where = f" ({summary.location})" if summary.location else ""
         lines.append(paint("1", f"{summary.service}{where}: {counts}"))
@@ -117,10 +116,10 @@ def _render_markdown(report: Report) -> str:
         for s in report.services
     ]
     shown: list[Finding] = list(report.findings[:MARKDOWN_MAX_ROWS])
-    for service, group in groupby(shown, key=lambda f: f.service):
+    for (service, location), group in groupby(shown, key=lambda f: (f.service, f.location)):
         lines += [
             "",
-            f"### {_cell(service)}",
+            f"### {_cell(service)} ({_code(location)})",
             "",
             "| | rule | pointer | message |",
             "| --- | --- | --- | --- |",

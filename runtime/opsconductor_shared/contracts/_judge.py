@@ -51,6 +51,7 @@ class _Judge:
     def __init__(self, doc: ServiceDocument, shared: SharedContracts) -> None:
         self.doc, self.shared = doc, shared
         self._cache = SchemaCache()
+        self._verdicts: dict[tuple[str, str, int], tuple[Any, list[SchemaDifference]]] = {}
 
     @cached_property
     def contracts(self) -> dict[str, str]:
@@ -68,8 +69,7 @@ class _Judge:
             name = ref[len(_COMPONENT_PREFIX) :].replace("~1", "/").replace("~0", "~")
             contract = self.contracts.get(name)
             if contract in self.shared.names:
-                document, schema = self.shared.schemaset.components()[contract]
-                return schema, self.shared.schemaset.resolver(document)
+                return self.shared.resolvable(contract)
         return resolve_pointer(self.doc.document, ref[1:]), self.resolve
 
     def normalized(self, schema: Any) -> Any:
@@ -78,13 +78,16 @@ class _Judge:
     def differences(
         self, contract: str, schema: Any, direction: Direction | None = None
     ) -> list[SchemaDifference]:
-        return list(
-            compatibility_differences(
-                self.shared.expected(contract),
-                self.normalized(schema),
-                direction=direction or self.shared.direction(contract),
-            )
-        )
+        direction = direction or self.shared.direction(contract)
+        actual = self.normalized(schema)
+        # Normalised references are shared objects: judge each one once per contract.
+        key = (contract, direction, id(actual))
+        cached = self._verdicts.get(key)
+        if cached is None or cached[0] is not actual:
+            expected = self.shared.expected(contract)
+            found = list(compatibility_differences(expected, actual, direction=direction))
+            cached = self._verdicts[key] = (actual, found)
+        return cached[1]
 
 
 def _judge(doc: ServiceDocument, shared: SharedContracts) -> _Judge:

@@ -26,7 +26,7 @@ def _render_junit(report: Report) -> str:
     root = ET.Element("testsuites", name=f"opsconductor-contracts {report.command}")
     total_tests = total_failures = 0
     for summary in report.services:
-        mine = [f for f in report.findings if f.service == summary.service]
+        mine = report.findings_of(summary)
         suite = ET.SubElement(root, "testsuite", name=_text(summary.service))
         if summary.location:
             properties = ET.SubElement(suite, "properties")

@@ -67,17 +67,21 @@ class Report:
             kept.setdefault(key, finding)
         ordered = tuple(sorted(kept.values(), key=Finding.sort_key))
 
-        def count(name: str, severity: Severity) -> int:
-            return sum(1 for f in ordered if f.service == name and f.severity is severity)
+        def count(name: str, location: str, severity: Severity) -> int:
+            return sum(
+                1
+                for f in ordered
+                if (f.service, f.location) == (name, location) and f.severity is severity
+            )
 
         summaries = tuple(
             ServiceSummary(
                 name,
                 location,
-                errors=count(name, Severity.ERROR),
-                warnings=count(name, Severity.WARNING),
-                infos=count(name, Severity.INFO),
-                ignored=sum(1 for f in ignored if f.service == name),
+                errors=count(name, location, Severity.ERROR),
+                warnings=count(name, location, Severity.WARNING),
+                infos=count(name, location, Severity.INFO),
+                ignored=sum(1 for f in ignored if (f.service, f.location) == (name, location)),
             )
             for name, location in services
         )
@@ -91,6 +95,14 @@ class Report:
             len(ignored),
             strict or config.strict,
         )
+
+    def findings_of(self, summary: ServiceSummary) -> list[Finding]:
+        """The findings of one service summary (one source)."""
+        return [
+            f
+            for f in self.findings
+            if (f.service, f.location) == (summary.service, summary.location)
+        ]
 
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity is severity)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ class SharedContracts:
         self._raw = schemaset.components()
         self._cache = SchemaCache()
         self._normalized: dict[str, Any] = {}
+        self._resolvers: dict[str, Callable[[str], Any]] = {}
 
     @classmethod
     def load(cls, directory: Path | str | None = None) -> SharedContracts:
@@ -53,6 +54,13 @@ class SharedContracts:
 
     def raw(self, name: str) -> Mapping[str, Any]:
         return self._raw[name][1]
+
+    def resolvable(self, name: str) -> tuple[Mapping[str, Any], Callable[[str], Any]]:
+        """Component `name` as written, with a resolver for the references inside it."""
+        if name not in self._resolvers:
+            document, _ = self._raw[name]
+            self._resolvers[name] = self.schemaset.resolver(document)
+        return self._raw[name][1], self._resolvers[name]
 
     def direction(self, name: str) -> Direction:
         return contract_direction(self.raw(name))
