@@ -93,11 +93,14 @@ def _render_github(report: Report) -> str:
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    """Table cell text: one line, pipes escaped, no raw HTML, no control characters."""
+    text = "".join(ch if ch.isprintable() else " " for ch in " ".join(text.split()))
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _code(text: str) -> str:
-    quoted = text.replace("`", "'")
+    """A code span in a table cell (GitHub unescapes `\\|` inside code spans in tables)."""
+    quoted = " ".join(text.split()).replace("`", "'").replace("|", "\\|")
     return f"`{quoted}`" if text else "`/`"
 
 
