@@ -13,7 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._breaking_rules import _Change, _component_ref_name, _diff_schemas
+from ._breaking_diff import _diff_schemas
+from ._breaking_rules import _Change, _component_ref_name
 from ._compat import contract_direction
 from ._findings import Finding, Severity
 from ._normalize import normalize_schema

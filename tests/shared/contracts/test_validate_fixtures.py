@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from .conftest import CLI, OPENAPI_FIXTURES
@@ -199,3 +201,17 @@ def test_several_sources_give_one_report(cli: CLI) -> None:
         ("compliant.yaml", 0),
         ("pagination-bare-array.yaml", 1),
     ]
+
+
+def test_validate_against_a_schema_directory(cli: CLI) -> None:
+    schemas = OPENAPI_FIXTURES.parent.parent.parent / "schemas"
+    assert cli("validate", OPENAPI_FIXTURES / "compliant.yaml", "--schemas", schemas).code == 0
+
+
+def test_validate_against_a_broken_schema_directory(cli: CLI, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.yaml").write_text("openapi: 3.1.0\ninfo: {title: a, version: one}\n")
+    run = cli("validate", OPENAPI_FIXTURES / "compliant.yaml", "--schemas", broken)
+    assert run.code == 2
+    assert "info.version must be a semantic version" in run.err
