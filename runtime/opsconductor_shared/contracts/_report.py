@@ -54,7 +54,7 @@ class Report:
             services: (service name, location) of every service checked, in order.
         """
         config = config or Config()
-        kept: dict[tuple[str, str, str, str], Finding] = {}
+        kept: dict[tuple[str, str, str, str, str], Finding] = {}
         ignored: list[Finding] = []
         for raw in findings:
             if not config.enabled(raw.rule):
@@ -63,7 +63,13 @@ class Report:
             if config.ignored(finding):
                 ignored.append(finding)
                 continue
-            key = (finding.service, finding.rule, finding.pointer, finding.message)
+            key = (
+                finding.service,
+                finding.location,
+                finding.rule,
+                finding.pointer,
+                finding.message,
+            )
             kept.setdefault(key, finding)
         ordered = tuple(sorted(kept.values(), key=Finding.sort_key))
 

@@ -215,3 +215,11 @@ def test_validate_against_a_broken_schema_directory(cli: CLI, tmp_path: Path) ->
     run = cli("validate", OPENAPI_FIXTURES / "compliant.yaml", "--schemas", broken)
     assert run.code == 2
     assert "info.version must be a semantic version" in run.err
+
+
+def test_two_copies_of_one_service_keep_their_own_findings(cli: CLI, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.yaml"
+    copy.write_text((OPENAPI_FIXTURES / "pagination-bare-array.yaml").read_text())
+    run = cli("validate", OPENAPI_FIXTURES / "pagination-bare-array.yaml", copy, "--format", "json")
+    assert [s["errors"] for s in run.json()["summary"]["services"]] == [1, 1]
+    assert len(run.json()["findings"]) == 2
