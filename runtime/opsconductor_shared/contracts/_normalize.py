@@ -18,6 +18,7 @@ from typing import Any
 
 __all__ = [
     "ANNOTATION_KEYWORDS",
+    "SchemaCache",
     "SchemaDifference",
     "normalize_schema",
     "schema_differences",
@@ -104,26 +105,60 @@ def _fold_nullable_union(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+class SchemaCache:
+    """Normalised forms of referenced schemas, reused across `normalize_schema` calls.
+
+    Each referenced schema is normalised once per cache, however many operations use it. A
+    result that depends on where it was reached from (it contains a `$cycle` marker) is never
+    cached. Keep one cache per set of documents, and never mutate a normalised result.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[Any, Any]] = {}
+        self.cycles = 0
+
+    def get(self, target: Any) -> Any | None:
+        entry = self._entries.get(id(target))
+        return entry[1] if entry is not None and entry[0] is target else None
+
+    def put(self, target: Any, normalized: Any) -> None:
+        # The target itself is kept so that its id cannot be reused by another object.
+        self._entries[id(target)] = (target, normalized)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 def normalize_schema(
     schema: Any,
     resolve: Resolver | None = None,
     *,
-    _seen: tuple[str, ...] = (),
+    cache: SchemaCache | None = None,
 ) -> Any:
     """The canonical form of a schema (see the module docstring).
 
     Args:
         schema: a JSON Schema (a mapping, or a boolean schema).
         resolve: resolves `$ref`s; without it, references stay as `{"$ref": ...}`.
+        cache: reuse normalised referenced schemas across calls (see `SchemaCache`).
+
+    Raises:
+        RecursionError: the schema nests (through its references) deeper than Python recurses.
     """
+    return _normalize(schema, resolve, (), cache if cache is not None else SchemaCache())
+
+
+def _normalize(
+    schema: Any, resolve: Resolver | None, seen: tuple[str, ...], cache: SchemaCache
+) -> Any:
     if isinstance(schema, bool):
         return _ANY if schema else {"not": _ANY}
     if not isinstance(schema, Mapping):
         return schema
     ref = schema.get("$ref")
     if isinstance(ref, str):
-        return _normalize_ref(ref, schema, resolve, _seen)
-    out = _normalize_keywords(schema, resolve, _seen)
+        return _normalize_ref(ref, schema, resolve, seen, cache)
+    out = _normalize_keywords(schema, resolve, seen, cache)
     for key in ("additionalProperties", "items"):
         if out.get(key) == _ANY:
             del out[key]
@@ -132,6 +167,7 @@ def normalize_schema(
             out["type"] = sorted(set(out["type"]) | {"null"})
         else:
             out["nullable"] = True
+    _fold_exclusive_bounds(out)
     all_of = out.get("allOf")
     if isinstance(all_of, list) and len(all_of) == 1 and isinstance(all_of[0], dict):
         out = {**all_of[0], **{k: v for k, v in out.items() if k != "allOf"}}
@@ -148,36 +184,55 @@ def normalize_schema(
     return out
 
 
+def _fold_exclusive_bounds(out: dict[str, Any]) -> None:
+    """OpenAPI 3.0's boolean `exclusiveMinimum` (with `minimum`) becomes the 3.1 number form."""
+    for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        flag = out.get(exclusive)
+        if isinstance(flag, bool):
+            del out[exclusive]
+            if flag and bound in out:
+                out[exclusive] = out.pop(bound)
+
+
 def _normalize_ref(
-    ref: str, schema: Mapping[str, Any], resolve: Resolver | None, seen: tuple[str, ...]
+    ref: str,
+    schema: Mapping[str, Any],
+    resolve: Resolver | None,
+    seen: tuple[str, ...],
+    cache: SchemaCache,
 ) -> Any:
     if ref in seen:
+        cache.cycles += 1
         return {"$cycle": ref}
     if resolve is None:
         return {"$ref": ref}
     target, inner = resolve(ref)
-    resolved = normalize_schema(target, inner, _seen=(*seen, ref))
+    resolved = cache.get(target)
+    if resolved is None:
+        cycles = cache.cycles
+        resolved = _normalize(target, inner, (*seen, ref), cache)
+        if cache.cycles == cycles:
+            cache.put(target, resolved)
     siblings = {k: v for k, v in schema.items() if k != "$ref"}
     if not siblings or not isinstance(resolved, dict):
         return resolved
-    return {**resolved, **normalize_schema(siblings, resolve, _seen=seen)}
+    extra = _normalize(siblings, resolve, seen, cache)
+    return {**resolved, **extra} if extra else resolved
 
 
 def _normalize_keywords(
-    schema: Mapping[str, Any], resolve: Resolver | None, seen: tuple[str, ...]
+    schema: Mapping[str, Any], resolve: Resolver | None, seen: tuple[str, ...], cache: SchemaCache
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key in ANNOTATION_KEYWORDS or (isinstance(key, str) and key.startswith("x-")):
             continue
         if key == "properties" and isinstance(value, Mapping):
-            out[key] = {
-                name: normalize_schema(sub, resolve, _seen=seen) for name, sub in value.items()
-            }
+            out[key] = {name: _normalize(sub, resolve, seen, cache) for name, sub in value.items()}
         elif key in _SCHEMA_VALUED:
-            out[key] = normalize_schema(value, resolve, _seen=seen)
+            out[key] = _normalize(value, resolve, seen, cache)
         elif key in _SCHEMA_LISTS and isinstance(value, list):
-            out[key] = [normalize_schema(sub, resolve, _seen=seen) for sub in value]
+            out[key] = [_normalize(sub, resolve, seen, cache) for sub in value]
         elif key == "type":
             out[key] = sorted(_types(schema))
         elif key == "required" and isinstance(value, list):

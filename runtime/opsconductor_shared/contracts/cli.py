@@ -1,27 +1,141 @@
-"""`opsconductor-contracts`: the command line of the contract tooling."""
+"""`opsconductor-contracts`: the command line of the contract tooling.
+
+    opsconductor-contracts validate SOURCE... [--format F] [--strict] [--config PATH]
+    opsconductor-contracts breaking --against REF | --against-dir DIR [--schemas DIR]
+    opsconductor-contracts lint [DIRECTORY]
+    opsconductor-contracts rules
+
+Exit codes: 0 clean, 1 findings that fail the run (errors, or warnings with `--strict`),
+2 bad usage or unreadable input, with a one-line reason on stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO, NoReturn
 
+from ._breaking import _schema_dir_label, compare_schema_sets
+from ._breaking_rules import BREAKING_RULES
+from ._config import Config, ConfigError, load_config
+from ._findings import RuleInfo
+from ._formats import FORMATS, render_report
+from ._gitref import load_schemas_at_ref
 from ._lint import lint_schema_dir
+from ._report import Report
+from ._rules import VALIDATE_RULES
+from ._schemaset import SchemaSet, SchemaSetError, load_schema_dir
+from ._shared import SharedContracts
 from ._shipped import shared_schema_dir
+from ._source import DEFAULT_TIMEOUT, SourceError, load_source
+from ._validate import validate_sources
 
 __all__ = ["main"]
 
+PROG = "opsconductor-contracts"
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+ALL_RULES: tuple[RuleInfo, ...] = (*(rule.info for rule in VALIDATE_RULES), *BREAKING_RULES)
+
+
+class _UsageError(Exception):
+    """Bad usage or unreadable input: exit 2 with this one-line message."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _config(args: argparse.Namespace) -> Config:
+    if args.no_config:
+        return Config()
+    return load_config(args.config, known_rules=[rule.id for rule in ALL_RULES])
+
+
+def _use_color(args: argparse.Namespace, stream: IO[str]) -> bool:
+    if args.color != "auto":
+        return bool(args.color == "always")
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb" or args.output:
+        return False
+    return stream.isatty()
+
+
+def _emit(report: Report, args: argparse.Namespace) -> int:
+    text = render_report(report, args.format, color=_use_color(args, sys.stdout))
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise _UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK if report.passed else EXIT_FINDINGS
+
+
+def _schemas(directory: str | None, *, default_local: bool) -> tuple[SchemaSet, Path]:
+    if directory:
+        path = Path(directory)
+    elif default_local and Path("schemas").is_dir():
+        path = Path("schemas")
+    else:
+        path = shared_schema_dir()
+    try:
+        return load_schema_dir(path), path
+    except SchemaSetError as exc:
+        first = exc.problems[0]
+        more = (
+            f" (and {len(exc.problems) - 1} more problem(s); run `{PROG} lint {path}`)"
+            if len(exc.problems) > 1
+            else ""
+        )
+        raise _UsageError(f"{first}{more}") from exc
+
+
+def _validate(args: argparse.Namespace) -> int:
+    config = _config(args)
+    contracts = (
+        SharedContracts(_schemas(args.schemas, default_local=False)[0])
+        if args.schemas
+        else SharedContracts.load()
+    )
+    sources = [load_source(source, timeout=args.timeout) for source in args.sources]
+    report = validate_sources(sources, contracts=contracts, config=config, strict=args.strict)
+    return _emit(report, args)
+
+
+def _breaking(args: argparse.Namespace) -> int:
+    config = _config(args)
+    new, new_path = _schemas(args.schemas, default_local=True)
+    if args.against_dir:
+        old, _ = _schemas(args.against_dir, default_local=False)
+        old_label = _schema_dir_label(Path(args.against_dir))
+    else:
+        old = load_schemas_at_ref(new_path, args.against)
+        old_label = f"{args.against}:{_schema_dir_label(new_path)}"
+    findings = compare_schema_sets(
+        old, new, old_label=old_label, new_label=_schema_dir_label(new_path)
+    )
+    report = Report.build(
+        "breaking",
+        findings,
+        services=[("contracts", _schema_dir_label(new_path))],
+        rules=BREAKING_RULES,
+        contracts_version=new.version,
+        config=config,
+        strict=args.strict,
+    )
+    return _emit(report, args)
 
 
 def _lint(args: argparse.Namespace) -> int:
     directory = Path(args.directory) if args.directory else shared_schema_dir()
     if not directory.is_dir():
-        print(f"opsconductor-contracts: {directory} is not a directory", file=sys.stderr)
-        return EXIT_USAGE
+        raise _UsageError(f"{directory} is not a directory")
     findings = lint_schema_dir(directory)
     for finding in findings:
         print(finding)
@@ -32,28 +146,112 @@ def _lint(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="opsconductor-contracts",
-        description="Check OpenAPI documents and schemas against the OpsConductor contracts.",
+def _rules(_args: argparse.Namespace) -> int:
+    for title, rules in (
+        ("validate", [r.info for r in VALIDATE_RULES]),
+        ("breaking", list(BREAKING_RULES)),
+    ):
+        print(f"{title}:")
+        for rule in rules:
+            print(f"  {rule.id:<30} {rule.severity.value:<8} {rule.summary}")
+    return EXIT_OK
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        "-f",
+        choices=list(FORMATS),
+        default="text",
+        help="output format (default: text)",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout"
+    )
+    parser.add_argument("--strict", action="store_true", help="warnings fail the run too")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="contracts.yaml or pyproject.toml (default: found from the working directory up)",
+    )
+    parser.add_argument("--no-config", action="store_true", help="ignore any configuration file")
+    parser.add_argument(
+        "--color",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="colour the text format (default: auto, on a terminal)",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Check OpenAPI documents and schemas against the OpsConductor contracts.",
+        epilog="Exit codes: 0 clean, 1 findings (errors, or warnings with --strict), 2 bad usage or unreadable input.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    validate = commands.add_parser(
+        "validate", help="check services' OpenAPI documents against the shared contracts"
+    )
+    validate.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="openapi.json/.yaml file, http(s) URL, or package.module:app",
+    )
+    validate.add_argument(
+        "--schemas",
+        metavar="DIR",
+        help="contract schema directory (default: the shipped shared schemas)",
+    )
+    validate.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds to wait for a URL (default: {DEFAULT_TIMEOUT:g})",
+    )
+    _output_options(validate)
+    validate.set_defaults(handler=_validate)
+    breaking = commands.add_parser(
+        "breaking", help="report breaking changes of the shared schemas against an older version"
+    )
+    against = breaking.add_mutually_exclusive_group(required=True)
+    against.add_argument(
+        "--against", metavar="REF", help="git revision to compare with (main, v1.2.0, HEAD~1)"
+    )
+    against.add_argument(
+        "--against-dir", metavar="DIR", help="directory of older schemas (an unpacked release)"
+    )
+    breaking.add_argument(
+        "--schemas",
+        metavar="DIR",
+        help="the schemas as they are now (default: ./schemas, else the shipped ones)",
+    )
+    _output_options(breaking)
+    breaking.set_defaults(handler=_breaking)
     lint = commands.add_parser("lint", help="lint a directory of contract schemas")
     lint.add_argument(
         "directory", nargs="?", help="schema directory (default: the shipped shared schemas)"
     )
     lint.set_defaults(handler=_lint)
+    rules = commands.add_parser("rules", help="list every rule with its id and default severity")
+    rules.set_defaults(handler=_rules)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code (0 clean, 1 findings, 2 bad usage)."""
-    parser = _parser()
+    """Run the command line; return the exit code (0 clean, 1 findings, 2 bad usage or input)."""
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
+        args = _parser().parse_args(argv)
+        return int(args.handler(args))
+    except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
-    return int(args.handler(args))
+    except (_UsageError, SourceError, ConfigError, FileNotFoundError) as exc:
+        message = " ".join(str(exc).split())
+    except RecursionError:
+        message = "the input nests too deeply to check"
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 import pytest
-from opsconductor_shared.contracts import normalize_schema, schema_differences
+from opsconductor_shared.contracts import SchemaCache, normalize_schema, schema_differences
 
 SAME = [
     pytest.param(
@@ -152,3 +152,40 @@ def test_loose_mode_accepts_additions() -> None:
         == []
     )
     assert list(schema_differences(normalize_schema(EXPECTED), normalize_schema(EXPECTED))) == []
+
+
+def test_openapi_30_exclusive_bounds_fold_into_31_form() -> None:
+    assert normalize_schema(
+        {"type": "integer", "minimum": 5, "exclusiveMinimum": True}
+    ) == normalize_schema({"type": "integer", "exclusiveMinimum": 5})
+    assert normalize_schema({"type": "integer", "maximum": 5, "exclusiveMaximum": False}) == {
+        "type": ["integer"],
+        "maximum": 5,
+    }
+
+
+def test_cache_normalises_each_reference_once() -> None:
+    target = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    calls = []
+
+    def resolve(ref: str) -> tuple[Any, Any]:
+        calls.append(ref)
+        return target, resolve
+
+    cache = SchemaCache()
+    first = normalize_schema({"$ref": "#/T"}, resolve, cache=cache)
+    second = normalize_schema({"properties": {"x": {"$ref": "#/T"}}}, resolve, cache=cache)
+    assert second["properties"]["x"] is first
+    assert len(cache) == 1
+
+
+def test_results_with_cycles_are_not_cached() -> None:
+    node = {"type": "object", "properties": {"child": {"$ref": "#/Node"}}}
+
+    def resolve(ref: str) -> tuple[Any, Any]:
+        return node, resolve
+
+    cache = SchemaCache()
+    result = normalize_schema({"$ref": "#/Node"}, resolve, cache=cache)
+    assert result["properties"]["child"] == {"$cycle": "#/Node"}
+    assert len(cache) == 0
