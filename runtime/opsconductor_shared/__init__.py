@@ -63,6 +63,7 @@ from ._masking import (
     mask_sensitive_data,
 )
 from ._openapi import CONTRACTS_EXTENSION, error_responses, install_openapi, rewrite_openapi
+from ._pagination import FilterQuery, PaginationQuery, decode_cursor, encode_cursor, sort_params
 from ._problem import PROBLEM_JSON, ProblemResponse, build_problem, code_for_status, send_problem
 from ._settings import (
     CORSSettings,
@@ -100,6 +101,7 @@ __all__ = [
     "DEFAULT_MAX_RETRY_AFTER",
     "DEFAULT_SLOW_QUERY_MS",
     "DatabaseError",
+    "FilterQuery",
     "GENERIC_SERVER_ERROR_DETAIL",
     "HealthCheckError",
     "HealthRegistry",
@@ -109,6 +111,7 @@ __all__ = [
     "NotFoundError",
     "PROBLEM_JSON",
     "PaginatedResponse",
+    "PaginationQuery",
     "PayloadTooLargeError",
     "PerformanceMiddleware",
     "PermissionDeniedError",
@@ -138,8 +141,10 @@ __all__ = [
     "chunk_list",
     "code_for_status",
     "create_service_app",
+    "decode_cursor",
     "deep_merge_dicts",
     "emit_event",
+    "encode_cursor",
     "env_prefix_for",
     "error_responses",
     "format_duration",
@@ -164,6 +169,7 @@ __all__ = [
     "sanitize_filename",
     "send_problem",
     "setup_service_logging",
+    "sort_params",
     "upstream_error_body",
     "validation_error_details",
 ]

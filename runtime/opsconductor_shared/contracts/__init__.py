@@ -34,7 +34,7 @@ from ._testing import assert_conforms
 from ._validate import check_document, validate_document, validate_sources
 
 # Sorted as tests/test_exports.py sorts (plain code-point order), not isort-style.
-__all__ = [  # noqa: RUF022
+__all__ = [
     "ANNOTATION_KEYWORDS",
     "Config",
     "ConfigError",
