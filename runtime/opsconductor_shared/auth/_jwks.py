@@ -7,7 +7,7 @@
 - Refreshed in the background every `refresh_interval`; until the first fetch succeeds,
   retried with a backoff from one second up to that interval.
 - An unknown `kid` triggers at most one refetch per `unknown_kid_cooldown` (single-flight:
-  concurrent requests share it), so a flood of made-up kids cannot hammer the auth service.
+  concurrent requests, and requests arriving while any fetch is under way, join it), so a flood of made-up kids cannot hammer the auth service.
 - A failed fetch keeps the keys already known (stale keys keep verifying tokens).
 
 A kid that is still unknown after a successful refetch is the token's fault (401). With no
@@ -161,9 +161,11 @@ class JWKSKeyStore:
         if key is not None:
             return key
         now = self._clock()
-        if now - self._last_forced >= self.unknown_kid_cooldown:
-            self._last_forced = now
-            await self.refresh()
+        fetching = self._fetch is not None and not self._fetch.done()
+        if fetching or now - self._last_forced >= self.unknown_kid_cooldown:
+            if not fetching:
+                self._last_forced = now
+            await self.refresh()  # a fetch under way is joined, not repeated
             key = self._keys.get(kid)
             if key is not None:
                 return key

@@ -112,5 +112,6 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+def bearer(token: str) -> dict[str, bytes]:
+    # bytes, so that hostile tokens outside ASCII reach the server as sent
+    return {"Authorization": f"Bearer {token}".encode("latin-1")}
