@@ -9,7 +9,7 @@ into the requested type: a body that is not JSON, or JSON of the wrong shape, is
 from __future__ import annotations
 
 import functools
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, get_args, get_origin
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
@@ -33,6 +33,9 @@ def _adapter(model: Any) -> TypeAdapter[Any]:
 
 
 def _type_name(model: Any) -> str:
+    origin, args = get_origin(model), get_args(model)
+    if origin is not None and args:
+        return f"{_type_name(origin)}[{', '.join(_type_name(arg) for arg in args)}]"
     return str(getattr(model, "__name__", None) or model)
 
 
