@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -188,9 +189,10 @@ class _Wait:
 
 
 class _Stop:
-    def __init__(self, policy: RetryPolicy, attempts: int) -> None:
+    def __init__(self, policy: RetryPolicy, attempts: int, started: float) -> None:
         self.policy = policy
         self.attempts = attempts
+        self.started = started
 
     def __call__(self, state: tenacity.RetryCallState) -> bool:
         if state.attempt_number >= self.attempts:
@@ -199,7 +201,7 @@ class _Stop:
         retry_after = self.policy.retry_after(exc) if exc is not None else None
         if retry_after is not None and retry_after > self.policy.retry_after_limit:
             return True
-        elapsed = state.seconds_since_start or 0.0
+        elapsed = time.monotonic() - self.started
         return elapsed + (state.upcoming_sleep or 0.0) >= self.policy.deadline
 
 
@@ -227,9 +229,23 @@ async def retry_async(
         Exception: whatever the last attempt raised, once retrying ends.
     """
     attempts = policy.attempts if (retryable and _enabled) else 1
+    started = time.monotonic()
     async with asyncio.timeout(policy.deadline):
-        if attempts == 1:
+        # The first attempt runs outside the engine: a call that succeeds at once (nearly
+        # all of them) pays nothing for retrying. A failure is replayed to tenacity as its
+        # first attempt, so attempt numbers, waits and stops are the engine's all the same.
+        try:
             return await func()
+        except Exception as exc:
+            if attempts == 1 or not (retry_if or policy.is_retryable)(exc):
+                raise
+            first_failure: list[Exception] = [exc]
+
+        async def replay_then_call() -> T:
+            if first_failure:
+                raise first_failure.pop()
+            return await func()
+
         before_sleep = None
         if on_retry is not None:
             hook = on_retry
@@ -240,10 +256,10 @@ async def retry_async(
                     hook(state.attempt_number, exc, state.upcoming_sleep or 0.0)
 
         retrying = tenacity.AsyncRetrying(
-            stop=_Stop(policy, attempts),
+            stop=_Stop(policy, attempts, started),
             wait=_Wait(policy),
             retry=tenacity.retry_if_exception(retry_if or policy.is_retryable),
             before_sleep=before_sleep,
             reraise=True,
         )
-        return await retrying(func)
+        return await retrying(replay_then_call)
