@@ -16,6 +16,8 @@ from tests.conftest import SCHEMAS
 PACKAGES = [
     "opsconductor_contracts",
     "opsconductor_shared",
+    "opsconductor_shared.auth",
+    "opsconductor_shared.client",
     "opsconductor_shared.contracts",
     "opsconductor_shared.middleware",
 ]

@@ -1,0 +1,194 @@
+"""Client benchmarks (issue 4): `ServiceClient` GETs to a local uvicorn service against a raw
+`httpx.AsyncClient` making the same calls, sequential and concurrent, with the connections
+each opened counted on the server (distinct client ports it saw).
+
+The upstream runs in its own process (uvicorn, on loopback), so the client's event loop does
+not share a GIL with it. The ServiceClient runs as in production: retry policy, circuit
+breaker, propagation, and one JSON log line per call (written to /dev/null).
+
+    python bench/bench_client.py [--quick]     prints the rows as JSON
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+try:
+    from bench._measure import ROOT, interleaved, row
+except ImportError:  # run as a script
+    from _measure import ROOT, interleaved, row
+
+import httpx
+from opsconductor_shared import setup_service_logging
+from opsconductor_shared.client import ServiceClient
+
+GROUP = "client"
+POOL = 10
+CONCURRENCY = 50
+_SERVER = """
+import sys, uvicorn
+sys.path.insert(0, {root!r})
+from tests.shared.client.upstream import FakeUpstream
+uvicorn.run(FakeUpstream().app, host="127.0.0.1", port={port}, log_level="warning", access_log=False)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start_upstream() -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SERVER.format(root=str(ROOT), port=port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health/live", timeout=0.5).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("the benchmark upstream did not start")
+
+
+async def _connections(url: str) -> int:
+    async with httpx.AsyncClient() as probe:
+        return int((await probe.get(f"{url}/stats")).json()["connections"])
+
+
+async def _run(quick: bool) -> list[dict[str, Any]]:
+    process, url = _start_upstream()
+    try:
+        limits = httpx.Limits(max_connections=POOL, max_keepalive_connections=POOL)
+        timeout = httpx.Timeout(5.0, connect=2.0)
+        raw = httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout)
+        ours = ServiceClient("inventory", url, limits=limits, timeout=timeout)
+        sequential_n = 300 if quick else 2_000
+        per_task = 10 if quick else 40
+        rounds = 3 if quick else 7
+
+        async def raw_get() -> None:
+            response = await raw.get("/items/1")
+            response.raise_for_status()
+
+        async def our_get() -> None:
+            await ours.get("/items/1")
+
+        for get in (raw_get, our_get):  # open the pools and warm both paths
+            await asyncio.gather(*(get() for _ in range(POOL)))
+
+        def sequential(get: Any) -> Any:
+            async def measure() -> float:
+                start = time.perf_counter()
+                for _ in range(sequential_n):
+                    await get()
+                return sequential_n / (time.perf_counter() - start)
+
+            return measure
+
+        def concurrent(get: Any) -> Any:
+            async def worker() -> None:
+                for _ in range(per_task):
+                    await get()
+
+            async def measure() -> float:
+                start = time.perf_counter()
+                await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+                return CONCURRENCY * per_task / (time.perf_counter() - start)
+
+            return measure
+
+        seq_raw, seq_ours = await interleaved(sequential(raw_get), sequential(our_get), rounds)
+        con_raw, con_ours = await interleaved(concurrent(raw_get), concurrent(our_get), rounds)
+        await raw.aclose()
+        await ours.aclose()
+
+        # Connections: each client in turn, fresh, under the concurrent load.
+        opened: dict[str, int] = {}
+        for name, factory in (
+            ("raw", lambda: httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout)),
+            ("ours", lambda: ServiceClient("inventory", url, limits=limits, timeout=timeout)),
+        ):
+            client = factory()
+            before = await _connections(url)
+
+            async def worker(client: Any = client) -> None:
+                for _ in range(per_task):
+                    (await client.get("/items/1")).raise_for_status()
+
+            await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+            opened[name] = await _connections(url) - before
+            await client.aclose()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+    logging_note = (
+        "ServiceClient logs one JSON line per call (to /dev/null), raw httpx logs nothing"
+    )
+    return [
+        row(
+            group=GROUP,
+            name="GET to a local uvicorn service, sequential",
+            baseline="raw httpx.AsyncClient, same pool and timeouts",
+            contender="ServiceClient.get (retry policy, breaker, propagation, logging)",
+            baseline_value=seq_raw,
+            contender_value=seq_ours,
+            unit="req/s",
+            target=">= 0.85x (within 15%)",
+            met=seq_ours >= 0.85 * seq_raw,
+            notes=f"{sequential_n} requests per round, median of {rounds}; {logging_note}",
+        ),
+        row(
+            group=GROUP,
+            name=f"GET to a local uvicorn service, {CONCURRENCY} concurrent callers",
+            baseline="raw httpx.AsyncClient, same pool and timeouts",
+            contender="ServiceClient.get (retry policy, breaker, propagation, logging)",
+            baseline_value=con_raw,
+            contender_value=con_ours,
+            unit="req/s",
+            target=">= 0.85x (within 15%)",
+            met=con_ours >= 0.85 * con_raw,
+            notes=f"{CONCURRENCY}x{per_task} requests per round over a pool of {POOL}, median of {rounds}; {logging_note}",
+        ),
+        row(
+            group=GROUP,
+            name=f"connections opened for {CONCURRENCY * per_task} requests from {CONCURRENCY} concurrent callers",
+            baseline="the pool size (max_connections)",
+            contender="connections the server saw from ServiceClient",
+            baseline_value=POOL,
+            contender_value=opened["ours"],
+            unit="connections",
+            target="<= pool size",
+            met=opened["ours"] <= POOL,
+            notes=f"raw httpx opened {opened['raw']} under the same load; counted server-side as distinct client ports",
+        ),
+    ]
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    """The client benchmark rows (see the module docstring)."""
+    with open(os.devnull, "w") as sink:
+        setup_service_logging("bench", level="INFO", json=True, stream=sink)
+        try:
+            return asyncio.run(_run(quick))
+        finally:
+            setup_service_logging("bench", level="WARNING", json=True)
+
+
+if __name__ == "__main__":
+    print(json.dumps(run("--quick" in sys.argv), indent=2, ensure_ascii=False))

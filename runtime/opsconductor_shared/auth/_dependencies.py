@@ -1,0 +1,183 @@
+"""FastAPI dependencies: who is calling, and may they?
+
+    get_verified_token          the verified token (claims and identity); 401 or 503 otherwise
+    ├── verify_token_dependency    the verified `TokenClaims`
+    ├── get_current_user           the verified `Identity`
+    │   ├── require_role(role)     admin > operator > viewer; 403 below the role
+    │   ├── require_admin          require_role(Role.admin)
+    │   └── require_permissions(...)   every named permission (admins hold them all)
+    get_optional_user           the `Identity`, or None when no bearer token was sent (a token
+                                that was sent must still verify: a bad one is a 401)
+
+All of them declare the `BearerAuth` HTTP bearer scheme, so FastAPI puts it in the service's
+OpenAPI document and `install_openapi` documents the 401 and 403 of every secured operation.
+A verified request's user id is bound to its log context, its identity is on
+`request.state.identity`, and its token is what `ServiceClient` forwards when asked to.
+There is no default user: a request without a verified token never gets an identity.
+FastAPI caches a dependency per request, so combining them verifies the token once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from opsconductor_contracts import Identity, Role, TokenClaims
+from starlette.requests import Request
+
+from .._context import bind_log_context
+from .._errors import AuthenticationError, PermissionDeniedError
+from ..client import bind_caller_token
+from ._verifier import TokenVerifier, VerifiedToken
+
+__all__ = [
+    "BEARER_SCHEME_NAME",
+    "CurrentUser",
+    "OptionalUser",
+    "ROLE_RANKS",
+    "VerifiedClaims",
+    "bearer_scheme",
+    "get_current_user",
+    "get_optional_user",
+    "get_verified_token",
+    "get_verifier",
+    "require_admin",
+    "require_permissions",
+    "require_role",
+    "verify_token_dependency",
+]
+
+BEARER_SCHEME_NAME = "BearerAuth"
+ROLE_RANKS = {Role.viewer: 0, Role.operator: 1, Role.admin: 2}
+_MISSING_DETAIL = "Authentication is required: send an access token as `Authorization: Bearer`."
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name=BEARER_SCHEME_NAME,
+    bearerFormat="JWT",
+    description="An access token issued by the OpsConductor auth service.",
+)
+
+
+def get_verifier(app: FastAPI) -> TokenVerifier:
+    """The `TokenVerifier` that `install_auth` put on `app`.
+
+    Raises:
+        RuntimeError: `install_auth` was not called for this app.
+    """
+    verifier = getattr(app.state, "token_verifier", None)
+    if not isinstance(verifier, TokenVerifier):
+        raise RuntimeError("install_auth(app) was not called: no request can be authenticated")
+    return verifier
+
+
+async def get_verified_token(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+) -> VerifiedToken:
+    """The request's verified bearer token.
+
+    Raises:
+        AuthenticationError: 401, no bearer token, or an invalid one.
+        ServiceUnavailableError: 503, the token cannot be verified now.
+    """
+    if credentials is None:
+        raise AuthenticationError(
+            _MISSING_DETAIL, headers={"WWW-Authenticate": "Bearer"}, metadata={"reason": "missing"}
+        )
+    verified = await get_verifier(request.app).verify(credentials.credentials)
+    request.state.identity = verified.identity
+    bind_log_context(user_id=verified.identity.user_id)
+    bind_caller_token(credentials.credentials)
+    return verified
+
+
+async def verify_token_dependency(
+    verified: Annotated[VerifiedToken, Depends(get_verified_token)],
+) -> TokenClaims:
+    """The verified token's claims (401 or 503 otherwise)."""
+    return verified.claims
+
+
+async def get_current_user(
+    verified: Annotated[VerifiedToken, Depends(get_verified_token)],
+) -> Identity:
+    """The verified caller's identity (401 or 503 otherwise)."""
+    return verified.identity
+
+
+async def get_optional_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+) -> Identity | None:
+    """The verified caller's identity, or None when the request carries no bearer token.
+
+    Raises:
+        AuthenticationError: 401, a bearer token was sent and is invalid.
+        ServiceUnavailableError: 503, a bearer token was sent and cannot be verified now.
+    """
+    if credentials is None:
+        return None
+    return (await get_verified_token(request, credentials)).identity
+
+
+def require_role(role: Role | str) -> Callable[..., Awaitable[Identity]]:
+    """A dependency admitting callers with `role` or a higher one (admin > operator > viewer).
+
+    Raises:
+        ValueError: `role` is not a role (at definition time).
+    """
+    required = Role(role)
+    minimum = ROLE_RANKS[required]
+
+    async def dependency(identity: Annotated[Identity, Depends(get_current_user)]) -> Identity:
+        if ROLE_RANKS[identity.role] < minimum:
+            raise PermissionDeniedError(
+                f"This requires the {required.value} role or a higher one.",
+                metadata={"role": identity.role.value, "required_role": required.value},
+            )
+        return identity
+
+    dependency.__name__ = f"require_role_{required.value}"
+    return dependency
+
+
+require_admin = require_role(Role.admin)
+
+
+def require_permissions(
+    *permissions: str, allow_admin: bool = True
+) -> Callable[..., Awaitable[Identity]]:
+    """A dependency admitting callers that hold every one of `permissions`.
+
+    Args:
+        permissions: the permissions required, such as `targets:write`.
+        allow_admin: admins pass without holding them explicitly.
+
+    Raises:
+        ValueError: no permission is named (at definition time).
+    """
+    if not permissions or not all(permissions):
+        raise ValueError("require_permissions needs at least one non-empty permission")
+    required = frozenset(permissions)
+
+    async def dependency(identity: Annotated[Identity, Depends(get_current_user)]) -> Identity:
+        if allow_admin and identity.role is Role.admin:
+            return identity
+        missing = required.difference(identity.permissions)
+        if missing:
+            raise PermissionDeniedError(
+                "You do not have the permissions this requires.",
+                metadata={"missing_permissions": sorted(missing)},
+            )
+        return identity
+
+    dependency.__name__ = "require_permissions_" + "_".join(sorted(required))
+    return dependency
+
+
+VerifiedClaims = Annotated[TokenClaims, Depends(verify_token_dependency)]
+CurrentUser = Annotated[Identity, Depends(get_current_user)]
+OptionalUser = Annotated[Identity | None, Depends(get_optional_user)]
