@@ -1,7 +1,10 @@
 """OpsConductor service runtime: the hand-written half of opsconductor-shared.
 
 Everything a service imports first: the app factory, the error envelope and its exceptions,
-structured logging, pure-ASGI middleware, health, settings, and the generic page model.
+structured logging, pure-ASGI middleware, health, settings, the generic page model, the auth
+dependencies and the resilient service client. The PostgreSQL pool and rate limiting live in
+`opsconductor_shared.database` and `opsconductor_shared.ratelimit`, imported on their own so a
+service without their optional dependencies still imports this package.
 """
 
 from ._app import (
@@ -79,6 +82,30 @@ from ._upstream import (
     upstream_error_body,
 )
 from ._utils import chunk_list, deep_merge_dicts, format_duration, sanitize_filename
+from .auth import (
+    AuthSettings,
+    CurrentUser,
+    OptionalUser,
+    TokenVerifier,
+    VerifiedClaims,
+    get_current_user,
+    get_optional_user,
+    install_auth,
+    require_admin,
+    require_permissions,
+    require_role,
+    verify_token_dependency,
+)
+from .client import (
+    CircuitBreaker,
+    CircuitOpenError,
+    RetryPolicy,
+    ServiceClient,
+    get_service_client,
+    install_service_clients,
+    retry_async,
+    validate_service_health,
+)
 from .middleware import (
     PerformanceMiddleware,
     RequestBodyLimitMiddleware,
@@ -90,13 +117,17 @@ from .middleware import (
 from .models import PaginatedResponse
 
 __all__ = [
+    "AuthSettings",
     "AuthenticationError",
     "BadRequestError",
     "CONTRACTS_EXTENSION",
     "CORSSettings",
     "CheckFunction",
+    "CircuitBreaker",
+    "CircuitOpenError",
     "ClientAddressResolver",
     "ConflictError",
+    "CurrentUser",
     "DEFAULT_CHECK_TIMEOUT",
     "DEFAULT_MAX_RETRY_AFTER",
     "DEFAULT_SLOW_QUERY_MS",
@@ -109,6 +140,7 @@ __all__ = [
     "LifespanHook",
     "LoggingSettings",
     "NotFoundError",
+    "OptionalUser",
     "PROBLEM_JSON",
     "PaginatedResponse",
     "PaginationQuery",
@@ -122,17 +154,21 @@ __all__ = [
     "RequestBodyLimitMiddleware",
     "RequestIDMiddleware",
     "RequestMetrics",
+    "RetryPolicy",
     "SENSITIVE_KEY_PARTS",
     "SecurityHeadersMiddleware",
     "SecurityHeadersSettings",
+    "ServiceClient",
     "ServiceCommunicationError",
     "ServiceRuntime",
     "ServiceSettings",
     "ServiceUnavailableError",
     "StandardHTTPException",
+    "TokenVerifier",
     "TraceContext",
     "UnhandledErrorMiddleware",
     "ValidationError",
+    "VerifiedClaims",
     "add_error_handlers",
     "add_standard_middleware",
     "bind_log_context",
@@ -148,13 +184,18 @@ __all__ = [
     "env_prefix_for",
     "error_responses",
     "format_duration",
+    "get_current_user",
     "get_logger",
+    "get_optional_user",
     "get_request_id",
     "get_runtime",
+    "get_service_client",
     "get_trace_context",
     "handle_service_communication_error",
     "health_router",
+    "install_auth",
     "install_openapi",
+    "install_service_clients",
     "is_clean_flat_mapping",
     "is_sensitive_key",
     "log_database_operation",
@@ -165,11 +206,17 @@ __all__ = [
     "parse_retry_after",
     "parse_traceparent",
     "register_health_check",
+    "require_admin",
+    "require_permissions",
+    "require_role",
+    "retry_async",
     "rewrite_openapi",
     "sanitize_filename",
     "send_problem",
     "setup_service_logging",
     "sort_params",
     "upstream_error_body",
+    "validate_service_health",
     "validation_error_details",
+    "verify_token_dependency",
 ]

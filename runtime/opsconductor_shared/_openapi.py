@@ -4,7 +4,8 @@
 post-processes the app's document once, when it is first built: every error response that
 refers to `ErrorResponse` is served as `application/problem+json`; FastAPI's 422
 `HTTPValidationError`, which the error handlers never send, is replaced by the envelope (and
-its schemas dropped); secured operations document 401 and 403; `ErrorResponse` and
+its schemas dropped); operations with a body document the 400 FastAPI sends for a body it
+cannot read; secured operations document 401 and 403; `ErrorResponse` and
 `ErrorDetail` are components; `info.x-opsconductor-contracts` names the contracts version.
 """
 
@@ -84,6 +85,9 @@ def _rewrite_operation(operation: dict[str, Any]) -> None:
             responses[status] = _envelope("Validation Error")
         elif _refers_to_envelope(response):
             responses[status] = _envelope(response.get("description") or _description(status))
+    if "requestBody" in operation:
+        # FastAPI answers 400 for a body it cannot read at all (not UTF-8, cut short).
+        responses.setdefault("400", _envelope(_description(400)))
     if operation.get("security"):
         for status in ("401", "403"):
             responses.setdefault(status, _envelope(_description(status)))

@@ -34,9 +34,19 @@ class PaginatedResponse(ContractModel, Generic[ItemT]):
 
     @classmethod
     def from_offset(
-        cls, items: Sequence[ItemT], *, page: int, per_page: int, total_items: int
+        cls,
+        items: Sequence[ItemT],
+        *,
+        page: int,
+        per_page: int,
+        total_items: int,
+        next_page_token: str | None = None,
     ) -> Self:
-        """A page of offset paging, with totals and `has_next`/`has_prev` worked out."""
+        """A page of offset paging, with totals and `has_next`/`has_prev` worked out.
+
+        `next_page_token`, when given for a page that has a next one, lets the client go on
+        with cursor paging from here.
+        """
         total_pages = math.ceil(total_items / per_page) if per_page else 0
         meta = PaginationMeta(
             page=page,
@@ -45,7 +55,7 @@ class PaginatedResponse(ContractModel, Generic[ItemT]):
             total_pages=total_pages,
             has_next=page < total_pages,
             has_prev=page > 1,
-            next_page_token=None,
+            next_page_token=next_page_token if page < total_pages else None,
         )
         return cls(items=list(items), pagination=meta)
 

@@ -1,0 +1,1 @@
+"""Reference services built on opsconductor-shared: the auth service and the service template."""

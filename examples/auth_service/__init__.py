@@ -1,0 +1,1 @@
+"""The OpsConductor auth service, built on opsconductor-shared (see `app`)."""

@@ -1,0 +1,108 @@
+"""Issuing and checking the auth service's tokens (RS256 JWTs with the contract's claims)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import jwt
+from opsconductor_contracts import TokenClaims, TokenResponse, TokenType
+
+from .keys import ALGORITHM, SigningKey
+from .settings import AuthServiceSettings
+from .users import User, UserStore
+
+LEEWAY_SECONDS = 30
+REQUIRED = ["exp", "iat", "iss", "aud", "sub", "jti"]
+
+
+class TokenError(Exception):
+    """A token the auth service will not honour; `reason` is the VerifyResponse reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TokenIssuer:
+    """Signs access and refresh tokens and checks them back, token version included."""
+
+    def __init__(self, key: SigningKey, users: UserStore, settings: AuthServiceSettings) -> None:
+        self.key = key
+        self.users = users
+        self.settings = settings
+        self._public_key = key.private_key.public_key()
+
+    def _sign(self, user: User, token_type: TokenType, ttl: int) -> str:
+        now = int(time.time())
+        claims = TokenClaims(
+            sub=user.id,
+            username=user.username,
+            email=user.email,
+            role=user.role,
+            permissions=user.permissions,
+            token_version=user.token_version,
+            type=token_type,
+            iat=now,
+            nbf=now,
+            exp=now + ttl,
+            iss=self.settings.issuer,
+            aud=self.settings.audience,
+            jti=str(uuid.uuid4()),
+        )
+        return jwt.encode(
+            claims.model_dump(mode="json", exclude_none=True),
+            self.key.private_key,
+            algorithm=ALGORITHM,
+            headers={"kid": self.key.kid},
+        )
+
+    def token_response(self, user: User) -> TokenResponse:
+        """A fresh access token and refresh token for `user`."""
+        return TokenResponse(
+            access_token=self._sign(user, TokenType.access, self.settings.access_token_ttl),
+            token_type="Bearer",  # noqa: S106 - the RFC 6749 token type, not a secret
+            expires_in=self.settings.access_token_ttl,
+            refresh_token=self._sign(user, TokenType.refresh, self.settings.refresh_token_ttl),
+            refresh_expires_in=self.settings.refresh_token_ttl,
+        )
+
+    def check(self, token: str, *, expected: TokenType) -> tuple[TokenClaims, User]:
+        """The claims and user of a valid, unrevoked token of the expected type.
+
+        Raises:
+            TokenError: with the reason (`expired`, `invalid_signature`, `malformed`,
+                `wrong_type`, `revoked`, `unknown_user`, `invalid_claims`).
+        """
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") != ALGORITHM or header.get("kid") not in (None, self.key.kid):
+                raise TokenError("invalid_signature")
+            payload: dict[str, Any] = jwt.decode(
+                token,
+                self._public_key,
+                algorithms=[ALGORITHM],
+                audience=self.settings.audience,
+                issuer=self.settings.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": REQUIRED},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenError("expired") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise TokenError("invalid_signature") from exc
+        except jwt.PyJWTError as exc:
+            raise TokenError("malformed") from exc
+        try:
+            claims = TokenClaims.model_validate(payload)
+        except ValueError as exc:
+            raise TokenError("invalid_claims") from exc
+        if claims.type is not expected:
+            raise TokenError("wrong_type")
+        user = self.users.get(claims.sub)
+        if user is None or not user.active:
+            raise TokenError("unknown_user")
+        if claims.token_version != user.token_version:
+            raise TokenError("revoked")
+        return claims, user

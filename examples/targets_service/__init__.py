@@ -1,0 +1,1 @@
+"""The targets service: the OpsConductor service template, built on opsconductor-shared."""

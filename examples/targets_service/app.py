@@ -1,0 +1,217 @@
+"""The targets service, the template every OpsConductor service starts from.
+
+    GET    /targets                  viewer    page of targets (offset or cursor), sort, filters
+    POST   /targets                  operator  create (409 on a duplicate name)
+    POST   /targets/bulk             operator  create many; BulkOperationResult per item
+    GET    /targets/{target_id}      viewer    one target (404)
+    PATCH  /targets/{target_id}      operator  change it; `version` guards against lost updates (409)
+    DELETE /targets/{target_id}      admin     remove it
+    GET    /audit                    admin     page of audit entries, newest first
+
+Run: `uvicorn examples.targets_service.app:create_app --factory`. Tokens are verified locally
+against the auth service's JWKS (`TARGETS_SERVICE_AUTH__JWKS_URL`); storage is in memory
+unless `DATABASE_URL` (or `TARGETS_SERVICE_DATABASE_URL`) names a PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Path, Query, Request, Response
+from opsconductor_contracts import (
+    AuditLog,
+    BulkItemResult,
+    BulkItemStatus,
+    BulkOperationResult,
+    Identity,
+    Role,
+    SortParams,
+)
+from opsconductor_shared import (
+    CurrentUser,
+    FilterQuery,
+    PaginatedResponse,
+    PaginationQuery,
+    StandardHTTPException,
+    create_service_app,
+    error_responses,
+    get_request_id,
+    install_auth,
+    require_admin,
+    require_role,
+    sort_params,
+)
+
+from . import audit
+from .models import SORTABLE_FIELDS, BulkCreateRequest, OsType, Target, TargetCreate, TargetUpdate
+from .repository import InMemoryTargetRepository, TargetQuery, TargetRepository
+from .settings import SERVICE_NAME, TargetsSettings
+
+VERSION = "1.0.0"
+TargetId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Id of the target.")]
+Operator = Annotated[Identity, Depends(require_role(Role.operator))]
+Admin = Annotated[Identity, Depends(require_admin)]
+
+
+def create_app(
+    settings: TargetsSettings | None = None, *, repository: TargetRepository | None = None
+) -> FastAPI:
+    """The targets service app (see the module docstring)."""
+    settings = settings or TargetsSettings.for_service(SERVICE_NAME)
+    app = create_service_app(
+        SERVICE_NAME,
+        VERSION,
+        settings,
+        description="Managed hosts of OpsConductor: the service template.",
+    )
+    install_auth(app, settings.auth)
+    store: TargetRepository = repository or InMemoryTargetRepository()
+    app.state.repository = store
+    cursor_secret = settings.cursor_secret.get_secret_value()
+
+    @app.get(
+        "/targets",
+        response_model=PaginatedResponse[Target],
+        operation_id="list_targets",
+        tags=["targets"],
+    )
+    async def list_targets(
+        _: CurrentUser,
+        page: PaginationQuery,
+        filters: FilterQuery,
+        order: Annotated[SortParams | None, Depends(sort_params(*SORTABLE_FIELDS))],
+        os_type: Annotated[
+            OsType | None, Query(description="Only targets of this OS family.")
+        ] = None,
+        tag: Annotated[
+            str | None, Query(max_length=64, description="Only targets with this tag.")
+        ] = None,
+    ) -> PaginatedResponse[Target]:
+        query = TargetQuery(
+            page, filters, order, os_type=os_type, tag=tag, cursor_secret=cursor_secret
+        )
+        return await store.list(query)
+
+    @app.post(
+        "/targets",
+        status_code=201,
+        response_model=Target,
+        responses=error_responses(409),
+        operation_id="create_target",
+        tags=["targets"],
+    )
+    async def create_target(body: TargetCreate, request: Request, user: Operator) -> Target:
+        target = await store.create(body, actor=user.user_id)
+        await audit.record(
+            store,
+            request,
+            user,
+            "target.create",
+            resource_id=str(target.id),
+            after=target.model_dump(mode="json"),
+        )
+        return target
+
+    @app.post(
+        "/targets/bulk",
+        response_model=BulkOperationResult,
+        operation_id="bulk_create_targets",
+        tags=["targets"],
+    )
+    async def bulk_create_targets(
+        body: BulkCreateRequest, request: Request, user: Operator
+    ) -> BulkOperationResult:
+        results = []
+        for index, item in enumerate(body.items[: settings.max_bulk_items]):
+            try:
+                target = await store.create(item, actor=user.user_id)
+            except StandardHTTPException as exc:
+                problem = exc.to_problem(
+                    request_id=get_request_id() or "", instance=f"/targets/bulk#/items/{index}"
+                )
+                results.append(
+                    BulkItemResult(
+                        index=index, status=BulkItemStatus.failed, id=None, error=problem
+                    )
+                )
+                continue
+            await audit.record(
+                store,
+                request,
+                user,
+                "target.create",
+                resource_id=str(target.id),
+                after=target.model_dump(mode="json"),
+            )
+            results.append(
+                BulkItemResult(
+                    index=index, status=BulkItemStatus.succeeded, id=str(target.id), error=None
+                )
+            )
+        succeeded = sum(1 for r in results if r.status is BulkItemStatus.succeeded)
+        return BulkOperationResult(
+            total=len(results), succeeded=succeeded, failed=len(results) - succeeded, items=results
+        )
+
+    @app.get(
+        "/targets/{target_id}",
+        response_model=Target,
+        responses=error_responses(404),
+        operation_id="get_target",
+        tags=["targets"],
+    )
+    async def get_target(target_id: TargetId, _: CurrentUser) -> Target:
+        return await store.get(target_id)
+
+    @app.patch(
+        "/targets/{target_id}",
+        response_model=Target,
+        responses=error_responses(404, 409),
+        operation_id="update_target",
+        tags=["targets"],
+    )
+    async def update_target(
+        target_id: TargetId, change: TargetUpdate, request: Request, user: Operator
+    ) -> Target:
+        before = await store.get(target_id)
+        target = await store.update(target_id, change, actor=user.user_id)
+        await audit.record(
+            store,
+            request,
+            user,
+            "target.update",
+            resource_id=str(target_id),
+            before=before.model_dump(mode="json"),
+            after=target.model_dump(mode="json"),
+        )
+        return target
+
+    @app.delete(
+        "/targets/{target_id}",
+        status_code=204,
+        responses=error_responses(404),
+        operation_id="delete_target",
+        tags=["targets"],
+    )
+    async def delete_target(target_id: TargetId, request: Request, user: Admin) -> Response:
+        target = await store.delete(target_id)
+        await audit.record(
+            store,
+            request,
+            user,
+            "target.delete",
+            resource_id=str(target_id),
+            before=target.model_dump(mode="json"),
+        )
+        return Response(status_code=204)
+
+    @app.get(
+        "/audit",
+        response_model=PaginatedResponse[AuditLog],
+        operation_id="list_audit_entries",
+        tags=["audit"],
+    )
+    async def list_audit(page: PaginationQuery, _: Admin) -> PaginatedResponse[AuditLog]:
+        return await store.list_audit(page)
+
+    return app

@@ -1,0 +1,92 @@
+"""The targets service's own models, built on the shared contracts (`BaseEntity`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from opsconductor_contracts import BaseEntity
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, field_validator
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+HOSTNAME_PATTERN = (
+    r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9:._-]*$")]
+SORTABLE_FIELDS = ("name", "hostname", "os_type", "created_at", "updated_at")
+
+
+class OsType(StrEnum):
+    """The operating system family of a target."""
+
+    linux = "linux"
+    windows = "windows"
+    macos = "macos"
+    network = "network"
+    other = "other"
+
+
+class TargetFields(BaseModel):
+    """What a client says about a target."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        min_length=1, max_length=128, pattern=NAME_PATTERN, description="Unique name of the target."
+    )
+    hostname: str = Field(
+        max_length=253, pattern=HOSTNAME_PATTERN, description="DNS name the executor connects to."
+    )
+    ip_address: IPvAnyAddress | None = Field(None, description="Address, when it is fixed.")
+    os_type: OsType = Field(description="Operating system family.")
+    port: int = Field(22, ge=1, le=65535, description="Management port (SSH, WinRM, ...).")
+    tags: list[Tag] = Field(
+        default_factory=list, max_length=32, description="Free labels for grouping."
+    )
+    description: str | None = Field(None, max_length=1024, description="Notes for operators.")
+
+
+class TargetCreate(TargetFields):
+    """A new target."""
+
+
+class TargetUpdate(BaseModel):
+    """A change to a target; `version` must be the version the client read (optimistic lock)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1, description="The version the change is based on.")
+    hostname: str | None = Field(None, max_length=253, pattern=HOSTNAME_PATTERN)
+    ip_address: IPvAnyAddress | None = None
+    os_type: OsType | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    tags: list[Tag] | None = Field(None, max_length=32)
+    description: str | None = Field(None, max_length=1024)
+
+    @field_validator("hostname", "os_type", "port", "tags", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Leaving a field out keeps it; null would erase a value the target must have.
+        if value is None:
+            raise ValueError("cannot be null; leave the field out to keep the current value")
+        return value
+
+
+class Target(BaseEntity):
+    """A managed host: its identity, timestamps and version, and what a client said about it."""
+
+    name: str = Field(description="Unique name of the target.")
+    hostname: str = Field(description="DNS name the executor connects to.")
+    ip_address: IPvAnyAddress | None = Field(None, description="Address, when it is fixed.")
+    os_type: OsType = Field(description="Operating system family.")
+    port: int = Field(description="Management port.")
+    tags: list[str] = Field(default_factory=list, description="Free labels for grouping.")
+    description: str | None = Field(None, description="Notes for operators.")
+
+
+class BulkCreateRequest(BaseModel):
+    """Up to 100 targets to create at once; each succeeds or fails on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[TargetCreate] = Field(min_length=1, max_length=100)
