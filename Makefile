@@ -48,6 +48,12 @@ schema-lint: venv ## every schema: valid OpenAPI 3.1, described, examples valid
 test: venv ## the whole test suite (integration tests use PostgreSQL and Redis on loopback)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+demo: venv ## start both reference services on loopback, walk through them, validate, stop
+	$(PY) -m examples.demo
+
+serve: venv ## start both reference services and keep them running (their /docs URLs printed) until Ctrl-C
+	$(PY) -m examples.demo --serve
+
 bench-tools: venv
 	@command -v wrk >/dev/null || (echo "installing wrk (Debian package)"; apt-get install -y -q wrk >/dev/null || sudo apt-get install -y -q wrk >/dev/null)
 	@$(PY) -c "import matplotlib, asgi_correlation_id, secure, slowapi" 2>/dev/null || $(PY) -m pip install --quiet -e '.[bench]'

@@ -18,6 +18,7 @@ from opsconductor_contracts import Role
 
 from .settings import SEEDED_USERS
 
+USER_ID_NAMESPACE = uuid.UUID("6f0c8a4e-51d7-4a59-9a3e-2f1b7c0e9d11")
 SEEDED_ROLES = {"admin": Role.admin, "operator": Role.operator, "viewer": Role.viewer}
 SEEDED_PERMISSIONS = {
     "admin": ["targets:write", "targets:delete", "users:revoke"],
@@ -61,7 +62,8 @@ class UserStore:
         if username.lower() in self._by_name:
             raise ValueError(f"user {username!r} exists")
         user = User(
-            id=str(uuid.uuid4()),
+            # Ids derive from the username, as a persistent store keeps them across restarts.
+            id=str(uuid.uuid5(USER_ID_NAMESPACE, username.lower())),
             username=username,
             role=role,
             password_hash=self._hasher.hash(password),

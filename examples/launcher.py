@@ -1,0 +1,135 @@
+"""Start the reference services as real uvicorn processes on loopback (demo, serve, e2e tests)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+AUTH_FACTORY = "examples.auth_service.app:create_app"
+TARGETS_FACTORY = "examples.targets_service.app:create_app"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServiceProcess:
+    """One service in its own uvicorn process; its log lines go to `log_path`."""
+
+    name: str
+    factory: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 30) -> ServiceProcess:
+        """Start the process and wait until `/health/live` answers.
+
+        Raises:
+            RuntimeError: the process exited or did not answer within `timeout`.
+        """
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        command = [
+            sys.executable, "-m", "uvicorn", self.factory, "--factory",
+            "--host", "127.0.0.1", "--port", str(self.port),
+            "--no-server-header", "--no-access-log", "--log-level", "info",
+        ]  # fmt: skip
+        environment = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=environment, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}; see {self.log_path}"
+                )
+            try:
+                if httpx.get(f"{self.url}/health/live", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(
+            f"{self.name} did not answer on {self.url} within {timeout} s; see {self.log_path}"
+        )
+
+    def stop(self, *, timeout: float = 10) -> None:
+        """Stop the process gracefully (SIGTERM), forcefully after `timeout`."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_lines(self) -> list[str]:
+        return (
+            self.log_path.read_text(errors="replace").splitlines() if self.log_path.exists() else []
+        )
+
+
+def auth_service(
+    *, port: int, workdir: Path, passwords: dict[str, str], extra: dict[str, str] | None = None
+) -> ServiceProcess:
+    """The auth service in development mode, its key kept in `workdir`."""
+    import json  # noqa: PLC0415
+
+    env = {
+        "AUTH_SERVICE_ENVIRONMENT": "development",
+        "AUTH_SERVICE_LOG__FORMAT": "json",
+        "AUTH_SERVICE_SIGNING_KEY_FILE": str(workdir / "auth-signing-key.pem"),
+        "AUTH_SERVICE_SEED_PASSWORDS": json.dumps(passwords),
+        **(extra or {}),
+    }
+    return ServiceProcess("auth-service", AUTH_FACTORY, port, env, workdir / "auth-service.log")
+
+
+def targets_service(
+    *,
+    port: int,
+    auth_url: str,
+    workdir: Path,
+    mode: str = "local",
+    name: str = "targets-service",
+    extra: dict[str, str] | None = None,
+) -> ServiceProcess:
+    """The targets service, verifying tokens locally (JWKS) or remotely (verify endpoint)."""
+    env = {
+        "TARGETS_SERVICE_ENVIRONMENT": "development",
+        "TARGETS_SERVICE_LOG__FORMAT": "json",
+        "TARGETS_SERVICE_AUTH__MODE": mode,
+        **(
+            {"TARGETS_SERVICE_AUTH__JWKS_URL": f"{auth_url}/.well-known/jwks.json"}
+            if mode == "local"
+            else {"TARGETS_SERVICE_AUTH__VERIFY_URL": f"{auth_url}/auth/verify"}
+        ),
+        **(extra or {}),
+    }
+    return ServiceProcess(name, TARGETS_FACTORY, port, env, workdir / f"{name}.log")
