@@ -15,7 +15,7 @@ from ._errors import (
     sqlstate_of,
 )
 from ._install import get_database, install_database
-from ._pool import Database, PoolStats
+from ._pool import Database
 from ._queries import execute, fetch_all, fetch_one, fetch_value
 from ._retry import (
     DEFAULT_RETRY_BACKOFF,
@@ -36,6 +36,7 @@ from ._settings import (
     DEFAULT_TRANSACTION_ATTEMPTS,
     DatabaseSettings,
 )
+from ._stats import PoolStats, pool_stats
 
 __all__ = [
     "DEFAULT_ACQUIRE_TIMEOUT",
@@ -65,6 +66,7 @@ __all__ = [
     "handle_database_error",
     "install_database",
     "is_retryable",
+    "pool_stats",
     "run_in_transaction",
     "socket_has_news",
     "sqlstate_of",

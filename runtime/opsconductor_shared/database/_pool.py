@@ -22,7 +22,6 @@ import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from opsconductor_contracts import HealthStatus
@@ -34,6 +33,7 @@ from . import _queries
 from ._check import check_connection
 from ._errors import handle_database_error
 from ._settings import DatabaseSettings
+from ._stats import PoolStats, pool_stats
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from ._queries import Query
 
-__all__ = ["Database", "PoolStats"]
+__all__ = ["Database"]
 
 T = TypeVar("T")
 _log = get_logger("opsconductor.database")
@@ -58,30 +58,6 @@ def _require_postgres() -> Any:
             "Database needs psycopg 3 and psycopg-pool: install opsconductor-shared[postgres]"
         ) from exc
     return psycopg, psycopg_pool
-
-
-@dataclass(frozen=True, slots=True)
-class PoolStats:
-    """A snapshot of the pool: sizes now, and counters since it opened."""
-
-    min_size: int
-    max_size: int
-    size: int
-    available: int
-    waiting: int
-    requests: int
-    requests_queued: int
-    requests_errors: int
-    requests_wait_ms: int
-    usage_ms: int
-    connections: int
-    connections_errors: int
-    connections_lost: int
-    returns_bad: int
-    checks_failed: int
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
 
 
 class Database:
@@ -322,24 +298,7 @@ class Database:
 
     def stats(self) -> PoolStats:
         """Pool sizes and counters (see `PoolStats`)."""
-        raw = self.pool.get_stats()
-        return PoolStats(
-            min_size=raw.get("pool_min", 0),
-            max_size=raw.get("pool_max", 0),
-            size=raw.get("pool_size", 0),
-            available=raw.get("pool_available", 0),
-            waiting=raw.get("requests_waiting", 0),
-            requests=raw.get("requests_num", 0),
-            requests_queued=raw.get("requests_queued", 0),
-            requests_errors=raw.get("requests_errors", 0),
-            requests_wait_ms=raw.get("requests_wait_ms", 0),
-            usage_ms=raw.get("usage_ms", 0),
-            connections=raw.get("connections_num", 0),
-            connections_errors=raw.get("connections_errors", 0),
-            connections_lost=raw.get("connections_lost", 0),
-            returns_bad=raw.get("returns_bad", 0),
-            checks_failed=self._checks_failed,
-        )
+        return pool_stats(self.pool.get_stats(), checks_failed=self._checks_failed)
 
     async def ping(self, *, acquire_timeout: float | None = None) -> float:
         """One `SELECT 1` round trip on a pooled connection; its duration in milliseconds."""
