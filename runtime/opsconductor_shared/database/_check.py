@@ -10,6 +10,7 @@ runs the round trip every time.
 
 from __future__ import annotations
 
+import functools
 import select
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -21,6 +22,14 @@ __all__ = ["check_connection", "socket_has_news"]
 _EVENTS = (
     getattr(select, "POLLIN", 1) | getattr(select, "POLLERR", 8) | getattr(select, "POLLHUP", 16)
 )
+
+
+@functools.cache
+def _dependencies() -> tuple[Any, Any]:
+    import psycopg  # noqa: PLC0415 - optional dependency
+    from psycopg_pool import AsyncConnectionPool  # noqa: PLC0415
+
+    return psycopg, AsyncConnectionPool
 
 
 def socket_has_news(fileno: int) -> bool:
@@ -38,13 +47,11 @@ async def check_connection(conn: AsyncConnection[Any], mode: Literal["fast", "fu
     Raises:
         psycopg.OperationalError: the connection is closed, broken or fails the round trip.
     """
-    from psycopg import OperationalError, pq  # noqa: PLC0415 - optional dependency
-    from psycopg_pool import AsyncConnectionPool  # noqa: PLC0415
-
+    psycopg, pool_class = _dependencies()
     pgconn = conn.pgconn
-    if conn.closed or pgconn.status != pq.ConnStatus.OK:
-        raise OperationalError("the connection is closed")
-    if pgconn.transaction_status != pq.TransactionStatus.IDLE:
-        raise OperationalError("the connection is not idle")
+    if conn.closed or pgconn.status != psycopg.pq.ConnStatus.OK:
+        raise psycopg.OperationalError("the connection is closed")
+    if pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise psycopg.OperationalError("the connection is not idle")
     if mode == "full" or socket_has_news(pgconn.socket):
-        await AsyncConnectionPool.check_connection(conn)
+        await pool_class.check_connection(conn)

@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from opsconductor_contracts import HealthStatus
@@ -176,10 +177,9 @@ class Database:
                 raise
             return conn
 
-    @asynccontextmanager
-    async def connection(
+    def connection(
         self, *, acquire_timeout: float | None = None
-    ) -> AsyncIterator[AsyncConnection[Any]]:
+    ) -> AbstractAsyncContextManager[AsyncConnection[Any]]:
         """A checked connection from the pool, in autocommit mode, returned on exit.
 
         Args:
@@ -189,20 +189,8 @@ class Database:
             DatabaseError: 503 when no connection is free in time or the queue is full.
             StandardHTTPException: any driver error, translated by `handle_database_error`.
         """
-        try:
-            conn = await self._acquire(
-                self.settings.acquire_timeout if acquire_timeout is None else acquire_timeout
-            )
-        except self._driver_error as exc:
-            raise self._translate(exc, "acquire") from exc
-        try:
-            yield conn
-        except StandardHTTPException:
-            raise
-        except self._driver_error as exc:
-            raise self._translate(exc) from exc
-        finally:
-            await self.pool.putconn(conn)
+        wait = self.settings.acquire_timeout if acquire_timeout is None else acquire_timeout
+        return _Borrowed(self, wait)
 
     @asynccontextmanager
     async def transaction(
@@ -320,6 +308,37 @@ class Database:
         stats = self.stats()
         _log.debug("database_ready", round_trip_ms=round(duration_ms, 3), **stats.as_dict())
         return HealthStatus.degraded if stats.waiting else HealthStatus.healthy
+
+
+class _Borrowed:
+    """`Database.connection()`: a class, not a generator, as it runs on every request."""
+
+    __slots__ = ("_conn", "_db", "_wait")
+
+    def __init__(self, db: Database, wait: float) -> None:
+        self._db = db
+        self._wait = wait
+
+    async def __aenter__(self) -> AsyncConnection[Any]:
+        db = self._db
+        try:
+            self._conn = await db._acquire(self._wait)
+        except db._driver_error as exc:
+            raise db._translate(exc, "acquire") from exc
+        return self._conn
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        db = self._db
+        try:
+            if isinstance(exc, db._driver_error):
+                raise db._translate(exc) from exc
+        finally:
+            await db.pool.putconn(self._conn)
 
 
 @asynccontextmanager

@@ -23,12 +23,8 @@ _POLICY = b"ratelimit-policy"
 _LIMIT = b"ratelimit"
 
 
-def _policy_item(policy: RateLimit) -> str:
-    return f'"{policy.name}";q={policy.limit};w={policy.window}'
-
-
 def _limit_item(decision: RateLimitDecision) -> str:
-    reset = max(0, math.ceil(decision.reset_after))
+    reset = math.ceil(decision.reset_after) if decision.reset_after > 0 else 0
     return f'"{decision.policy.name}";r={max(0, decision.remaining)};t={reset}'
 
 
@@ -38,9 +34,9 @@ def rate_limit_headers(
     """The raw ASGI headers for the policies that applied and their decisions."""
     headers = []
     if policies:
-        value = ", ".join(_policy_item(policy) for policy in policies)
+        value = ", ".join([policy.header_item for policy in policies])
         headers.append((_POLICY, value.encode("latin-1", "replace")))
     if decisions:
-        value = ", ".join(_limit_item(decision) for decision in decisions)
+        value = ", ".join([_limit_item(decision) for decision in decisions])
         headers.append((_LIMIT, value.encode("latin-1", "replace")))
     return headers

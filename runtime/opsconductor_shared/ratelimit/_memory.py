@@ -63,24 +63,41 @@ class MemoryRateLimitStore:
     ) -> RateLimitResult:
         """`hit`, synchronously."""
         now = self._clock()
-        keys = [f"{subject}|{policy.key}" for policy in policies]
         with self._lock:
             tats = self._tats
-            bases = []
+            plan = []
             allowed = True
-            for key, policy in zip(keys, policies, strict=True):
-                tat = tats.get(key)
-                base = now if tat is None or tat < now else tat
-                bases.append(base)
-                if base + policy.interval_us * cost - now > policy.period_us:
+            for policy in policies:
+                key = f"{subject}|{policy.key}"
+                tat = tats.get(key, now)
+                base = tat if tat > now else now
+                charged = base + policy.interval_us * cost
+                if charged - now > policy.period_us:
                     allowed = False
+                plan.append((key, policy, base, charged))
             decisions = []
-            for key, policy, base in zip(keys, policies, bases, strict=True):
-                decisions.append(_decide(policy, allowed, base, now, cost))
+            for key, policy, base, charged in plan:
                 if allowed:
-                    tats[key] = base + policy.interval_us * cost
-                if key in tats:
+                    tats[key] = charged
                     tats.move_to_end(key)
+                    decision = RateLimitDecision(
+                        policy,
+                        True,
+                        (policy.period_us - charged + now) // policy.interval_us,
+                        (charged - now) / 1e6,
+                        0.0,
+                    )
+                else:
+                    if key in tats:
+                        tats.move_to_end(key)  # refused clients stay the most recent
+                    decision = RateLimitDecision(
+                        policy,
+                        charged - now <= policy.period_us,
+                        max(0, (policy.period_us - base + now) // policy.interval_us),
+                        (base - now) / 1e6,
+                        max(0, charged - policy.period_us - now) / 1e6,
+                    )
+                decisions.append(decision)
             self._evict(now)
         return RateLimitResult(allowed, tuple(decisions))
 
@@ -108,22 +125,3 @@ class MemoryRateLimitStore:
     async def aclose(self) -> None:
         with self._lock:
             self._tats.clear()
-
-
-def _decide(policy: RateLimit, allowed: bool, base: int, now: int, cost: int) -> RateLimitDecision:
-    charged = base + policy.interval_us * cost
-    if allowed:
-        return RateLimitDecision(
-            policy,
-            True,
-            (policy.period_us - (charged - now)) // policy.interval_us,
-            (charged - now) / 1e6,
-            0.0,
-        )
-    return RateLimitDecision(
-        policy,
-        charged - now <= policy.period_us,
-        max(0, (policy.period_us - (base - now)) // policy.interval_us),
-        (base - now) / 1e6,
-        max(0, charged - policy.period_us - now) / 1e6,
-    )

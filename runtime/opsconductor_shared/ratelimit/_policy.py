@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 __all__ = ["RateLimit", "RateLimitDecision", "RateLimitResult"]
 
@@ -55,6 +56,7 @@ class RateLimit:
     period_us: int = field(init=False, repr=False, compare=False)
     interval_us: int = field(init=False, repr=False, compare=False)
     key: str = field(init=False, repr=False, compare=False)
+    header_item: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.limit < 1:
@@ -75,6 +77,8 @@ class RateLimit:
         object.__setattr__(self, "period_us", period_us)
         object.__setattr__(self, "interval_us", interval_us)
         object.__setattr__(self, "key", f"{self.name}:{self.limit}:{period_us}")
+        window = max(1, math.ceil(self.period))
+        object.__setattr__(self, "header_item", f'"{self.name}";q={self.limit};w={window}')
 
     @classmethod
     def parse(cls, spec: str | RateLimit, *, name: str = "default") -> RateLimit:
@@ -107,8 +111,7 @@ class RateLimit:
         return f"{self.limit} per {self.period:g} s"
 
 
-@dataclass(frozen=True, slots=True)
-class RateLimitDecision:
+class RateLimitDecision(NamedTuple):
     """One policy's verdict on one request.
 
     `remaining` is how many more requests it admits now; `reset_after` the seconds until its
@@ -123,8 +126,7 @@ class RateLimitDecision:
     retry_after: float
 
 
-@dataclass(frozen=True, slots=True)
-class RateLimitResult:
+class RateLimitResult(NamedTuple):
     """A request's verdict: admitted only if every policy admits it (all or nothing).
 
     `store_available` is False when the store could not decide; `allowed` then follows the

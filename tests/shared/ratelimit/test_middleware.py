@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -424,3 +425,11 @@ async def test_non_http_scopes_pass_through() -> None:
     middleware = RateLimitMiddleware(inner, limiter=get_rate_limiter(app))
     await middleware({"type": "websocket", "path": "/things"}, None, None)  # type: ignore[arg-type]
     assert seen == ["websocket"]
+
+
+async def test_memory_store_admits_exactly_limit_under_concurrent_requests() -> None:
+    app = make_app(RateLimitSettings(default_limit="40/hour"))
+    async with app_client(app) as client:
+        responses = await asyncio.gather(*(client.get("/things") for _ in range(400)))
+    codes = [response.status_code for response in responses]
+    assert (codes.count(200), codes.count(429)) == (40, 360)
