@@ -56,7 +56,7 @@ serve: venv ## start both reference services and keep them running (their /docs 
 
 bench-tools: venv
 	@command -v wrk >/dev/null || (echo "installing wrk (Debian package)"; apt-get install -y -q wrk >/dev/null || sudo apt-get install -y -q wrk >/dev/null)
-	@$(PY) -c "import matplotlib, asgi_correlation_id, secure, slowapi" 2>/dev/null || $(PY) -m pip install --quiet -e '.[bench]'
+	@$(PY) -c "import matplotlib, asgi_correlation_id, secure, slowapi, limits" 2>/dev/null || $(PY) -m pip install --quiet -e '.[bench]'
 
 bench: bench-tools ## every benchmark, side by side; writes bench/results.json, results.md, http.png, README table
 	$(PY) bench/run.py

@@ -41,6 +41,8 @@ DEFAULT_SLOW_QUERY_MS = 500.0
 _QUIET_LOGGERS = {
     "httpx": logging.WARNING,
     "httpcore": logging.WARNING,
+    # psycopg_pool logs every connection request, hand-out and return at INFO.
+    "psycopg.pool": logging.WARNING,
     "uvicorn.access": logging.CRITICAL + 1,
 }
 _ROUTED_LOGGERS = (

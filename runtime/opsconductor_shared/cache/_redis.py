@@ -1,0 +1,137 @@
+"""Redis for services: settings, a client whose every call ends in bounded time, and a cache.
+
+`create_redis_client` builds a `redis.asyncio.Redis` on a blocking connection pool with short
+socket, connect and pool timeouts and no retries except one on a dropped connection (a reset
+socket fails at once; retrying it hides a Redis restart, retrying a timeout would double the
+wait). So a Redis that is down or black-holed costs a caller at most about the timeouts, never
+redis-py's default of three retries with backoff.
+
+redis is imported only when a client is made, so this module imports without the `redis` extra.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field, SecretStr
+
+from .._logging import get_logger
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+__all__ = [
+    "DEFAULT_REDIS_CONNECT_TIMEOUT",
+    "DEFAULT_REDIS_MAX_CONNECTIONS",
+    "DEFAULT_REDIS_SOCKET_TIMEOUT",
+    "DEFAULT_REDIS_URL",
+    "RedisCache",
+    "RedisSettings",
+    "create_redis_client",
+]
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_REDIS_SOCKET_TIMEOUT = 0.25
+DEFAULT_REDIS_CONNECT_TIMEOUT = 0.25
+DEFAULT_REDIS_MAX_CONNECTIONS = 50
+
+_log = get_logger("opsconductor.redis")
+
+
+class RedisSettings(BaseModel):
+    """Where Redis is and how long a call may take (seconds)."""
+
+    url: SecretStr = Field(
+        SecretStr(DEFAULT_REDIS_URL),
+        description="redis:// or rediss:// URL, with the database number; may hold a password.",
+    )
+    socket_timeout: float = Field(
+        DEFAULT_REDIS_SOCKET_TIMEOUT, gt=0, description="Longest wait for one reply."
+    )
+    connect_timeout: float = Field(
+        DEFAULT_REDIS_CONNECT_TIMEOUT, gt=0, description="Longest wait for a new connection."
+    )
+    max_connections: int = Field(
+        DEFAULT_REDIS_MAX_CONNECTIONS, ge=1, description="Connections per process, at most."
+    )
+    pool_timeout: float = Field(
+        DEFAULT_REDIS_SOCKET_TIMEOUT,
+        gt=0,
+        description="Longest wait for a free connection when all are in use.",
+    )
+
+
+def _require_redis() -> Any:
+    try:
+        import redis.asyncio  # noqa: PLC0415 - optional dependency
+    except ImportError as exc:
+        raise ImportError(
+            "Redis support needs the redis package: install opsconductor-shared[redis]"
+        ) from exc
+    return redis
+
+
+def create_redis_client(settings: RedisSettings) -> Redis:
+    """A `redis.asyncio.Redis` whose calls end in bounded time (see the module docstring)."""
+    redis = _require_redis()
+    from redis.asyncio.retry import Retry  # noqa: PLC0415
+    from redis.backoff import NoBackoff  # noqa: PLC0415
+
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
+        settings.url.get_secret_value(),
+        max_connections=settings.max_connections,
+        timeout=settings.pool_timeout,
+        socket_timeout=settings.socket_timeout,
+        socket_connect_timeout=settings.connect_timeout,
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
+    )
+    client: Redis = redis.asyncio.Redis.from_pool(pool)
+    return client
+
+
+class RedisCache:
+    """A `Cache` in Redis, shared by every replica; failures read as misses and are logged.
+
+    Args:
+        client: from `create_redis_client` (or any `redis.asyncio.Redis`).
+        key_prefix: put before every key, so caches of different purposes never collide.
+    """
+
+    def __init__(self, client: Redis, *, key_prefix: str = "cache") -> None:
+        redis = _require_redis()
+        self.client = client
+        self.key_prefix = key_prefix
+        self._errors: tuple[type[BaseException], ...] = (
+            redis.exceptions.RedisError,
+            OSError,
+            TimeoutError,
+        )
+
+    def __repr__(self) -> str:
+        return f"RedisCache(key_prefix={self.key_prefix!r})"
+
+    def _key(self, key: str) -> str:
+        return f"{self.key_prefix}:{key}"
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            value = await self.client.get(self._key(key))
+        except self._errors as exc:
+            _log.warning("cache_unavailable", operation="get", error=type(exc).__name__)
+            return None
+        return value if isinstance(value, bytes) or value is None else str(value).encode()
+
+    async def set(self, key: str, value: bytes, *, ttl: float) -> None:
+        if ttl <= 0:
+            raise ValueError("ttl must be positive")
+        try:
+            await self.client.set(self._key(key), value, px=max(1, math.ceil(ttl * 1000)))
+        except self._errors as exc:
+            _log.warning("cache_unavailable", operation="set", error=type(exc).__name__)
+
+    async def delete(self, key: str) -> None:
+        try:
+            await self.client.delete(self._key(key))
+        except self._errors as exc:
+            _log.warning("cache_unavailable", operation="delete", error=type(exc).__name__)

@@ -1,0 +1,32 @@
+"""The app each replica process runs in test_redis (uvicorn --factory)."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI
+from opsconductor_shared import ServiceSettings, create_service_app
+from opsconductor_shared.cache import RedisSettings
+from opsconductor_shared.ratelimit import RateLimitSettings, install_rate_limiting
+from pydantic import SecretStr
+
+
+def create_app() -> FastAPI:
+    app = create_service_app(
+        "rl-replica", "1.0.0", ServiceSettings.for_service("rl-replica", log={"level": "WARNING"})
+    )
+    install_rate_limiting(
+        app,
+        RateLimitSettings(
+            default_limit=os.environ["RL_LIMIT"],
+            storage="redis",
+            redis=RedisSettings(url=SecretStr(os.environ["REDIS_URL"])),
+            key_prefix=os.environ["RL_PREFIX"],
+        ),
+    )
+
+    @app.get("/work")
+    async def work() -> dict[str, int]:
+        return {"pid": os.getpid()}
+
+    return app
