@@ -45,6 +45,7 @@ from opsconductor_shared import (
     require_admin,
 )
 from opsconductor_shared.auth import identity_from_claims
+from opsconductor_shared.ratelimit import RateLimitSettings, install_rate_limiting, rate_limit
 
 from .keys import load_or_create_key
 from .settings import SERVICE_NAME, AuthServiceSettings
@@ -90,13 +91,16 @@ def create_app(settings: AuthServiceSettings | None = None) -> FastAPI:
         SERVICE_NAME, VERSION, settings, description="Issues and verifies OpsConductor tokens."
     )
     install_auth(app, verifier=IssuerTokenVerifier(issuer))
+    install_rate_limiting(app, RateLimitSettings(default_limit="600/minute"))
     app.state.users = users
     app.state.issuer = issuer
 
+    # Guessing passwords must stay slow: a few attempts a minute per client address.
     @app.post(
         "/auth/login",
         response_model=TokenResponse,
-        responses=error_responses(401),
+        responses=error_responses(401, 429),
+        dependencies=[Depends(rate_limit(settings.login_limit, name="login"))],
         operation_id="login",
         openapi_extra=PUBLIC,
         tags=["auth"],

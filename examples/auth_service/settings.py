@@ -36,6 +36,7 @@ class AuthServiceSettings(ServiceSettings):
         default_factory=dict, description="Passwords of the seeded users admin, operator, viewer."
     )
     jwks_max_age: int = Field(300, ge=0, description="Cache-Control max-age of the JWKS document.")
+    login_limit: str = Field("10/minute", description="Login attempts per client address.")
     argon2_time_cost: int = Field(
         3, ge=1, description="argon2id iterations (RFC 9106 low-memory profile)."
     )

@@ -10,7 +10,9 @@
 
 Run: `uvicorn examples.targets_service.app:create_app --factory`. Tokens are verified locally
 against the auth service's JWKS (`TARGETS_SERVICE_AUTH__JWKS_URL`); storage is in memory
-unless `DATABASE_URL` (or `TARGETS_SERVICE_DATABASE_URL`) names a PostgreSQL database.
+unless `DATABASE_URL` (or `TARGETS_SERVICE_DATABASE__DSN`) names a PostgreSQL database.
+Rate limits: 600 requests a minute per client by default, and `write_limit` per principal on
+every write route.
 """
 
 from __future__ import annotations
@@ -36,11 +38,13 @@ from opsconductor_shared import (
     create_service_app,
     error_responses,
     get_request_id,
+    get_runtime,
     install_auth,
     require_admin,
     require_role,
     sort_params,
 )
+from opsconductor_shared.ratelimit import install_rate_limiting, rate_limit
 
 from . import audit
 from .models import SORTABLE_FIELDS, BulkCreateRequest, OsType, Target, TargetCreate, TargetUpdate
@@ -65,8 +69,10 @@ def create_app(
         description="Managed hosts of OpsConductor: the service template.",
     )
     install_auth(app, settings.auth)
-    store: TargetRepository = repository or InMemoryTargetRepository()
+    install_rate_limiting(app, settings.rate_limit)
+    store = repository or _storage(app, settings)
     app.state.repository = store
+    writes = Depends(rate_limit(settings.write_limit, name="writes"))
     cursor_secret = settings.cursor_secret.get_secret_value()
 
     @app.get(
@@ -96,7 +102,8 @@ def create_app(
         "/targets",
         status_code=201,
         response_model=Target,
-        responses=error_responses(409),
+        responses=error_responses(409, 429),
+        dependencies=[writes],
         operation_id="create_target",
         tags=["targets"],
     )
@@ -115,6 +122,8 @@ def create_app(
     @app.post(
         "/targets/bulk",
         response_model=BulkOperationResult,
+        responses=error_responses(429),
+        dependencies=[writes],
         operation_id="bulk_create_targets",
         tags=["targets"],
     )
@@ -166,7 +175,8 @@ def create_app(
     @app.patch(
         "/targets/{target_id}",
         response_model=Target,
-        responses=error_responses(404, 409),
+        responses=error_responses(404, 409, 429),
+        dependencies=[writes],
         operation_id="update_target",
         tags=["targets"],
     )
@@ -189,7 +199,8 @@ def create_app(
     @app.delete(
         "/targets/{target_id}",
         status_code=204,
-        responses=error_responses(404),
+        responses=error_responses(404, 429),
+        dependencies=[writes],
         operation_id="delete_target",
         tags=["targets"],
     )
@@ -215,3 +226,17 @@ def create_app(
         return await store.list_audit(page)
 
     return app
+
+
+def _storage(app: FastAPI, settings: TargetsSettings) -> TargetRepository:
+    """In memory, or PostgreSQL (its schema created at startup) when a database is configured."""
+    if settings.database is None:
+        return InMemoryTargetRepository()
+    from opsconductor_shared.database import install_database  # noqa: PLC0415 - the postgres extra
+
+    from .postgres import PostgresTargetRepository  # noqa: PLC0415
+
+    db = install_database(app, settings.database, fields={"targets_name_key": "name"})
+    repository = PostgresTargetRepository(db, schema=settings.database_schema)
+    get_runtime(app).add_lifespan_hook(repository.lifespan)
+    return repository

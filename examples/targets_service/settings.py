@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 from opsconductor_shared import AuthSettings, ServiceSettings
-from pydantic import Field, SecretStr
+from opsconductor_shared.database import DatabaseSettings
+from opsconductor_shared.ratelimit import RateLimitSettings
+from pydantic import Field, SecretStr, model_validator
 
 SERVICE_NAME = "targets-service"
 
@@ -12,17 +16,33 @@ class TargetsSettings(ServiceSettings):
     """The runtime's settings plus auth, storage and cursor signing.
 
     `auth` defaults to local verification against the auth service's JWKS at
-    `AUTH__JWKS_URL`; `database_url` (or `DATABASE_URL` in the environment, read by the app)
-    switches storage from memory to PostgreSQL.
+    `AUTH__JWKS_URL`; `DATABASE__DSN` (or the conventional `DATABASE_URL`) switches storage
+    from memory to PostgreSQL, in `DATABASE_SCHEMA`.
     """
 
     auth: AuthSettings = Field(
         default_factory=lambda: AuthSettings(jwks_url="http://127.0.0.1:8001/.well-known/jwks.json")
     )
-    database_url: SecretStr | None = Field(
-        None, description="PostgreSQL DSN; unset: in-memory storage."
+    database: DatabaseSettings | None = Field(
+        None, description="PostgreSQL; unset: in-memory storage."
     )
+    database_schema: str = Field(
+        "targets_service", pattern=r"^[a-z_][a-z0-9_]*$", description="Schema of the tables."
+    )
+    rate_limit: RateLimitSettings = Field(
+        default_factory=lambda: RateLimitSettings(default_limit="600/minute")
+    )
+    write_limit: str = Field("120/minute", description="Per principal, on every write route.")
     cursor_secret: SecretStr = Field(
         SecretStr("development-cursor-secret-change-me"), description="Signs page tokens."
     )
     max_bulk_items: int = Field(100, ge=1, le=1000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _database_url(cls, values: object) -> object:
+        # The conventional DATABASE_URL switches storage to PostgreSQL too.
+        url = os.environ.get("DATABASE_URL")
+        if isinstance(values, dict) and url and "database" not in values:
+            return {**values, "database": {"dsn": url}}
+        return values

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import jwt
+import psycopg
 import pytest
 from fastapi import FastAPI
 from opsconductor_contracts import Role
 from opsconductor_shared import AuthSettings
+from opsconductor_shared.database import DatabaseSettings
+from psycopg import sql
 
 from examples.auth_service.app import create_app as create_auth_app
 from examples.auth_service.settings import AuthServiceSettings
 from examples.targets_service.app import create_app as create_targets_app
 from examples.targets_service.settings import TargetsSettings
+from tests.services import require_postgres, unique_name
 
 HS256_SECRET = "a-test-secret-of-at-least-thirty-two-bytes"
 PASSWORDS = {
@@ -50,13 +54,21 @@ def bearer() -> Callable[[Role | str], dict[str, str]]:
     return lambda role: {"Authorization": f"Bearer {hs256_token(role)}"}
 
 
-@pytest.fixture
-def targets_app() -> FastAPI:
-    return create_targets_app(
-        TargetsSettings(
-            auth=AuthSettings(hs256_secret=HS256_SECRET), cursor_secret="test-cursor-secret"
-        )
+@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.integration)])
+def targets_app(request: pytest.FixtureRequest) -> Iterator[FastAPI]:
+    """The targets service on each storage: in memory, and PostgreSQL in a schema of its own."""
+    auth = AuthSettings(hs256_secret=HS256_SECRET)
+    if request.param == "memory":
+        yield create_targets_app(TargetsSettings(auth=auth, cursor_secret="test", database=None))
+        return
+    url = require_postgres()
+    schema = unique_name("targets")
+    database = DatabaseSettings(dsn=url, min_size=1, max_size=4)
+    yield create_targets_app(
+        TargetsSettings(auth=auth, cursor_secret="test", database=database, database_schema=schema)
     )
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 @pytest.fixture

@@ -31,7 +31,9 @@ FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=list(Healt
 
 # Built at collection time: schemathesis parametrises from the documents.
 TARGETS_APP = create_targets_app(
-    TargetsSettings(auth=AuthSettings(hs256_secret=HS256_SECRET), cursor_secret="fuzz")
+    TargetsSettings(
+        auth=AuthSettings(hs256_secret=HS256_SECRET), cursor_secret="fuzz", database=None
+    )
 )
 AUTH_APP = create_auth_app(
     AuthServiceSettings(

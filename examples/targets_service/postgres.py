@@ -1,0 +1,276 @@
+"""Targets and audit entries in PostgreSQL, through the runtime's `Database`.
+
+The same interface and paging as the in-memory repository: offset pages with a total, keyset
+cursors on (sort keys..., id), filters as SQL. The schema is created on start (idempotent).
+A duplicate name violates the unique index `targets_name_key`, which the runtime's
+SQLSTATE mapping turns into 409 CONFLICT with `errors[].field = "name"`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI
+from opsconductor_contracts import AuditLog, PaginationParams
+from opsconductor_shared import ConflictError, NotFoundError, PaginatedResponse
+from opsconductor_shared.database import Database
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from .models import Target, TargetCreate, TargetUpdate
+from .repository import TargetQuery
+
+_TEXT_KEYS = frozenset({"name", "hostname", "os_type"})
+_COLUMNS = "id, name, hostname, host(ip_address) AS ip_address, os_type, port, tags, description, created_at, updated_at, created_by, updated_by, version"
+
+
+class PostgresTargetRepository:
+    """Targets in `<schema>.targets`, audit entries in `<schema>.target_audit`."""
+
+    def __init__(self, db: Database, *, schema: str = "targets_service") -> None:
+        self.db = db
+        self.schema = sql.Identifier(schema)
+        self.targets = sql.SQL("{}.targets").format(self.schema)
+        self.audit = sql.SQL("{}.target_audit").format(self.schema)
+
+    @asynccontextmanager
+    async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
+        await self.create_schema()
+        yield
+
+    async def create_schema(self) -> None:
+        statements = [
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(self.schema),
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} ("
+                " id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, hostname TEXT NOT NULL,"
+                " ip_address INET, os_type TEXT NOT NULL,"
+                " port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
+                " tags TEXT[] NOT NULL DEFAULT '{{}}', description TEXT,"
+                " created_at TIMESTAMPTZ NOT NULL DEFAULT now(), updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+                " created_by TEXT, updated_by TEXT, version INTEGER NOT NULL DEFAULT 1)"
+            ).format(self.targets),
+            sql.SQL(
+                "CREATE UNIQUE INDEX IF NOT EXISTS targets_name_key ON {} (lower(name))"
+            ).format(self.targets),
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (id TEXT PRIMARY KEY, at TIMESTAMPTZ NOT NULL, entry JSONB NOT NULL)"
+            ).format(self.audit),
+        ]
+        async with self.db.transaction() as conn:
+            # One service instance at a time creates the schema.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('targets_service.schema'))")
+            for statement in statements:
+                await conn.execute(statement)
+
+    def _where(self, query: TargetQuery) -> tuple[sql.Composable, list[Any]]:
+        clauses: list[sql.Composable] = []
+        params: list[Any] = []
+        filters = query.filters
+        if filters.search:
+            clauses.append(
+                sql.SQL(
+                    "(name ILIKE %s OR hostname ILIKE %s OR coalesce(description, '') ILIKE %s)"
+                )
+            )
+            pattern = (
+                "%"
+                + filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                + "%"
+            )
+            params += [pattern, pattern, pattern]
+        for column, bound, operator in (
+            ("created_at", filters.created_after, ">="),
+            ("created_at", filters.created_before, "<"),
+            ("updated_at", filters.updated_after, ">="),
+            ("updated_at", filters.updated_before, "<"),
+        ):
+            if bound is not None:
+                clauses.append(
+                    sql.SQL("{} {} %s").format(sql.Identifier(column), sql.SQL(operator))
+                )
+                params.append(bound)
+        if query.os_type is not None:
+            clauses.append(sql.SQL("os_type = %s"))
+            params.append(query.os_type.value)
+        if query.tag is not None:
+            clauses.append(sql.SQL("%s = ANY(tags)"))
+            params.append(query.tag)
+        return (sql.SQL(" AND ").join(clauses) if clauses else sql.SQL("TRUE")), params
+
+    @staticmethod
+    def _key(field: str) -> sql.Composable:
+        column = sql.Identifier(field)
+        return sql.SQL("lower({})").format(column) if field in _TEXT_KEYS else column
+
+    def _after(self, query: TargetQuery) -> tuple[sql.Composable, list[Any]]:
+        """Keyset condition: rows strictly after the cursor in the query's order."""
+        keys, values = query.keys, list(query.after or [])
+        alternatives: list[sql.Composable] = []
+        params: list[Any] = []
+        for index, (field, descending) in enumerate(keys):
+            parts: list[sql.Composable] = []
+            for (equal_field, _), value in zip(keys[:index], values[:index], strict=True):
+                parts.append(sql.SQL("{} = %s").format(self._key(equal_field)))
+                params.append(_cursor_value(equal_field, value))
+            parts.append(
+                sql.SQL("{} {} %s").format(self._key(field), sql.SQL("<" if descending else ">"))
+            )
+            params.append(_cursor_value(field, values[index]))
+            alternatives.append(sql.SQL("(") + sql.SQL(" AND ").join(parts) + sql.SQL(")"))
+        return sql.SQL("(") + sql.SQL(" OR ").join(alternatives) + sql.SQL(")"), params
+
+    async def list(self, query: TargetQuery) -> PaginatedResponse[Target]:
+        where, params = self._where(query)
+        order = sql.SQL(", ").join(
+            sql.SQL("{} {}").format(self._key(f), sql.SQL("DESC" if d else "ASC"))
+            for f, d in query.keys
+        )
+        per_page = query.page.per_page
+        total = await self.db.fetch_value(
+            sql.SQL("SELECT count(*) FROM {} WHERE {}").format(self.targets, where),
+            params,
+            operation="count targets",
+        )
+        if query.after is None:
+            statement = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT %s OFFSET %s").format(
+                sql.SQL(_COLUMNS), self.targets, where, order
+            )
+            items = await self.db.fetch_all(
+                statement,
+                [*params, per_page, (query.page.page - 1) * per_page],
+                model=Target,
+                operation="list targets",
+            )
+            token = query.next_token(items[-1]) if items else None
+            return PaginatedResponse[Target].from_offset(
+                items,
+                page=query.page.page,
+                per_page=per_page,
+                total_items=total,
+                next_page_token=token,
+            )
+        after, after_params = self._after(query)
+        statement = sql.SQL("SELECT {} FROM {} WHERE {} AND {} ORDER BY {} LIMIT %s").format(
+            sql.SQL(_COLUMNS), self.targets, where, after, order
+        )
+        rows = await self.db.fetch_all(
+            statement,
+            [*params, *after_params, per_page + 1],
+            model=Target,
+            operation="list targets after cursor",
+        )
+        items = rows[:per_page]
+        token = query.next_token(items[-1]) if len(rows) > per_page else None
+        return PaginatedResponse[Target].from_cursor(
+            items, per_page=per_page, next_page_token=token, has_prev=True, total_items=total
+        )
+
+    async def get(self, target_id: int) -> Target:
+        target = await self.db.fetch_one(
+            sql.SQL("SELECT {} FROM {} WHERE id = %s").format(sql.SQL(_COLUMNS), self.targets),
+            [target_id],
+            model=Target,
+            operation="get target",
+        )
+        if target is None:
+            raise NotFoundError("Target", target_id)
+        result: Target = target
+        return result
+
+    async def create(self, data: TargetCreate, *, actor: str) -> Target:
+        values = data.model_dump(mode="json")
+        statement = sql.SQL(
+            "INSERT INTO {} (name, hostname, ip_address, os_type, port, tags, description, created_by, updated_by)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {}"
+        ).format(self.targets, sql.SQL(_COLUMNS))
+        params = [
+            values["name"],
+            values["hostname"],
+            values["ip_address"],
+            values["os_type"],
+            values["port"],
+            values["tags"],
+            values["description"],
+            actor,
+            actor,
+        ]
+        created: Target = await self.db.fetch_one(
+            statement, params, model=Target, operation="create target"
+        )
+        return created
+
+    async def update(self, target_id: int, change: TargetUpdate, *, actor: str) -> Target:
+        values = change.model_dump(mode="json", exclude_unset=True, exclude={"version"})
+        assignments = [sql.SQL("{} = %s").format(sql.Identifier(column)) for column in values]
+        statement = sql.SQL("UPDATE {} SET {} WHERE id = %s AND version = %s RETURNING {}").format(
+            self.targets,
+            sql.SQL(", ").join(
+                [
+                    *assignments,
+                    sql.SQL("version = version + 1, updated_at = now(), updated_by = %s"),
+                ]
+            ),
+            sql.SQL(_COLUMNS),
+        )
+        updated = await self.db.fetch_one(
+            statement,
+            [*values.values(), actor, target_id, change.version],
+            model=Target,
+            operation="update target",
+        )
+        if updated is None:
+            current = await self.get(target_id)  # 404 when it is gone
+            raise ConflictError(
+                f"Target {target_id} changed since version {change.version}; it is at version {current.version}. Read it again and retry."
+            )
+        result: Target = updated
+        return result
+
+    async def delete(self, target_id: int) -> Target:
+        deleted = await self.db.fetch_one(
+            sql.SQL("DELETE FROM {} WHERE id = %s RETURNING {}").format(
+                self.targets, sql.SQL(_COLUMNS)
+            ),
+            [target_id],
+            model=Target,
+            operation="delete target",
+        )
+        if deleted is None:
+            raise NotFoundError("Target", target_id)
+        result: Target = deleted
+        return result
+
+    async def record_audit(self, entry: AuditLog) -> None:
+        await self.db.execute(
+            sql.SQL("INSERT INTO {} (id, at, entry) VALUES (%s, %s, %s)").format(self.audit),
+            [entry.id, entry.timestamp, Jsonb(entry.model_dump(mode="json"))],
+            operation="record audit",
+        )
+
+    async def list_audit(self, page: PaginationParams) -> PaginatedResponse[AuditLog]:
+        total = await self.db.fetch_value(
+            sql.SQL("SELECT count(*) FROM {}").format(self.audit), operation="count audit"
+        )
+        rows = await self.db.fetch_all(
+            sql.SQL("SELECT entry FROM {} ORDER BY at DESC, id DESC LIMIT %s OFFSET %s").format(
+                self.audit
+            ),
+            [page.per_page, (page.page - 1) * page.per_page],
+            operation="list audit",
+        )
+        entries = [AuditLog.model_validate(row["entry"]) for row in rows]
+        return PaginatedResponse[AuditLog].from_offset(
+            entries, page=page.page, per_page=page.per_page, total_items=total
+        )
+
+
+def _cursor_value(field: str, value: Any) -> Any:
+    if field in ("created_at", "updated_at") and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    if field in _TEXT_KEYS and isinstance(value, str):
+        return value.lower()
+    return value
