@@ -2,8 +2,9 @@
 
 - `bare`: FastAPI and nothing else.
 - `runtime`: `create_service_app` in production: request id and trace context, security
-  headers, timing, JSON access log with masking, body limit, error handlers (and the
-  rate limiter, when the runtime has one).
+  headers, timing, JSON access log with masking, body limit, error handlers.
+- `runtime_ratelimit`: the same plus the runtime's rate limiter (in memory), the behaviour
+  the peer stack has with slowapi.
 - `peer`: what people assemble today: asgi-correlation-id, `secure` headers and a structlog
   access log in `@app.middleware("http")`, slowapi's middleware.
 - `basehttp`: the runtime's behaviour written as `BaseHTTPMiddleware` layers.
@@ -23,14 +24,16 @@ from starlette.middleware.base import BaseHTTPMiddleware
 ROUTE = "/items/{item_id}"
 
 
-def _route(app: FastAPI) -> FastAPI:
+def _route(app: FastAPI, *, health: bool = True) -> FastAPI:
     @app.get(ROUTE)
     async def get_item(item_id: int) -> dict[str, Any]:
         return {"id": item_id, "name": f"item-{item_id}", "tags": ["a", "b"]}
 
-    @app.get("/health/live")
-    async def live() -> dict[str, str]:
-        return {"status": "healthy"}
+    if health:
+
+        @app.get("/health/live")
+        async def live() -> dict[str, str]:
+            return {"status": "healthy"}
 
     return app
 
@@ -42,14 +45,16 @@ def bare() -> FastAPI:
 def runtime() -> FastAPI:
     from opsconductor_shared import ServiceSettings, create_service_app
 
-    app = create_service_app("bench-service", "1.0.0", ServiceSettings(environment="production"))
-    item_route = _route(FastAPI()).router.routes[-2]
-    app.router.routes.append(item_route)
-    try:  # the rate limiter joins the stack once the runtime has one
-        from opsconductor_shared.ratelimit import install_rate_limiting  # type: ignore[attr-defined]
-    except ImportError:
-        return app
-    install_rate_limiting(app, limit="1000000/minute")
+    settings = ServiceSettings(environment="production")
+    return _route(create_service_app("bench-service", "1.0.0", settings), health=False)
+
+
+def runtime_ratelimit() -> FastAPI:
+    from opsconductor_shared.ratelimit import RateLimitSettings, install_rate_limiting
+
+    app = runtime()
+    # In memory, as slowapi in the peer stack; a limit the load never reaches.
+    install_rate_limiting(app, RateLimitSettings(default_limit="600000/minute"))
     return app
 
 

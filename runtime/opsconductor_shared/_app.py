@@ -4,7 +4,7 @@
       ├── setup_service_logging          (JSON in production, console in development)
       ├── add_error_handlers              (every error is the shared envelope)
       ├── add_standard_middleware         outermost first:
-      │     RequestIDMiddleware → SecurityHeadersMiddleware → PerformanceMiddleware
+      │     StandardMiddleware (RequestID → SecurityHeaders → Performance, one layer)
       │     → CORSMiddleware (if configured) → RequestBodyLimitMiddleware
       │     → UnhandledErrorMiddleware → (FastAPI's exception middleware and router)
       ├── health routes                   /health/live, /health/ready, /health
@@ -27,6 +27,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from ._client_ip import ClientAddressResolver
 from ._handlers import add_error_handlers
@@ -40,6 +41,7 @@ from .middleware import (
     RequestIDMiddleware,
     RequestMetrics,
     SecurityHeadersMiddleware,
+    StandardMiddleware,
     UnhandledErrorMiddleware,
 )
 
@@ -142,6 +144,10 @@ def register_health_check(
     get_runtime(app).health.register(name, check, timeout=timeout, critical=critical)
 
 
+async def _composed_only(_: Scope, __: Receive, ___: Send) -> None:
+    raise RuntimeError("this middleware is used through StandardMiddleware, which calls the app")
+
+
 def add_standard_middleware(
     app: FastAPI,
     settings: ServiceSettings,
@@ -164,24 +170,29 @@ def add_standard_middleware(
     cors = settings.cors_options()
     if cors is not None:
         app.add_middleware(CORSMiddleware, **cors)
+    # Request id, security headers and timing as one layer (StandardMiddleware): the same
+    # behaviour as the three classes stacked in that order, for the cost of one.
     app.add_middleware(
-        PerformanceMiddleware,
-        slow_request_ms=settings.slow_request_ms,
-        client_address=client_address
-        or ClientAddressResolver([str(n) for n in settings.trusted_proxies]),
-        metrics=metrics,
-    )
-    app.add_middleware(
-        SecurityHeadersMiddleware,
-        hsts=settings.hsts,
-        hsts_max_age=settings.security_headers.hsts_max_age,
-        hsts_include_subdomains=settings.security_headers.hsts_include_subdomains,
-        docs_paths=docs_paths,
-    )
-    app.add_middleware(
-        RequestIDMiddleware,
-        header=settings.request_id_header,
-        trust_incoming=settings.trust_incoming_request_id,
+        StandardMiddleware,
+        request_id=RequestIDMiddleware(
+            _composed_only,
+            header=settings.request_id_header,
+            trust_incoming=settings.trust_incoming_request_id,
+        ),
+        security_headers=SecurityHeadersMiddleware(
+            _composed_only,
+            hsts=settings.hsts,
+            hsts_max_age=settings.security_headers.hsts_max_age,
+            hsts_include_subdomains=settings.security_headers.hsts_include_subdomains,
+            docs_paths=docs_paths,
+        ),
+        performance=PerformanceMiddleware(
+            _composed_only,
+            slow_request_ms=settings.slow_request_ms,
+            client_address=client_address
+            or ClientAddressResolver([str(n) for n in settings.trusted_proxies]),
+            metrics=metrics,
+        ),
     )
 
 

@@ -90,17 +90,31 @@ class _Sink:
     """Where every rendered line goes; swapped, not replaced, when logging is reconfigured."""
 
     def __init__(self) -> None:
-        self.stream: Any = sys.stdout
         self._lock = threading.Lock()
+        self.stream: Any = None
+        self._binary: Any = None
+        self.use(sys.stdout)
+
+    def use(self, stream: Any) -> None:
+        """Write to `stream`: bytes go straight to its binary buffer when it has one."""
+        self.stream = stream
+        if isinstance(stream, io.TextIOBase):
+            self._binary = getattr(stream, "buffer", None)
+        else:
+            self._binary = stream
 
     def write_line(self, line: str | bytes) -> None:
-        stream = self.stream
+        stream, binary = self.stream, self._binary
         with self._lock:
-            if isinstance(stream, io.TextIOBase):
+            if binary is None:
                 stream.write((line.decode() if isinstance(line, bytes) else line) + "\n")
-            else:
-                stream.write((line if isinstance(line, bytes) else line.encode()) + b"\n")
-            stream.flush()
+                stream.flush()
+                return
+            if binary is not stream:
+                # Whatever print() left in the text layer goes out first, in order.
+                stream.flush()
+            binary.write((line if isinstance(line, bytes) else line.encode()) + b"\n")
+            binary.flush()
 
 
 class _SinkLogger:
@@ -230,7 +244,7 @@ def setup_service_logging(
         )
     _STATE.level = numeric
     _STATE.service = service_name
-    _STATE.sink.stream = stream or sys.stdout
+    _STATE.sink.use(stream or sys.stdout)
     colours = not json and bool(getattr(_STATE.sink.stream, "isatty", lambda: False)())
     renderer: Processor = _render_json if json else structlog.dev.ConsoleRenderer(colors=colours)
     _STATE.processors[:] = [_filter_level, *_shared_processors(), renderer]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 from pydantic import SecretBytes, SecretStr
@@ -72,15 +71,37 @@ _PAIR = re.compile(
 _AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
 
 
-@lru_cache(maxsize=4096)
+# Keys already known not to name a secret. A set membership test is the cheapest check there
+# is for the few dozen keys logs use; it stops growing at its size, so keys made of data
+# cannot exhaust memory.
+_PLAIN_KEYS: set[str] = set()
+_PLAIN_KEYS_SIZE = 4096
+
+
 def is_sensitive_key(key: str) -> bool:
     """Whether a mapping key names a secret (see the module docstring)."""
+    if key in _PLAIN_KEYS:
+        return False
     folded = key.lower().replace("_", "").replace("-", "")
-    return any(part in folded for part in SENSITIVE_KEY_PARTS)
+    sensitive = any(part in folded for part in SENSITIVE_KEY_PARTS)
+    if not sensitive and len(_PLAIN_KEYS) < _PLAIN_KEYS_SIZE:
+        _PLAIN_KEYS.add(key)
+    return sensitive
 
 
 def _has_trigger(text: str) -> bool:
-    return any(trigger in text for trigger in _TRIGGERS)
+    # Spelled out rather than a loop over _TRIGGERS: this runs for every log line.
+    return (
+        "=" in text
+        or ":" in text
+        or "eyJ" in text
+        or "AKIA" in text
+        or "ASIA" in text
+        or "earer" in text
+        or "EARER" in text
+        or "Basic" in text
+        or "-----BEGIN" in text
+    )
 
 
 def _mask_string(value: str) -> str:
@@ -138,13 +159,18 @@ def is_clean_flat_mapping(mapping: Mapping[Any, Any]) -> bool:
     secret: then masking would return an equal copy, and callers that own the mapping may use
     it as it is. One substring scan over all its strings replaces one per value."""
     strings = []
+    plain_keys = _PLAIN_KEYS
     for key, value in mapping.items():
         cls = value.__class__
         if cls is str:
             strings.append(value)
         elif cls not in _PLAIN_CLASSES:
             return False
-        if value is not None and (key.__class__ is not str or is_sensitive_key(key)):
+        if (
+            key not in plain_keys
+            and value is not None
+            and (key.__class__ is not str or is_sensitive_key(key))
+        ):
             return False
     return not _has_trigger("\n".join(strings))
 

@@ -7,6 +7,7 @@ from .metrics import RequestMetrics
 from .performance import DEFAULT_SLOW_REQUEST_MS, PerformanceMiddleware, route_template
 from .request_id import DEFAULT_REQUEST_ID_HEADER, RequestIDMiddleware
 from .security_headers import SecurityHeadersMiddleware
+from .standard import StandardMiddleware
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -18,6 +19,7 @@ __all__ = [
     "RequestIDMiddleware",
     "RequestMetrics",
     "SecurityHeadersMiddleware",
+    "StandardMiddleware",
     "UnhandledErrorMiddleware",
     "cors_middleware_options",
     "route_template",

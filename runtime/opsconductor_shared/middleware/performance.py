@@ -64,6 +64,20 @@ class PerformanceMiddleware:
         self.metrics = metrics
         self.access_log = access_log
 
+    @staticmethod
+    def server_timing(start: float) -> tuple[bytes, bytes]:
+        """The `Server-Timing` header for a response starting now."""
+        return (b"server-timing", f"app;dur={(time.perf_counter() - start) * 1000:.2f}".encode())
+
+    def record(self, scope: Scope, status: int, sent: int, start: float) -> None:
+        """Metrics and the access-log line of a finished request."""
+        duration_ms = (time.perf_counter() - start) * 1000
+        route = route_template(scope)
+        if self.metrics is not None:
+            self.metrics.observe(scope["method"], route, status, duration_ms / 1000)
+        if self.access_log:
+            self._log_request(scope, route, status, duration_ms, sent)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -76,10 +90,7 @@ class PerformanceMiddleware:
             nonlocal status, sent
             if message["type"] == "http.response.start":
                 status = message["status"]
-                elapsed = (time.perf_counter() - start) * 1000
-                message.setdefault("headers", []).append(
-                    (b"server-timing", f"app;dur={elapsed:.2f}".encode())
-                )
+                message["headers"] = [*message.get("headers", ()), self.server_timing(start)]
             elif message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
             await send(message)
@@ -87,12 +98,7 @@ class PerformanceMiddleware:
         try:
             await self.app(scope, receive, timed_send)
         finally:
-            duration_ms = (time.perf_counter() - start) * 1000
-            route = route_template(scope)
-            if self.metrics is not None:
-                self.metrics.observe(scope["method"], route, status, duration_ms / 1000)
-            if self.access_log:
-                self._log_request(scope, route, status, duration_ms, sent)
+            self.record(scope, status, sent, start)
 
     def _log_request(
         self, scope: Scope, route: str, status: int, duration_ms: float, sent: int

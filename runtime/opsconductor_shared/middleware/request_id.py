@@ -40,10 +40,8 @@ class RequestIDMiddleware:
         self.header = header.lower().encode("latin-1")
         self.trust_incoming = trust_incoming
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
+    def begin(self, scope: Scope) -> tuple[bytes, bytes]:
+        """Bind this request's id and trace context; return the response header to echo."""
         incoming_id = None
         traceparent = None
         if self.trust_incoming:
@@ -60,13 +58,28 @@ class RequestIDMiddleware:
         caller = parse_traceparent(traceparent.decode("latin-1")) if traceparent else None
         bind_request_context(request_id, TraceContext.start(caller))
         scope.setdefault("state", {})["request_id"] = request_id
-        header = (self.header, request_id.encode("ascii"))
+        return (self.header, request_id.encode("ascii"))
+
+    def with_header(
+        self, headers: list[tuple[bytes, bytes]], header: tuple[bytes, bytes]
+    ) -> list[tuple[bytes, bytes]]:
+        """`headers` with ours as the only request id header."""
+        for name, _ in headers:
+            if name.lower() == self.header:
+                headers = [h for h in headers if h[0].lower() != self.header]
+                break
+        headers.append(header)
+        return headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        header = self.begin(scope)
 
         async def send_with_request_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", ()) if h[0].lower() != self.header]
-                headers.append(header)
-                message["headers"] = headers
+                message["headers"] = self.with_header(list(message.get("headers", ())), header)
             await send(message)
 
         await self.app(scope, receive, send_with_request_id)

@@ -88,25 +88,28 @@ class SecurityHeadersMiddleware:
         self._docs_names = frozenset(name for name, _ in self.docs_headers)
         self.docs_paths = frozenset(docs_paths)
 
+    def apply(self, headers: list[tuple[bytes, bytes]], path: str) -> list[tuple[bytes, bytes]]:
+        """`headers` without `Server` and with every default the route did not set itself."""
+        docs = path in self.docs_paths
+        defaults = self.docs_headers if docs else self.api_headers
+        present = {name.lower() for name, _ in headers}
+        if b"server" in present:
+            headers = [h for h in headers if h[0].lower() != b"server"]
+        if present.isdisjoint(self._docs_names if docs else self._api_names):
+            headers.extend(defaults)
+        else:
+            headers.extend(h for h in defaults if h[0] not in present)
+        return headers
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        docs = scope["path"] in self.docs_paths
-        defaults = self.docs_headers if docs else self.api_headers
-        default_names = self._docs_names if docs else self._api_names
+        path = scope["path"]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                if b"server" in present:
-                    headers = [h for h in headers if h[0].lower() != b"server"]
-                if present.isdisjoint(default_names):
-                    headers.extend(defaults)
-                else:
-                    headers.extend(h for h in defaults if h[0] not in present)
-                message["headers"] = headers
+                message["headers"] = self.apply(list(message.get("headers", ())), path)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -20,8 +20,15 @@ def create_app() -> FastAPI:
         RateLimitSettings(
             default_limit=os.environ["RL_LIMIT"],
             storage="redis",
-            redis=RedisSettings(url=SecretStr(os.environ["REDIS_URL"])),
+            # Exactness is under test, not timeouts: a busy machine must not fail open.
+            redis=RedisSettings(
+                url=SecretStr(os.environ["REDIS_URL"]),
+                socket_timeout=5,
+                connect_timeout=5,
+                pool_timeout=10,
+            ),
             key_prefix=os.environ["RL_PREFIX"],
+            store_timeout=20,
         ),
     )
 

@@ -351,9 +351,7 @@ async def test_middleware_sits_between_cors_and_the_body_limit() -> None:
     app = make_app(RateLimitSettings(default_limit="1/minute"), service=service)
     names = [m.cls.__name__ for m in app.user_middleware]  # type: ignore[attr-defined]
     assert names == [
-        "RequestIDMiddleware",
-        "SecurityHeadersMiddleware",
-        "PerformanceMiddleware",
+        "StandardMiddleware",  # request id, security headers, timing
         "CORSMiddleware",
         "RateLimitMiddleware",
         "RequestBodyLimitMiddleware",

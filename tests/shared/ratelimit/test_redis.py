@@ -60,11 +60,16 @@ async def test_policies_are_all_or_nothing_in_redis(redis_client: Any, prefix: s
 
 
 async def test_exactly_limit_under_concurrent_requests(redis_url: str, prefix: str) -> None:
+    # Exactness, not timeouts, is under test: generous timeouts keep a busy machine from
+    # turning slow checks into fail-open admissions.
     settings = RateLimitSettings(
         default_limit="25/hour",
         storage="redis",
-        redis=RedisSettings(url=SecretStr(redis_url)),
+        redis=RedisSettings(
+            url=SecretStr(redis_url), socket_timeout=5, connect_timeout=5, pool_timeout=10
+        ),
         key_prefix=prefix,
+        store_timeout=20,
     )
     app = make_app(settings)
     async with app_client(app) as client:
