@@ -49,10 +49,10 @@ class TraceContext(NamedTuple):
     @classmethod
     def start(cls, incoming: TraceContext | None = None) -> TraceContext:
         """A new span: a child of `incoming`, or the root of a new trace."""
-        span_id = _random_hex(64)
         if incoming is None:
-            return cls(trace_id=_random_hex(128), span_id=span_id)
-        return cls(incoming.trace_id, span_id, incoming.flags, parent_id=incoming.span_id)
+            ids = _random_hex(192)  # trace id and span id from one draw
+            return cls(ids[:32], ids[32:], "01", None)
+        return cls(incoming.trace_id, _random_hex(64), incoming.flags, incoming.span_id)
 
     def traceparent(self) -> str:
         """The `traceparent` header for an outgoing call made within this span."""
@@ -75,9 +75,9 @@ def parse_traceparent(value: str | None) -> TraceContext | None:
 
 def _random_hex(bits: int) -> str:
     # Ids, not secrets: the W3C trace context asks for randomness, not unpredictability, and
-    # the OS random source costs a system call per request.
-    value = random.getrandbits(bits) or 1
-    return f"{value:0{bits // 4}x}"
+    # the OS random source costs a system call per request. The lowest bit set keeps the id
+    # (and the span id at the end of a split draw) from being all zeros, which is invalid.
+    return format(random.getrandbits(bits) | 1, f"0{bits // 4}x")
 
 
 def new_request_id() -> str:

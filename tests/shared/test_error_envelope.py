@@ -29,7 +29,7 @@ def assert_envelope(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body["code"] == code
     assert body["request_id"] == response.headers["x-request-id"]
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert "content-security-policy" in response.headers
     assert response.headers["cache-control"] == "no-store"
     return body

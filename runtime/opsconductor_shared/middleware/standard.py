@@ -59,9 +59,17 @@ class StandardMiddleware:
             nonlocal status, sent
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [*message.get("headers", ()), self.performance.server_timing(start)]
-                headers = self.security_headers.apply(headers, path)
-                message["headers"] = self.request_id.with_header(headers, request_id)
+                # One pass over the app's own headers serves all three: drop `Server` and any
+                # request id the app set, add the defaults it did not set, then ours.
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                if b"server" in present or request_id[0] in present:
+                    drop = (b"server", request_id[0])
+                    headers = [h for h in headers if h[0].lower() not in drop]
+                headers.append(self.performance.server_timing(start))
+                headers.extend(self.security_headers.defaults_for(path, present))
+                headers.append(request_id)
+                message["headers"] = headers
             elif message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
             await send(message)

@@ -23,7 +23,7 @@ def test_declared_length_over_limit(client: TestClient) -> None:
     assert response.status_code == 413
     assert response.json()["code"] == "PAYLOAD_TOO_LARGE"
     assert response.json()["request_id"] == response.headers["x-request-id"]
-    assert response.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
 
 
 def test_chunked_body_over_limit_is_counted(client: TestClient) -> None:

@@ -9,15 +9,18 @@ from tests.shared.apps import make_app
 
 EXPECTED = {
     "x-content-type-options": "nosniff",
-    "x-frame-options": "DENY",
     "referrer-policy": "no-referrer",
     "cache-control": "no-store",
-    "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
     "content-security-policy": API_CSP,
     "strict-transport-security": "max-age=31536000; includeSubDomains",
 }
-DOCUMENT_ONLY = ("permissions-policy", "x-permitted-cross-domain-policies")
+DOCUMENT_ONLY = (
+    "x-frame-options",
+    "cross-origin-opener-policy",
+    "permissions-policy",
+    "x-permitted-cross-domain-policies",
+)
 NOT_FOR_JSON = ("cross-origin-embedder-policy", *DOCUMENT_ONLY)
 
 
