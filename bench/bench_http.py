@@ -32,11 +32,14 @@ STACKS = {
 }
 CONNECTIONS = 32
 LAST_RESULTS: dict[str, Any] = {}
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 
 
 def _ms(value: str) -> float:
-    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value)
+    if match is None:
+        raise ValueError(f"cannot read the wrk latency {value!r}")
+    number, unit = match.groups()
     return float(number) * _UNITS[unit]
 
 
@@ -44,6 +47,8 @@ def wrk(url: str, *, seconds: int, connections: int = CONNECTIONS) -> dict[str, 
     """Requests per second, p50 and p99 latency (ms) of one wrk run."""
     command = [*cpu_prefix(1), "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    if "Requests/sec" not in output or "50%" not in output:
+        raise RuntimeError(f"unexpected wrk output for {url}:\n{output}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
