@@ -138,6 +138,7 @@ class _State:
         # structlog keeps a reference to this list in every cached logger, so it is changed in
         # place on reconfiguration rather than replaced.
         self.processors: list[Processor] = []
+        self.hot_processors: list[Processor] = []
         self.configured = False
 
 
@@ -195,6 +196,17 @@ def _render_json_text(logger: WrappedLogger, method: str, event_dict: EventDict)
     return _render_json(logger, method, event_dict).decode()
 
 
+# What `emit_event` fills in itself (and, for hot-path events, which carry no exception, what
+# it does not need); it runs the rest of the chain.
+_PREFILLED = (
+    _filter_level,
+    structlog.processors.add_log_level,
+    _add_service,
+    _add_logger_name,
+    _render_exceptions,
+)
+
+
 def _shared_processors() -> list[Processor]:
     return [
         structlog.contextvars.merge_contextvars,
@@ -248,6 +260,7 @@ def setup_service_logging(
     colours = not json and bool(getattr(_STATE.sink.stream, "isatty", lambda: False)())
     renderer: Processor = _render_json if json else structlog.dev.ConsoleRenderer(colors=colours)
     _STATE.processors[:] = [_filter_level, *_shared_processors(), renderer]
+    _STATE.hot_processors = [p for p in _STATE.processors if p not in _PREFILLED]
     if not _STATE.configured:
         structlog.configure(
             processors=_STATE.processors,
@@ -282,16 +295,27 @@ def _route_stdlib_logging(json: bool, colours: bool) -> None:
 def emit_event(logger_name: str, level: str, event: str, fields: dict[str, Any]) -> None:
     """Log one event through the configured processors, without structlog's logger objects.
 
-    For per-request hot paths (the access log): the same processors, level, masking, renderer
-    and sink as every other line, minus the cost of the lazy proxy and bound logger.
+    For per-request hot paths (the access log): the same level, context, masking, timestamp,
+    renderer and sink as every other line, minus the cost of the lazy proxy, the bound logger
+    and the processors that would only add `level`, `service` and `logger`. `fields` must not
+    carry `exc_info` or `stack_info` (log exceptions through `get_logger`).
     """
     if not _STATE.processors:
         getattr(structlog.get_logger(logger_name), level)(event, **fields)
         return
-    event_dict: Any = {"event": event, "logger": logger_name, **fields}
-    processors = _STATE.processors
+    if _LEVEL_NUMBERS.get(level, logging.INFO) < _STATE.level:
+        return
+    # The level, service and logger processors would only add these keys, and an access line
+    # carries no exception: the event starts with them and skips those five processors.
+    event_dict: Any = {
+        "event": event,
+        "level": level,
+        "service": _STATE.service,
+        "logger": logger_name,
+        **fields,
+    }
     try:
-        for processor in processors:
+        for processor in _STATE.hot_processors:
             event_dict = processor(None, level, event_dict)
     except structlog.DropEvent:
         return

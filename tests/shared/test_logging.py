@@ -10,6 +10,7 @@ import pytest
 import structlog
 from fastapi.testclient import TestClient
 from opsconductor_shared import (
+    emit_event,
     get_logger,
     log_database_operation,
     log_service_call,
@@ -159,3 +160,28 @@ def test_service_call_and_database_events(logs: CapturedLogs) -> None:
     fast, slow = logs.events("database_operation")
     assert (fast["level"], fast["slow"], fast["rows"]) == ("info", False, 2)
     assert (slow["level"], slow["slow"]) == ("warning", True)
+
+
+def test_hot_path_lines_equal_logger_lines(logs: CapturedLogs) -> None:
+    structlog.contextvars.bind_contextvars(request_id="r-9", user_id="u-1")
+    try:
+        fields = {"method": "GET", "path": "/x", "status": 200, "note": "password=hunter2"}
+        emit_event("opsconductor.access", "info", "request", dict(fields))
+        get_logger("opsconductor.access").info("request", **fields)
+        emit_event("opsconductor.access", "debug", "dropped", {})
+        setup_service_logging("test-service", level="WARNING", stream=logs.stream)
+        emit_event("opsconductor.access", "info", "below the level", {})
+    finally:
+        structlog.contextvars.clear_contextvars()
+    hot, regular, dropped = (line for line in logs.lines)
+    assert dropped["event"] == "dropped"  # DEBUG was enabled by the fixture
+    for line in (hot, regular):
+        del line["timestamp"]
+    assert hot == regular
+    assert hot["note"] == "password=[REDACTED]"
+    assert (hot["request_id"], hot["user_id"], hot["level"], hot["service"]) == (
+        "r-9",
+        "u-1",
+        "info",
+        "test-service",
+    )
