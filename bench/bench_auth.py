@@ -12,9 +12,9 @@ import sys
 from typing import Any
 
 try:
-    from bench._measure import interleaved, per_call_us, row, sync_per_call_us
+    from bench.common import interleaved, per_call_us, row, sync_per_call_us
 except ImportError:  # run as a script
-    from _measure import interleaved, per_call_us, row, sync_per_call_us
+    from common import interleaved, per_call_us, row, sync_per_call_us
 
 import httpx
 import jwt

@@ -21,9 +21,9 @@ import time
 from typing import Any
 
 try:
-    from bench._measure import ROOT, interleaved, row
+    from bench.common import ROOT, interleaved, row
 except ImportError:  # run as a script
-    from _measure import ROOT, interleaved, row
+    from common import ROOT, interleaved, row
 
 import httpx
 from opsconductor_shared import setup_service_logging

@@ -17,6 +17,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+try:
+    from bench.common import Row, per_call_us
+    from bench.common import row as common_row
+except ImportError:  # run as a script
+    from common import Row, per_call_us  # type: ignore[no-redef]
+    from common import row as common_row  # type: ignore[no-redef]
+
 import psycopg
 from opsconductor_shared import setup_service_logging
 from opsconductor_shared.database import Database, DatabaseSettings
@@ -37,27 +44,19 @@ def row(
     target: str,
     met: bool | None,
     notes: str = "",
-) -> dict[str, Any]:
-    return {
-        "group": GROUP,
-        "name": name,
-        "baseline": baseline,
-        "contender": contender,
-        "baseline_value": round(baseline_value, 3),
-        "contender_value": round(contender_value, 3),
-        "unit": unit,
-        "ratio": round(contender_value / baseline_value, 3) if baseline_value else float("inf"),
-        "target": target,
-        "met": met,
-        "notes": notes,
-    }
-
-
-async def per_call_us(call: Callable[[], Awaitable[Any]], count: int) -> float:
-    started = time.perf_counter()
-    for _ in range(count):
-        await call()
-    return (time.perf_counter() - started) / count * 1e6
+) -> Row:
+    return common_row(
+        GROUP,
+        name,
+        baseline=baseline,
+        contender=contender,
+        baseline_value=round(baseline_value, 3),
+        contender_value=round(contender_value, 3),
+        unit=unit,
+        target=target,
+        met=met,
+        notes=notes,
+    )
 
 
 async def interleaved(

@@ -20,7 +20,7 @@ from opsconductor_shared import (
 )
 from opsconductor_shared._logging import emit_event
 
-from bench.common import Row, interleaved, per_call_us, row
+from bench.common import Row, interleaved_medians, row, sync_per_call_us
 
 FIELDS = {
     "method": "GET",
@@ -58,19 +58,19 @@ def run(quick: bool) -> list[Row]:
     bind_request_context(new_request_id(), None)
     ours = get_logger("bench.logging")
     plain = _plain_structlog(devnull)  # type: ignore[arg-type]
-    medians = interleaved(
+    medians = interleaved_medians(
         rounds,
         {
-            "plain": lambda: per_call_us(lambda: plain.info("request", **FIELDS), repeat=repeat),
-            "ours": lambda: per_call_us(lambda: ours.info("request", **FIELDS), repeat=repeat),
-            "access": lambda: per_call_us(
-                lambda: emit_event("opsconductor.access", "info", "request", FIELDS), repeat=repeat
+            "plain": lambda: sync_per_call_us(lambda: plain.info("request", **FIELDS), repeat),
+            "ours": lambda: sync_per_call_us(lambda: ours.info("request", **FIELDS), repeat),
+            "access": lambda: sync_per_call_us(
+                lambda: emit_event("opsconductor.access", "info", "request", FIELDS), repeat
             ),
-            "secrets": lambda: per_call_us(
-                lambda: ours.info("request", **FIELDS, **SECRET_FIELDS), repeat=repeat
+            "secrets": lambda: sync_per_call_us(
+                lambda: ours.info("request", **FIELDS, **SECRET_FIELDS), repeat
             ),
-            "plain_secrets": lambda: per_call_us(
-                lambda: plain.info("request", **FIELDS, **SECRET_FIELDS), repeat=repeat
+            "plain_secrets": lambda: sync_per_call_us(
+                lambda: plain.info("request", **FIELDS, **SECRET_FIELDS), repeat
             ),
         },
     )

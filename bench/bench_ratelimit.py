@@ -19,6 +19,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+try:
+    from bench.common import Row
+    from bench.common import row as common_row
+except ImportError:  # run as a script
+    from common import Row  # type: ignore[no-redef]
+    from common import row as common_row  # type: ignore[no-redef]
+
 import redis.asyncio
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage
@@ -44,22 +51,21 @@ def row(
     contender_value: float,
     unit: str,
     target: str,
-    met: bool,
+    met: bool | None,
     notes: str = "",
-) -> dict[str, Any]:
-    return {
-        "group": GROUP,
-        "name": name,
-        "baseline": baseline,
-        "contender": contender,
-        "baseline_value": round(baseline_value, 3),
-        "contender_value": round(contender_value, 3),
-        "unit": unit,
-        "ratio": round(contender_value / baseline_value, 3) if baseline_value else float("inf"),
-        "target": target,
-        "met": met,
-        "notes": notes,
-    }
+) -> Row:
+    return common_row(
+        GROUP,
+        name,
+        baseline=baseline,
+        contender=contender,
+        baseline_value=round(baseline_value, 3),
+        contender_value=round(contender_value, 3),
+        unit=unit,
+        target=target,
+        met=met,
+        notes=notes,
+    )
 
 
 async def per_call_us(call: Callable[[int], Awaitable[Any]], count: int) -> float:

@@ -15,13 +15,15 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as `python bench/bench_x.py`
+    sys.path.insert(0, str(ROOT))
 Row = dict[str, Any]
 
 
@@ -55,7 +57,7 @@ def row(
     }
 
 
-def interleaved(rounds: int, measures: dict[str, Callable[[], float]]) -> dict[str, float]:
+def interleaved_medians(rounds: int, measures: dict[str, Callable[[], float]]) -> dict[str, float]:
     """Run each measure once per round, alternating their order, and return the medians."""
     samples: dict[str, list[float]] = {name: [] for name in measures}
     names = list(measures)
@@ -66,12 +68,35 @@ def interleaved(rounds: int, measures: dict[str, Callable[[], float]]) -> dict[s
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def per_call_us(function: Callable[[], Any], *, repeat: int) -> float:
-    """Mean microseconds per call of `function` over `repeat` calls."""
+def sync_per_call_us(function: Callable[[], Any], iterations: int) -> float:
+    """Mean microseconds per call of `function` over `iterations` calls."""
     start = time.perf_counter()
-    for _ in range(repeat):
+    for _ in range(iterations):
         function()
-    return (time.perf_counter() - start) / repeat * 1e6
+    return (time.perf_counter() - start) / iterations * 1e6
+
+
+async def per_call_us(function: Callable[[], Awaitable[Any]], iterations: int) -> float:
+    """Mean microseconds per awaited call of `function` over `iterations` calls."""
+    start = time.perf_counter()
+    for _ in range(iterations):
+        await function()
+    return (time.perf_counter() - start) / iterations * 1e6
+
+
+async def interleaved(
+    baseline: Callable[[], Awaitable[float]],
+    contender: Callable[[], Awaitable[float]],
+    rounds: int,
+) -> tuple[float, float]:
+    """Medians of `rounds` measurements of each, alternating which goes first."""
+    base, cont = [], []
+    for index in range(rounds):
+        first, second = (baseline, contender) if index % 2 == 0 else (contender, baseline)
+        one, two = await first(), await second()
+        base.append(one if first is baseline else two)
+        cont.append(two if first is baseline else one)
+    return statistics.median(base), statistics.median(cont)
 
 
 def free_port() -> int:
@@ -150,7 +175,3 @@ def uvicorn_server(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-
-
-def describe(values: Sequence[float]) -> str:
-    return f"median of {len(values)}"

@@ -9,16 +9,16 @@
     ├── PreconditionFailedError            412 PRECONDITION_FAILED
     ├── PayloadTooLargeError               413 PAYLOAD_TOO_LARGE
     ├── ValidationError                    422 VALIDATION_ERROR, with `errors`
-    ├── RateLimitedError                   429 RATE_LIMITED, Retry-After
+    ├── RateLimitedError                   429 RATE_LIMITED, with `retry_after`
     ├── InternalError                      500 INTERNAL_ERROR
-    ├── ServiceUnavailableError            503 SERVICE_UNAVAILABLE, Retry-After
+    ├── ServiceUnavailableError            503 SERVICE_UNAVAILABLE, with `retry_after`
     ├── ServiceCommunicationError          502 UPSTREAM_ERROR, 503 SERVICE_UNAVAILABLE,
     │                                      504 UPSTREAM_TIMEOUT: a dependency failed
     └── DatabaseError                      500 DATABASE_ERROR, 503 SERVICE_UNAVAILABLE
 
 Every exception carries `status`, `code`, `title`, a `detail` that is safe to show a client,
-optional `errors` (validation problems), response `headers`, and `metadata` that goes to the
-log only. `add_error_handlers` turns them into `ErrorResponse` bodies; `to_response()` does
+optional `errors` (validation problems), response `headers`, `retry_after` (sent as
+`Retry-After`), and `metadata` that goes to the log only. `add_error_handlers` turns them into `ErrorResponse` bodies; `to_response()` does
 the same for code that prefers to return an error rather than raise it.
 """
 
@@ -58,8 +58,10 @@ class StandardHTTPException(HTTPException):
         status: HTTP status; defaults to the class's.
         code: machine code in UPPER_SNAKE case; defaults to the class's.
         errors: individual problems (validation failures).
-        headers: response headers to add, such as `Retry-After`.
+        headers: response headers to add.
         metadata: context for the log line only; never sent to the client.
+        type_uri: the problem type URI (default `about:blank`).
+        retry_after: seconds the client should wait; sent as `Retry-After` (rounded up).
     """
 
     default_status: ClassVar[int] = 500
@@ -76,8 +78,11 @@ class StandardHTTPException(HTTPException):
         headers: Mapping[str, str] | None = None,
         metadata: Mapping[str, Any] | None = None,
         type_uri: str = "about:blank",
+        retry_after: float | None = None,
     ) -> None:
         status = status or self.default_status
+        self.retry_after = retry_after
+        headers = _retry_after_headers(retry_after, headers)
         super().__init__(
             status_code=status, detail=detail or self.default_detail, headers=dict(headers or {})
         )
@@ -242,17 +247,6 @@ class RateLimitedError(StandardHTTPException):
     default_code = ErrorCode.RATE_LIMITED
     default_detail = "Too many requests. Retry after the time in the Retry-After header."
 
-    def __init__(
-        self,
-        detail: str | None = None,
-        *,
-        retry_after: float | None = None,
-        headers: Mapping[str, str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self.retry_after = retry_after
-        super().__init__(detail, headers=_retry_after_headers(retry_after, headers), **kwargs)
-
 
 class InternalError(StandardHTTPException):
     """500: an unexpected failure; the detail stays generic, the log has the rest."""
@@ -264,17 +258,6 @@ class ServiceUnavailableError(StandardHTTPException):
     default_status = 503
     default_code = ErrorCode.SERVICE_UNAVAILABLE
     default_detail = "The service is temporarily unavailable. Retry later."
-
-    def __init__(
-        self,
-        detail: str | None = None,
-        *,
-        retry_after: float | None = None,
-        headers: Mapping[str, str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self.retry_after = retry_after
-        super().__init__(detail, headers=_retry_after_headers(retry_after, headers), **kwargs)
 
 
 class ServiceCommunicationError(StandardHTTPException):
@@ -298,14 +281,11 @@ class ServiceCommunicationError(StandardHTTPException):
         service: str | None = None,
         upstream_status: int | None = None,
         upstream_error: ErrorResponse | None = None,
-        retry_after: float | None = None,
-        headers: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         self.service = service
         self.upstream_status = upstream_status
         self.upstream_error = upstream_error
-        self.retry_after = retry_after
         metadata = {
             "upstream": service,
             "upstream_status": upstream_status,
@@ -316,9 +296,7 @@ class ServiceCommunicationError(StandardHTTPException):
                 "upstream_code": upstream_error.code,
                 "upstream_request_id": upstream_error.request_id,
             }
-        super().__init__(
-            detail, headers=_retry_after_headers(retry_after, headers), metadata=metadata, **kwargs
-        )
+        super().__init__(detail, metadata=metadata, **kwargs)
 
     @property
     def upstream_code(self) -> str | None:
@@ -337,14 +315,3 @@ class DatabaseError(StandardHTTPException):
     default_status = 500
     default_code = ErrorCode.DATABASE_ERROR
     default_detail = "The database could not complete the request."
-
-    def __init__(
-        self,
-        detail: str | None = None,
-        *,
-        retry_after: float | None = None,
-        headers: Mapping[str, str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self.retry_after = retry_after
-        super().__init__(detail, headers=_retry_after_headers(retry_after, headers), **kwargs)
