@@ -14,14 +14,13 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 try:
-    from bench.common import Row, per_call_us
+    from bench.common import Row, interleaved_calls
     from bench.common import row as common_row
 except ImportError:  # run as a script
-    from common import Row, per_call_us  # type: ignore[no-redef]
+    from common import Row, interleaved_calls  # type: ignore[no-redef]
     from common import row as common_row  # type: ignore[no-redef]
 
 import psycopg
@@ -59,22 +58,6 @@ def row(
     )
 
 
-async def interleaved(
-    baseline: Callable[[], Awaitable[Any]],
-    contender: Callable[[], Awaitable[Any]],
-    *,
-    rounds: int,
-    count: int,
-) -> tuple[float, float]:
-    await per_call_us(baseline, max(1, count // 10))
-    await per_call_us(contender, max(1, count // 10))
-    base, cont = [], []
-    for _ in range(rounds):
-        base.append(await per_call_us(baseline, count))
-        cont.append(await per_call_us(contender, count))
-    return statistics.median(base), statistics.median(cont)
-
-
 def settings(**update: Any) -> DatabaseSettings:
     values: dict[str, Any] = {
         "dsn": SecretStr(DATABASE_URL),
@@ -103,7 +86,9 @@ async def overhead_rows(quick: bool) -> list[dict[str, Any]]:
                         cursor = await conn.execute("SELECT 1")
                         return await cursor.fetchone()
 
-                base, cont = await interleaved(direct, pooled, rounds=rounds, count=count)
+                base, cont = await interleaved_calls(
+                    lambda _: direct(), lambda _: pooled(), rounds=rounds, count=count
+                )
             ratio = cont / base
             notes = (
                 "the check is a poll() of the socket; the round-trip check runs only when the "
@@ -138,7 +123,9 @@ async def overhead_rows(quick: bool) -> list[dict[str, Any]]:
                     cursor = await conn.execute("SELECT 1")
                     return await cursor.fetchone()
 
-            base, cont = await interleaved(direct, raw_pool, rounds=rounds, count=count)
+            base, cont = await interleaved_calls(
+                lambda _: direct(), lambda _: raw_pool(), rounds=rounds, count=count
+            )
         finally:
             await pool.close()
         rows.append(

@@ -14,16 +14,15 @@ import json
 import os
 import statistics
 import sys
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 try:
-    from bench.common import Row
+    from bench.common import Row, interleaved_calls
     from bench.common import row as common_row
 except ImportError:  # run as a script
-    from common import Row  # type: ignore[no-redef]
+    from common import Row, interleaved_calls  # type: ignore[no-redef]
     from common import row as common_row  # type: ignore[no-redef]
 
 import redis.asyncio
@@ -68,29 +67,6 @@ def row(
     )
 
 
-async def per_call_us(call: Callable[[int], Awaitable[Any]], count: int) -> float:
-    started = time.perf_counter()
-    for n in range(count):
-        await call(n)
-    return (time.perf_counter() - started) / count * 1e6
-
-
-async def interleaved(
-    baseline: Callable[[int], Awaitable[Any]],
-    contender: Callable[[int], Awaitable[Any]],
-    *,
-    rounds: int,
-    count: int,
-) -> tuple[float, float]:
-    await per_call_us(baseline, max(1, count // 10))  # warm up both
-    await per_call_us(contender, max(1, count // 10))
-    base, cont = [], []
-    for _ in range(rounds):
-        base.append(await per_call_us(baseline, count))
-        cont.append(await per_call_us(contender, count))
-    return statistics.median(base), statistics.median(cont)
-
-
 class CountingConnection(redis.asyncio.Connection):
     """Counts every command (or pipeline) it sends: one round trip each."""
 
@@ -121,7 +97,7 @@ async def memory_rows(quick: bool) -> list[dict[str, Any]]:
     async def theirs_check(n: int) -> Any:
         return await theirs.hit(item, f"ip:10.0.0.{n % 100}")
 
-    base, cont = await interleaved(theirs_check, ours_check, rounds=rounds, count=count)
+    base, cont = await interleaved_calls(theirs_check, ours_check, rounds=rounds, count=count)
     rows = [
         row(
             "memory check",
@@ -146,7 +122,7 @@ async def memory_rows(quick: bool) -> list[dict[str, Any]]:
     async def churn_check(_: int) -> Any:
         return await bounded.hit(f"ip:{next(seen)}", slow)  # every check a new client: evicts
 
-    base, cont = await interleaved(ours_check, churn_check, rounds=rounds, count=count)
+    base, cont = await interleaved_calls(ours_check, churn_check, rounds=rounds, count=count)
     rows.append(
         row(
             "memory check under eviction",
@@ -218,7 +194,7 @@ async def redis_rows(quick: bool) -> list[dict[str, Any]]:
         async def check(n: int) -> Any:
             return await ours.hit(f"c{n % 10}", policies)
 
-        base, cont = await interleaved(ping, check, rounds=rounds, count=count)
+        base, cont = await interleaved_calls(ping, check, rounds=rounds, count=count)
         rows.append(
             row(
                 "redis check latency",
@@ -286,7 +262,7 @@ async def middleware_rows(quick: bool) -> list[dict[str, Any]]:
 
         return request
 
-    base, cont = await interleaved(call(plain), call(limited), rounds=rounds, count=count)
+    base, cont = await interleaved_calls(call(plain), call(limited), rounds=rounds, count=count)
     return [
         row(
             "middleware per request",

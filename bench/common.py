@@ -84,6 +84,31 @@ async def per_call_us(function: Callable[[], Awaitable[Any]], iterations: int) -
     return (time.perf_counter() - start) / iterations * 1e6
 
 
+async def interleaved_calls(
+    baseline: Callable[[int], Awaitable[Any]],
+    contender: Callable[[int], Awaitable[Any]],
+    *,
+    rounds: int,
+    count: int,
+) -> tuple[float, float]:
+    """Medians of microseconds per call of each over `rounds` rounds of `count` calls, after a
+    warm-up; each call gets its index (0 .. count-1)."""
+
+    async def timed(call: Callable[[int], Awaitable[Any]], calls: int) -> float:
+        start = time.perf_counter()
+        for index in range(calls):
+            await call(index)
+        return (time.perf_counter() - start) / calls * 1e6
+
+    await timed(baseline, max(1, count // 10))
+    await timed(contender, max(1, count // 10))
+    base, cont = [], []
+    for _ in range(rounds):
+        base.append(await timed(baseline, count))
+        cont.append(await timed(contender, count))
+    return statistics.median(base), statistics.median(cont)
+
+
 async def interleaved(
     baseline: Callable[[], Awaitable[float]],
     contender: Callable[[], Awaitable[float]],
