@@ -111,13 +111,18 @@ def _chart(http: dict[str, Any], path: Path) -> bool:
     names = list(labels)
     short = {
         "bare": "bare FastAPI",
-        "runtime": "opsconductor runtime",
+        "runtime": "runtime",
+        "runtime_ratelimit": "runtime +\nrate limiting",
         "peer": "peer stack",
         "basehttp": "BaseHTTPMiddleware",
     }
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    colours = ["#9e9e9e", "#1565c0", "#ef6c00", "#6d4c41"]
-    left.bar([short.get(n, n) for n in names], [medians[n]["rps"] for n in names], color=colours)
+    colours = ["#9e9e9e", "#1565c0", "#42a5f5", "#ef6c00", "#6d4c41"]
+    left.bar(
+        [short.get(n, n) for n in names],
+        [medians[n]["rps"] for n in names],
+        color=colours[: len(names)],
+    )
     left.set_title("Requests per second (higher is better)")
     left.tick_params(axis="x", rotation=15)
     width = 0.38
