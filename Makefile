@@ -54,7 +54,7 @@ demo: venv ## start both reference services on loopback, walk through them, vali
 serve: venv ## start both reference services and keep them running (their /docs URLs printed) until Ctrl-C
 	$(PY) -m examples.demo --serve
 
-bench-tools: venv
+bench-tools: venv ## what the benchmarks need beyond the venv: wrk and the bench extra
 	@command -v wrk >/dev/null || (echo "installing wrk (Debian package)"; apt-get install -y -q wrk >/dev/null || sudo apt-get install -y -q wrk >/dev/null)
 	@$(PY) -c "import matplotlib, asgi_correlation_id, secure, slowapi, limits" 2>/dev/null || $(PY) -m pip install --quiet -e '.[bench]'
 

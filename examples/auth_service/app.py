@@ -125,7 +125,7 @@ def create_app(settings: AuthServiceSettings | None = None) -> FastAPI:
     )
     async def refresh(body: RefreshRequest) -> TokenResponse:
         try:
-            _, user = issuer.check(body.refresh_token, expected=TokenType.refresh)
+            user = issuer.redeem_refresh_token(body.refresh_token)
         except TokenError as exc:
             log.info("refresh_refused", reason=exc.reason)
             raise AuthenticationError(

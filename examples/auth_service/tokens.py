@@ -33,6 +33,7 @@ class TokenIssuer:
         self.users = users
         self.settings = settings
         self._public_key = key.private_key.public_key()
+        self._redeemed: dict[str, int] = {}  # refresh-token jti -> exp, until it expires
 
     def _sign(self, user: User, token_type: TokenType, ttl: int) -> str:
         now = int(time.time())
@@ -67,6 +68,25 @@ class TokenIssuer:
             refresh_token=self._sign(user, TokenType.refresh, self.settings.refresh_token_ttl),
             refresh_expires_in=self.settings.refresh_token_ttl,
         )
+
+    def redeem_refresh_token(self, token: str) -> User:
+        """The user of a valid refresh token, which can be redeemed once (rotation).
+
+        A refresh token presented a second time means it leaked: every token of its user is
+        revoked (RFC 9700, refresh token reuse detection).
+
+        Raises:
+            TokenError: the token is not a valid refresh token, or was redeemed before
+                (`reused`).
+        """
+        claims, user = self.check(token, expected=TokenType.refresh)
+        now = int(time.time())
+        self._redeemed = {jti: exp for jti, exp in self._redeemed.items() if exp > now}
+        if claims.jti in self._redeemed:
+            self.users.revoke(user.id)
+            raise TokenError("reused")
+        self._redeemed[claims.jti] = claims.exp
+        return user
 
     def check(self, token: str, *, expected: TokenType) -> tuple[TokenClaims, User]:
         """The claims and user of a valid, unrevoked token of the expected type.

@@ -10,6 +10,7 @@ from opsconductor_shared.ratelimit import RateLimitSettings
 from pydantic import Field, SecretStr, model_validator
 
 SERVICE_NAME = "targets-service"
+DEVELOPMENT_CURSOR_SECRET = "development-cursor-secret-change-me"  # noqa: S105 - refused in production
 
 
 class TargetsSettings(ServiceSettings):
@@ -34,9 +35,20 @@ class TargetsSettings(ServiceSettings):
     )
     write_limit: str = Field("120/minute", description="Per principal, on every write route.")
     cursor_secret: SecretStr = Field(
-        SecretStr("development-cursor-secret-change-me"), description="Signs page tokens."
+        SecretStr(DEVELOPMENT_CURSOR_SECRET), description="Signs page tokens."
     )
     max_bulk_items: int = Field(100, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _production_needs_a_cursor_secret(self) -> TargetsSettings:
+        if (
+            not self.development
+            and self.cursor_secret.get_secret_value() == DEVELOPMENT_CURSOR_SECRET
+        ):
+            raise ValueError(
+                "TARGETS_SERVICE_CURSOR_SECRET is required in production; only development uses the built-in one"
+            )
+        return self
 
     @model_validator(mode="before")
     @classmethod

@@ -84,6 +84,19 @@ def test_refresh_rotates_and_refuses_access_tokens(client: TestClient) -> None:
     refreshed = client.post("/auth/refresh", json={"refresh_token": tokens.refresh_token})
     assert refreshed.status_code == 200
     assert refreshed.json()["refresh_token"] != tokens.refresh_token
+    # The old refresh token was redeemed: presenting it again is a leak, and every token of
+    # the user is revoked, the fresh ones included.
+    reused = client.post("/auth/refresh", json={"refresh_token": tokens.refresh_token})
+    assert reused.status_code == 401
+    new_access = refreshed.json()["access_token"]
+    assert client.post("/auth/verify", json={"token": new_access}).json()["reason"] == "revoked"
+    assert (
+        client.post(
+            "/auth/refresh", json={"refresh_token": refreshed.json()["refresh_token"]}
+        ).status_code
+        == 401
+    )
+    tokens = _login(client, "viewer")
     wrong = client.post("/auth/refresh", json={"refresh_token": tokens.access_token})
     assert wrong.status_code == 401
     assert client.get("/auth/me", headers=_bearer(tokens.refresh_token or "")).status_code == 401

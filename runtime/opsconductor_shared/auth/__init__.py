@@ -30,6 +30,12 @@ from ._dependencies import (
 from ._install import create_verifier, install_auth
 from ._jwks import MAX_JWKS_KEYS, JWKSKeyStore, SigningKey, parse_jwks
 from ._local import REQUIRED_CLAIMS, LocalTokenVerifier
+from ._middleware import (
+    VERIFICATION_STATE_KEY,
+    BearerIdentityMiddleware,
+    bearer_token,
+    recorded_verification,
+)
 from ._remote import RemoteTokenVerifier
 from ._settings import (
     ASYMMETRIC_ALGORITHMS,
@@ -61,6 +67,7 @@ __all__ = [
     "ASYMMETRIC_ALGORITHMS",
     "AuthSettings",
     "BEARER_SCHEME_NAME",
+    "BearerIdentityMiddleware",
     "CurrentUser",
     "DEFAULT_AUDIENCE",
     "DEFAULT_AUTH_TIMEOUT",
@@ -85,10 +92,12 @@ __all__ = [
     "TokenCache",
     "TokenRejectedError",
     "TokenVerifier",
+    "VERIFICATION_STATE_KEY",
     "VerifiedClaims",
     "VerifiedToken",
     "auth_unavailable",
     "bearer_scheme",
+    "bearer_token",
     "claims_from_payload",
     "create_verifier",
     "get_current_user",
@@ -98,6 +107,7 @@ __all__ = [
     "identity_from_claims",
     "install_auth",
     "parse_jwks",
+    "recorded_verification",
     "require_admin",
     "require_permissions",
     "require_role",

@@ -14,7 +14,8 @@ OpenAPI document and `install_openapi` documents the 401 and 403 of every secure
 A verified request's user id is bound to its log context, its identity is on
 `request.state.identity`, and its token is what `ServiceClient` forwards when asked to.
 There is no default user: a request without a verified token never gets an identity.
-FastAPI caches a dependency per request, so combining them verifies the token once.
+FastAPI caches a dependency per request, so combining them verifies the token once, and when
+`BearerIdentityMiddleware` already verified it (see `install_auth`), they reuse its outcome.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from starlette.requests import Request
 from .._context import bind_log_context
 from .._errors import AuthenticationError, PermissionDeniedError
 from ..client import bind_caller_token
+from ._middleware import recorded_verification
 from ._verifier import TokenVerifier, VerifiedToken
 
 __all__ = [
@@ -87,7 +89,10 @@ async def get_verified_token(
         raise AuthenticationError(
             _MISSING_DETAIL, headers={"WWW-Authenticate": "Bearer"}, metadata={"reason": "missing"}
         )
-    verified = await get_verifier(request.app).verify(credentials.credentials)
+    recorded = recorded_verification(request.scope, credentials.credentials)
+    if isinstance(recorded, Exception):
+        raise recorded
+    verified = recorded or await get_verifier(request.app).verify(credentials.credentials)
     request.state.identity = verified.identity
     bind_log_context(user_id=verified.identity.user_id)
     bind_caller_token(credentials.credentials)

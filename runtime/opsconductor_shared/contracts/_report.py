@@ -12,6 +12,15 @@ from ._findings import Finding, RuleInfo, Severity
 __all__ = ["Report", "ServiceSummary"]
 
 
+def _belongs(finding: Finding, service: str, location: str) -> bool:
+    """Whether a finding is one of a source's: its own location, or a file inside it (a
+    `breaking` finding names the schema file inside the compared directory)."""
+    if finding.service != service:
+        return False
+    where = finding.location or ""
+    return where == location or where.startswith(location.rstrip("/") + "/")
+
+
 @dataclass(frozen=True)
 class ServiceSummary:
     """How one service (or the contracts, for `breaking`) fared."""
@@ -74,11 +83,7 @@ class Report:
         ordered = tuple(sorted(kept.values(), key=Finding.sort_key))
 
         def count(name: str, location: str, severity: Severity) -> int:
-            return sum(
-                1
-                for f in ordered
-                if (f.service, f.location) == (name, location) and f.severity is severity
-            )
+            return sum(1 for f in ordered if _belongs(f, name, location) and f.severity is severity)
 
         summaries = tuple(
             ServiceSummary(
@@ -87,7 +92,7 @@ class Report:
                 errors=count(name, location, Severity.ERROR),
                 warnings=count(name, location, Severity.WARNING),
                 infos=count(name, location, Severity.INFO),
-                ignored=sum(1 for f in ignored if (f.service, f.location) == (name, location)),
+                ignored=sum(1 for f in ignored if _belongs(f, name, location)),
             )
             for name, location in services
         )
@@ -104,11 +109,7 @@ class Report:
 
     def findings_of(self, summary: ServiceSummary) -> list[Finding]:
         """The findings of one service summary (one source)."""
-        return [
-            f
-            for f in self.findings
-            if (f.service, f.location) == (summary.service, summary.location)
-        ]
+        return [f for f in self.findings if _belongs(f, summary.service, summary.location)]
 
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity is severity)

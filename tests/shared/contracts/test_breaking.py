@@ -536,3 +536,26 @@ def test_outside_a_repository(cli: CLI, tmp_path: Path, monkeypatch: pytest.Monk
     run = cli("breaking", "--against", "HEAD")
     assert run.code == 2
     assert "not inside a git repository" in run.err
+
+
+@pytest.mark.parametrize("output", ["text", "junit", "json", "markdown"])
+def test_every_format_shows_and_counts_breaking_findings(
+    cli: CLI, tmp_path: Path, output: str
+) -> None:
+    old = _write(tmp_path / "old", BREAK[0], "1.0.0")
+    new = _write(tmp_path / "new", BREAK[1], "1.0.0")
+    run = cli(
+        "breaking", "--against-dir", old, "--schemas", new, "--format", output, "--color", "never"
+    )
+    assert run.code == 1
+    if output == "text":
+        assert "property-removed" in run.out
+        assert "2 errors" in run.out
+    elif output == "junit":
+        assert 'failures="0"' not in run.out
+        assert "property-removed" in run.out
+    elif output == "json":
+        (summary,) = run.json()["summary"]["services"]
+        assert summary["errors"] == 2
+    else:
+        assert "property-removed" in run.out
