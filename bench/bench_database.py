@@ -8,6 +8,7 @@ Baseline and contender run interleaved, round after round, and each row reports 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import statistics
@@ -17,10 +18,10 @@ import uuid
 from typing import Any
 
 try:
-    from bench.common import Row, interleaved_calls
+    from bench.common import interleaved_calls
     from bench.common import row as common_row
 except ImportError:  # run as a script
-    from common import Row, interleaved_calls  # type: ignore[no-redef]
+    from common import interleaved_calls  # type: ignore[no-redef]
     from common import row as common_row  # type: ignore[no-redef]
 
 import psycopg
@@ -33,29 +34,7 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5
 GROUP = "database"
 
 
-def row(
-    name: str,
-    baseline: str,
-    contender: str,
-    baseline_value: float,
-    contender_value: float,
-    unit: str,
-    target: str,
-    met: bool | None,
-    notes: str = "",
-) -> Row:
-    return common_row(
-        GROUP,
-        name,
-        baseline=baseline,
-        contender=contender,
-        baseline_value=round(baseline_value, 3),
-        contender_value=round(contender_value, 3),
-        unit=unit,
-        target=target,
-        met=met,
-        notes=notes,
-    )
+row = functools.partial(common_row, GROUP)
 
 
 def settings(**update: Any) -> DatabaseSettings:

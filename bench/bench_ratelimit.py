@@ -10,6 +10,7 @@ sends (the shared server's INFO commandstats would count other clients too).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import statistics
@@ -19,10 +20,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 try:
-    from bench.common import Row, interleaved_calls
+    from bench.common import interleaved_calls
     from bench.common import row as common_row
 except ImportError:  # run as a script
-    from common import Row, interleaved_calls  # type: ignore[no-redef]
+    from common import interleaved_calls  # type: ignore[no-redef]
     from common import row as common_row  # type: ignore[no-redef]
 
 import redis.asyncio
@@ -42,29 +43,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 GROUP = "ratelimit"
 
 
-def row(
-    name: str,
-    baseline: str,
-    contender: str,
-    baseline_value: float,
-    contender_value: float,
-    unit: str,
-    target: str,
-    met: bool | None,
-    notes: str = "",
-) -> Row:
-    return common_row(
-        GROUP,
-        name,
-        baseline=baseline,
-        contender=contender,
-        baseline_value=round(baseline_value, 3),
-        contender_value=round(contender_value, 3),
-        unit=unit,
-        target=target,
-        met=met,
-        notes=notes,
-    )
+row = functools.partial(common_row, GROUP)
 
 
 class CountingConnection(redis.asyncio.Connection):

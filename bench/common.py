@@ -30,7 +30,6 @@ Row = dict[str, Any]
 def row(
     group: str,
     name: str,
-    *,
     baseline: str,
     contender: str,
     baseline_value: float,

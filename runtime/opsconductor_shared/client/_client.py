@@ -272,35 +272,31 @@ class ServiceClient(HTTPMethods):
         breaker = self.breaker
         if breaker is not None:
             breaker.before_call()
-        route = request.url.path
         start = time.perf_counter()
+
+        def log(status: int | None, error: str | None = None) -> None:
+            duration_ms = (time.perf_counter() - start) * 1000
+            log_service_call(
+                self.name,
+                request.method,
+                request.url.path,
+                status=status,
+                duration_ms=duration_ms,
+                attempt=attempt,
+                error=error,
+            )
+
         try:
             response = await self._client.send(request)
         except httpx.HTTPError as exc:
             if breaker is not None:
                 breaker.record_failure()
-            log_service_call(
-                self.name,
-                request.method,
-                route,
-                status=None,
-                duration_ms=(time.perf_counter() - start) * 1000,
-                attempt=attempt,
-                error=type(exc).__name__,
-            )
+            log(None, type(exc).__name__)
             raise
         except BaseException:
             if breaker is not None:
                 breaker.release()
-            log_service_call(
-                self.name,
-                request.method,
-                route,
-                status=None,
-                duration_ms=(time.perf_counter() - start) * 1000,
-                attempt=attempt,
-                error="cancelled",
-            )
+            log(None, "cancelled")
             raise
         status = response.status_code
         if breaker is not None:
@@ -308,14 +304,7 @@ class ServiceClient(HTTPMethods):
                 breaker.record_failure()
             else:
                 breaker.record_success()
-        log_service_call(
-            self.name,
-            request.method,
-            route,
-            status=status,
-            duration_ms=(time.perf_counter() - start) * 1000,
-            attempt=attempt,
-        )
+        log(status)
         if status in policy.statuses:
             raise RetryableStatusError(response)
         return response
