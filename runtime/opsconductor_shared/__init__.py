@@ -18,10 +18,13 @@ from ._app import (
 from ._client_ip import ClientAddressResolver
 from ._context import (
     TraceContext,
+    begin_request,
     bind_log_context,
     bind_request_context,
+    get_log_context,
     get_request_id,
     get_trace_context,
+    merge_log_context,
     new_request_id,
     parse_traceparent,
 )
@@ -47,6 +50,7 @@ from ._health import (
     CheckFunction,
     HealthCheckError,
     HealthRegistry,
+    add_health_routes,
     health_router,
 )
 from ._logging import (
@@ -64,6 +68,7 @@ from ._masking import (
     is_clean_flat_mapping,
     is_sensitive_key,
     mask_sensitive_data,
+    mask_string,
 )
 from ._openapi import CONTRACTS_EXTENSION, error_responses, install_openapi, rewrite_openapi
 from ._pagination import FilterQuery, PaginationQuery, decode_cursor, encode_cursor, sort_params
@@ -170,7 +175,9 @@ __all__ = [
     "ValidationError",
     "VerifiedClaims",
     "add_error_handlers",
+    "add_health_routes",
     "add_standard_middleware",
+    "begin_request",
     "bind_log_context",
     "bind_request_context",
     "build_problem",
@@ -185,6 +192,7 @@ __all__ = [
     "error_responses",
     "format_duration",
     "get_current_user",
+    "get_log_context",
     "get_logger",
     "get_optional_user",
     "get_request_id",
@@ -202,6 +210,8 @@ __all__ = [
     "log_service_call",
     "mask_event",
     "mask_sensitive_data",
+    "mask_string",
+    "merge_log_context",
     "new_request_id",
     "parse_retry_after",
     "parse_traceparent",

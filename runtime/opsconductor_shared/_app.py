@@ -31,7 +31,7 @@ from starlette.types import Receive, Scope, Send
 
 from ._client_ip import ClientAddressResolver
 from ._handlers import add_error_handlers
-from ._health import HEALTH_PATHS, CheckFunction, HealthRegistry, health_router
+from ._health import HEALTH_PATHS, CheckFunction, HealthRegistry, add_health_routes
 from ._logging import get_logger, setup_service_logging
 from ._openapi import install_openapi
 from ._settings import ServiceSettings
@@ -246,7 +246,7 @@ def create_service_app(
     add_standard_middleware(
         app, settings, client_address=runtime.client_address, metrics=runtime.metrics
     )
-    app.include_router(health_router(runtime.health))
+    add_health_routes(app.router, runtime.health)
     if runtime.metrics is not None:
         metrics = runtime.metrics
 

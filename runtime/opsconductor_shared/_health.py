@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_CHECK_TIMEOUT",
     "HealthCheckError",
     "HealthRegistry",
+    "add_health_routes",
     "health_router",
 ]
 
@@ -159,45 +160,53 @@ def _respond(report: HealthResponse) -> JSONResponse:
     )
 
 
-def health_router(registry: HealthRegistry) -> APIRouter:
-    """The `/health/live`, `/health/ready` and `/health` routes for `registry`."""
-    router = APIRouter(tags=["health"])
+def add_health_routes(router: APIRouter, registry: HealthRegistry) -> None:
+    """Add the `/health/live`, `/health/ready` and `/health` routes for `registry` to `router`.
+
+    `create_service_app` adds them to the app's own router rather than including a router of
+    their own: FastAPI matches an included router through an extra, slower path on every
+    request, and plain routes can be moved behind the service's routes at startup.
+    """
     documented: dict[int | str, dict[str, Any]] = {
         200: {"model": HealthResponse, "description": "Healthy or degraded."},
         503: {"model": HealthResponse, "description": "Unhealthy: a critical dependency fails."},
     }
-    public = {"x-public": True}
+    common: dict[str, Any] = {
+        "response_model": HealthResponse,
+        "tags": ["health"],
+        "openapi_extra": {"x-public": True},
+        "methods": ["GET"],
+    }
 
-    @router.get(
-        "/health/live",
-        response_model=HealthResponse,
-        operation_id="health_live",
-        summary="Liveness",
-        openapi_extra=public,
-    )
     async def health_live() -> JSONResponse:
         return _respond(registry.report([]))
 
-    @router.get(
-        "/health/ready",
-        response_model=HealthResponse,
-        responses=documented,
-        operation_id="health_ready",
-        summary="Readiness",
-        openapi_extra=public,
-    )
     async def health_ready() -> JSONResponse:
         return _respond(registry.report(await registry.run()))
 
-    @router.get(
+    router.add_api_route(
+        "/health/live", health_live, operation_id="health_live", summary="Liveness", **common
+    )
+    router.add_api_route(
+        "/health/ready",
+        health_ready,
+        responses=documented,
+        operation_id="health_ready",
+        summary="Readiness",
+        **common,
+    )
+    router.add_api_route(
         "/health",
-        response_model=HealthResponse,
+        health_ready,
         responses=documented,
         operation_id="health",
         summary="Health (readiness)",
-        openapi_extra=public,
+        **common,
     )
-    async def health() -> JSONResponse:
-        return _respond(registry.report(await registry.run()))
 
+
+def health_router(registry: HealthRegistry) -> APIRouter:
+    """An `APIRouter` with the health routes for `registry` (see `add_health_routes`)."""
+    router = APIRouter()
+    add_health_routes(router, registry)
     return router

@@ -3,8 +3,8 @@
 `setup_service_logging` configures structlog to write one line per event (JSON via orjson in
 production, coloured console output in development) and routes the standard library's
 logging (uvicorn, httpx, asyncpg, anything else) through the same processors. Every line
-carries `timestamp` (RFC 3339, UTC), `level`, `service`, `logger`, `event` and the request
-context bound in contextvars (`request_id`, `trace_id`, `user_id`). Every event passes
+carries `timestamp` (RFC 3339, UTC), `level`, `service`, `logger`, `event` and the request's
+log context (`request_id`, `trace_id`, `user_id`; see `_context`). Every event passes
 through `mask_sensitive_data` before it is rendered, exceptions included.
 
 Calling `setup_service_logging` again reconfigures in place: loggers obtained earlier (and
@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import select
 import sys
 import threading
 import time
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import IO, Any
 
 import orjson
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from ._context import merge_log_context
 from ._masking import is_clean_flat_mapping, mask_sensitive_data
 
 __all__ = [
@@ -45,6 +48,10 @@ _QUIET_LOGGERS = {
     "psycopg.pool": logging.WARNING,
     "uvicorn.access": logging.CRITICAL + 1,
 }
+# Loggers whose events are replaced by the runtime's own and never emitted: no handler and no
+# propagation, so `hasHandlers()` is false. uvicorn checks exactly that, and then does not even
+# format its access line (the access-log middleware writes one with more in it).
+_SILENCED_LOGGERS = frozenset({"uvicorn.access"})
 _ROUTED_LOGGERS = (
     "uvicorn",
     "uvicorn.error",
@@ -77,44 +84,82 @@ class _UTCTimestamp:
         self._prefix = ""
 
     def __call__(self, _: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-        now = time.time()
-        second = int(now)
+        second, micro = divmod(time.time_ns() // 1000, 1_000_000)
         if second != self._second:
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = second
-        event_dict["timestamp"] = f"{self._prefix}.{int((now - second) * 1_000_000):06d}Z"
+        event_dict["timestamp"] = "%s.%06dZ" % (self._prefix, micro)  # noqa: UP031 (faster)
         return event_dict
 
 
 class _Sink:
-    """Where every rendered line goes; swapped, not replaced, when logging is reconfigured."""
+    """Where every rendered line goes; swapped, not replaced, when logging is reconfigured.
+
+    A stream backed by a file descriptor (standard output, a file) gets each line with one
+    `os.write` of its own, under a lock so lines never interleave: no copy through Python's
+    buffers and nothing held back. What the stream's own buffers held when it was chosen is
+    flushed then; later `print()` output still buffered in the same stream may come out after
+    log lines written meanwhile (it never does when the stream is unbuffered or line-buffered,
+    as with `PYTHONUNBUFFERED=1`). Other streams (`io.StringIO`, a test's capture) are written
+    and flushed line by line.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.stream: Any = None
         self._binary: Any = None
+        self._fd: int | None = None
         self.use(sys.stdout)
 
     def use(self, stream: Any) -> None:
-        """Write to `stream`: bytes go straight to its binary buffer when it has one."""
-        self.stream = stream
-        if isinstance(stream, io.TextIOBase):
-            self._binary = getattr(stream, "buffer", None)
-        else:
-            self._binary = stream
+        """Write to `stream`: bytes go to its file descriptor, or its binary buffer, when it has one."""
+        with self._lock:
+            self.stream = stream
+            if isinstance(stream, io.TextIOBase):
+                self._binary = getattr(stream, "buffer", None)
+            else:
+                self._binary = stream
+            self._fd = _file_descriptor(stream)
+            if self._fd is not None:
+                stream.flush()
 
     def write_line(self, line: str | bytes) -> None:
-        stream, binary = self.stream, self._binary
+        data = (line if line.__class__ is bytes else line.encode()) + b"\n"  # type: ignore[union-attr]
+        fd = self._fd
         with self._lock:
+            if fd is not None:
+                written = os.write(fd, data)
+                if written < len(data):
+                    _write_all(fd, memoryview(data)[written:])
+                return
+            stream, binary = self.stream, self._binary
             if binary is None:
-                stream.write((line.decode() if isinstance(line, bytes) else line) + "\n")
+                stream.write(data.decode())
                 stream.flush()
                 return
             if binary is not stream:
                 # Whatever print() left in the text layer goes out first, in order.
                 stream.flush()
-            binary.write((line if isinstance(line, bytes) else line.encode()) + b"\n")
+            binary.write(data)
             binary.flush()
+
+
+def _file_descriptor(stream: Any) -> int | None:
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # no descriptor: StringIO, captures
+        return None
+    return fd if isinstance(fd, int) and fd >= 0 else None
+
+
+def _write_all(fd: int, rest: memoryview) -> None:
+    # A short write (a full pipe, a signal): the rest goes out, waiting while the descriptor
+    # cannot take it (it may be non-blocking), so no line is ever cut.
+    while rest:
+        try:
+            rest = rest[os.write(fd, rest) :]
+        except BlockingIOError:
+            select.select([], [fd], [])
 
 
 class _SinkLogger:
@@ -207,14 +252,31 @@ _PREFILLED = (
 )
 
 
+# structlog keeps one context variable per key it was ever asked to bind, in this registry;
+# while it is empty, nothing was bound through structlog and there is nothing of its to merge.
+# (Without the registry, which is structlog's own detail, its merge always runs.)
+_STRUCTLOG_VARS: Mapping[str, Any] | None = getattr(structlog.contextvars, "_CONTEXT_VARS", None)
+
+
+def _merge_structlog_context(
+    logger: WrappedLogger, method: str, event_dict: EventDict
+) -> EventDict:
+    if _STRUCTLOG_VARS is None or _STRUCTLOG_VARS:
+        event_dict = structlog.contextvars.merge_contextvars(logger, method, event_dict)
+    return event_dict
+
+
 def _shared_processors() -> list[Processor]:
+    # Values bound with structlog's own contextvars are masked with the event; the runtime's
+    # log context was masked when it was bound, and joins after.
     return [
-        structlog.contextvars.merge_contextvars,
+        _merge_structlog_context,
         structlog.processors.add_log_level,
         _add_service,
         _add_logger_name,
         _render_exceptions,
         mask_event,
+        merge_log_context,
         _UTCTimestamp(),
     ]
 
@@ -288,7 +350,7 @@ def _route_stdlib_logging(json: bool, colours: bool) -> None:
     for name in _ROUTED_LOGGERS:
         routed = logging.getLogger(name)
         routed.handlers = []
-        routed.propagate = True
+        routed.propagate = name not in _SILENCED_LOGGERS
         routed.setLevel(max(_STATE.level, _QUIET_LOGGERS.get(name, logging.NOTSET)))
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "is_clean_flat_mapping",
     "is_sensitive_key",
     "mask_sensitive_data",
+    "mask_string",
 ]
 
 REDACTED = "[REDACTED]"
@@ -102,7 +103,8 @@ def _has_trigger(text: str) -> bool:
     )
 
 
-def _mask_string(value: str) -> str:
+def mask_string(value: str) -> str:
+    """`value` with every secret it carries replaced (the string rule of the module docstring)."""
     if not _has_trigger(value):
         return value
     value = _PRIVATE_KEY.sub(REDACTED, value)
@@ -125,7 +127,7 @@ def _mask_mapping(mapping: Mapping[Any, Any], depth: int) -> dict[Any, Any]:
         if value is not None and isinstance(key, str) and is_sensitive_key(key):
             masked[key] = REDACTED
         elif value.__class__ is str:
-            masked[key] = _mask_string(value)
+            masked[key] = mask_string(value)
         elif isinstance(value, _PLAIN):
             masked[key] = value
         else:
@@ -135,7 +137,7 @@ def _mask_mapping(mapping: Mapping[Any, Any], depth: int) -> dict[Any, Any]:
 
 def _mask(value: Any, depth: int) -> Any:
     if isinstance(value, str):
-        return _mask_string(value)
+        return mask_string(value)
     if isinstance(value, _PLAIN):
         return value
     if isinstance(value, SecretStr | SecretBytes):
@@ -148,14 +150,42 @@ def _mask(value: Any, depth: int) -> Any:
         masked = [_mask(item, depth + 1) for item in value]
         return masked if isinstance(value, list) else type(value)(masked)
     if isinstance(value, bytes | bytearray):
-        return _mask_string(bytes(value).decode("utf-8", "replace"))
+        return mask_string(bytes(value).decode("utf-8", "replace"))
     return value
+
+
+# Strings already scanned and found to carry no secret: most strings on log lines (event
+# names, levels, the service, routes, methods) recur on every line, and a set lookup is far
+# cheaper than the scan. Bounded like `_PLAIN_KEYS`, and only short strings are kept, so it
+# holds at most about a megabyte whatever the data.
+_CLEAN_STRINGS: set[str] = set()
+_CLEAN_STRINGS_SIZE = 4096
+_CLEAN_STRING_MAX_LENGTH = 256
 
 
 def is_clean_flat_mapping(mapping: Mapping[Any, Any]) -> bool:
     """Whether `mapping` has only scalar values, no sensitive key and no string that could hold a
     secret: then masking would return an equal copy, and callers that own the mapping may use
-    it as it is. One substring scan over all its strings replaces one per value."""
+    it as it is."""
+    if not _PLAIN_KEYS.issuperset(mapping):
+        return _is_clean_flat_mapping_by_key(mapping)
+    clean = _CLEAN_STRINGS
+    for value in mapping.values():
+        cls = value.__class__
+        if cls is str:
+            if value not in clean:
+                if _has_trigger(value):
+                    return False
+                if len(clean) < _CLEAN_STRINGS_SIZE and len(value) <= _CLEAN_STRING_MAX_LENGTH:
+                    clean.add(value)
+        elif cls not in _PLAIN_CLASSES:
+            return False
+    return True
+
+
+def _is_clean_flat_mapping_by_key(mapping: Mapping[Any, Any]) -> bool:
+    # Some key is new (or names a secret): each key is checked, and one substring scan over
+    # all the strings replaces one per value.
     strings = []
     plain_keys = _PLAIN_KEYS
     for key, value in mapping.items():

@@ -6,9 +6,15 @@ import asyncio
 import time
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from opsconductor_contracts import HealthResponse, HealthStatus
-from opsconductor_shared import HealthCheckError, HealthRegistry, register_health_check
+from opsconductor_shared import (
+    HealthCheckError,
+    HealthRegistry,
+    health_router,
+    register_health_check,
+)
 from opsconductor_shared.contracts import load_schema_dir
 
 from tests.conftest import SCHEMAS
@@ -128,3 +134,24 @@ def test_health_routes_are_public_and_documented() -> None:
     assert paths["/health"]["get"]["responses"]["503"]["content"]["application/json"]["schema"][
         "$ref"
     ].endswith("/HealthResponse")
+
+
+def test_service_routes_are_matched_before_health_and_docs() -> None:
+    # Every request walks the route list until it matches; the runtime's own routes (health,
+    # docs) are plain routes and move behind the service's routes at startup.
+    app = make_app()
+    with TestClient(app):
+        paths = [getattr(route, "path", None) for route in app.router.routes]
+    assert None not in paths  # no included router (FastAPI matches those on a slower path)
+    rare = {"/health/live", "/health/ready", "/health", app.openapi_url, app.docs_url}
+    first_rare = min(index for index, path in enumerate(paths) if path in rare)
+    assert first_rare > 0
+    assert rare <= set(paths[first_rare:])
+    assert all(path in rare or path.startswith("/docs") for path in paths[first_rare:])
+
+
+def test_health_router_serves_the_same_routes_outside_the_factory() -> None:
+    app = FastAPI()
+    app.include_router(health_router(HealthRegistry("plain", "1.0.0")))
+    report = TestClient(app).get("/health/live").json()
+    assert HealthResponse.model_validate(report).service == "plain"

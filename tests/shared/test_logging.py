@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import logging
 import re
+import subprocess
+import sys
 
 import pytest
 import structlog
@@ -185,3 +187,19 @@ def test_hot_path_lines_equal_logger_lines(logs: CapturedLogs) -> None:
         "info",
         "test-service",
     )
+
+
+def test_uvicorn_skips_its_own_access_line() -> None:
+    # uvicorn formats an access line whenever its access logger has a handler anywhere up
+    # the chain; the runtime writes its own, so that logger has none. (A fresh interpreter:
+    # pytest hangs capture handlers on loggers.)
+    script = (
+        "import logging; from opsconductor_shared import setup_service_logging; "
+        "setup_service_logging('svc'); "
+        "print(logging.getLogger('uvicorn.access').hasHandlers(), "
+        "logging.getLogger('uvicorn.error').hasHandlers())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "True"]

@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from opsconductor_shared import REDACTED, is_sensitive_key, mask_sensitive_data
+from opsconductor_shared import (
+    REDACTED,
+    is_clean_flat_mapping,
+    is_sensitive_key,
+    mask_sensitive_data,
+)
 from pydantic import SecretStr
 
 SECRET_KEYS = [
@@ -157,3 +162,36 @@ def test_cycles_and_depth_terminate() -> None:
         depth += 1
     assert masked == "[TRUNCATED]"
     assert depth <= 40
+
+
+FLAT_VALUES = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=30)
+    | SECRETS.flatmap(lambda s: st.sampled_from(VALUE_PATTERNS).map(lambda p: p[0].format(s=s)))
+    | st.lists(st.integers(), max_size=2)
+)
+
+
+@settings(max_examples=300)
+@given(
+    mapping=st.dictionaries(
+        st.sampled_from(PLAIN_KEYS + SECRET_KEYS) | st.text(max_size=12), FLAT_VALUES, max_size=8
+    )
+)
+def test_a_clean_flat_mapping_is_exactly_what_masking_returns(mapping: dict[str, Any]) -> None:
+    # Twice: the second time, keys and strings seen the first time take the short paths.
+    for _ in range(2):
+        if is_clean_flat_mapping(mapping):
+            assert mask_sensitive_data(mapping) == mapping
+
+
+@pytest.mark.parametrize("template", [p[0] for p in VALUE_PATTERNS])
+def test_a_string_with_a_secret_is_never_taken_for_clean(template: str) -> None:
+    line = {"event": "request", "path": "/items/1", "note": template.format(s="Zqsecret123")}
+    assert is_clean_flat_mapping({"event": "request", "path": "/items/1"})
+    for _ in range(3):
+        assert not is_clean_flat_mapping(line)
+    assert is_clean_flat_mapping({"event": "request", "path": "/items/1"})

@@ -1,13 +1,16 @@
 """`RequestBodyLimitMiddleware`: request bodies over the limit get 413 in the envelope.
 
-A declared `Content-Length` over the limit is refused before the app runs. A body without
-one (chunked) is counted as the app reads it; the read that crosses the limit raises
+A declared `Content-Length` over the limit is refused before the app runs; one within it is
+enforced by the server, which never delivers more than the declared length. A body without
+one (chunked, or HTTP/2 without the header) is counted as the app reads it; the read that crosses the limit raises
 `RequestBodyTooLarge` (a Starlette `HTTPException`, so FastAPI's body parsing passes it on
 and the error handlers render it), and if it escapes the app before a response started, this
 middleware sends the 413 itself.
 """
 
 from __future__ import annotations
+
+from collections.abc import Awaitable
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,6 +21,7 @@ from .._problem import build_problem, send_problem
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "RequestBodyLimitMiddleware", "RequestBodyTooLarge"]
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
+_FRAMED = ("1.0", "1.1")
 
 
 class RequestBodyTooLarge(HTTPException):
@@ -53,20 +57,30 @@ class RequestBodyLimitMiddleware:
         )
         await send_problem(send, problem, {"connection": "close"})
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: a request with nothing to count gets the app's own awaitable,
+        # so this layer adds no frame to every await and every send of the request.
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        declared: int | None = None
+        chunked = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = -1
-                if declared > self.max_body_bytes:
-                    await self._refuse(scope, send)
-                    return
-                break
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared is not None and declared > self.max_body_bytes:
+            return self._refuse(scope, send)
+        if not chunked and (declared is not None or scope.get("http_version") in _FRAMED):
+            # The server frames the body to its declared length, and an HTTP/1 request with
+            # neither header has none: nothing to count.
+            return self.app(scope, receive, send)
+        return self._counted(scope, receive, send)
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
         received = 0
         started = False
         limit = self.max_body_bytes

@@ -13,7 +13,7 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .._context import TraceContext, bind_request_context, new_request_id, parse_traceparent
+from .._context import begin_request, parse_traceparent
 
 __all__ = ["DEFAULT_REQUEST_ID_HEADER", "RequestIDMiddleware"]
 
@@ -50,13 +50,13 @@ class RequestIDMiddleware:
                     incoming_id = value
                 elif name == b"traceparent":
                     traceparent = value
-        request_id = (
+        caller = parse_traceparent(traceparent.decode("latin-1")) if traceparent else None
+        request_id = begin_request(
             incoming_id.decode("ascii")
             if incoming_id is not None and _VALID_REQUEST_ID.match(incoming_id)
-            else new_request_id()
+            else None,
+            caller,
         )
-        caller = parse_traceparent(traceparent.decode("latin-1")) if traceparent else None
-        bind_request_context(request_id, TraceContext.start(caller))
         scope.setdefault("state", {})["request_id"] = request_id
         return (self.header, request_id.encode("ascii"))
 

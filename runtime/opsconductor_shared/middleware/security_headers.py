@@ -91,6 +91,10 @@ class SecurityHeadersMiddleware:
         self._docs_names = frozenset(name for name, _ in self.docs_headers)
         self.docs_paths = frozenset(docs_paths)
 
+    def all_for(self, path: str) -> list[tuple[bytes, bytes]]:
+        """Every default header for `path` (for a response that set none of them)."""
+        return self.docs_headers if path in self.docs_paths else self.api_headers
+
     def defaults_for(self, path: str, present: set[bytes]) -> list[tuple[bytes, bytes]]:
         """The default headers for `path` that a response with header names `present` lacks."""
         docs = path in self.docs_paths

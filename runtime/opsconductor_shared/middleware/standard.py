@@ -5,19 +5,40 @@ is the same (it calls their methods, in their order: request id outermost, then 
 headers, then timing and the access log), but every request pays for one layer and one
 response wrapper instead of three, which is most of the cost of the stack. Each of the three
 classes is still a middleware of its own for apps that want only one of them.
+
+It also keeps the request's `ResponseProgress` in the scope, so an `UnhandledErrorMiddleware`
+further in needs no wrapper of its own to know whether the response started.
 """
 
 from __future__ import annotations
 
-import time
+from time import perf_counter
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .performance import PerformanceMiddleware
+from .errors import RESPONSE_PROGRESS_KEY, ResponseProgress
+from .performance import PerformanceMiddleware, server_timing
 from .request_id import RequestIDMiddleware
 from .security_headers import SecurityHeadersMiddleware
 
 __all__ = ["StandardMiddleware"]
+
+# Response headers (lowercase, as Starlette sends them) that none of the three layers drops
+# or sets: a response with only these takes the short path.
+_ORDINARY = frozenset(
+    (
+        b"content-type",
+        b"content-length",
+        b"content-encoding",
+        b"etag",
+        b"last-modified",
+        b"location",
+        b"vary",
+        b"allow",
+        b"retry-after",
+        b"www-authenticate",
+    )
+)
 
 
 class StandardMiddleware:
@@ -51,27 +72,44 @@ class StandardMiddleware:
             return
         request_id = self.request_id.begin(scope)
         path = scope["path"]
-        start = time.perf_counter()
+        start = perf_counter()
+        progress = scope[RESPONSE_PROGRESS_KEY] = ResponseProgress()
         status = 500
         sent = 0
+        id_name = request_id[0]
+        defaults_for = self.security_headers.defaults_for
+        all_for = self.security_headers.all_for
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, sent
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind == "http.response.body":
+                sent += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    progress.complete = True
+            elif kind == "http.response.start":
+                progress.started = True
                 status = message["status"]
+                raw = message.get("headers", ())
+                for name, _ in raw:
+                    if name not in _ORDINARY:
+                        break
+                else:
+                    # The usual response (content type and length): none of its headers is
+                    # one this layer drops or sets, so ours are simply added.
+                    message["headers"] = [*raw, server_timing(start), *all_for(path), request_id]
+                    await send(message)
+                    return
                 # One pass over the app's own headers serves all three: drop `Server` and any
                 # request id the app set, add the defaults it did not set, then ours.
-                headers = list(message.get("headers", ()))
+                headers = list(raw)
                 present = {name.lower() for name, _ in headers}
-                if b"server" in present or request_id[0] in present:
-                    drop = (b"server", request_id[0])
-                    headers = [h for h in headers if h[0].lower() not in drop]
-                headers.append(self.performance.server_timing(start))
-                headers.extend(self.security_headers.defaults_for(path, present))
+                if b"server" in present or id_name in present:
+                    headers = [h for h in headers if h[0].lower() not in (b"server", id_name)]
+                headers.append(server_timing(start))
+                headers += defaults_for(path, present)
                 headers.append(request_id)
                 message["headers"] = headers
-            elif message["type"] == "http.response.body":
-                sent += len(message.get("body", b""))
             await send(message)
 
         try:

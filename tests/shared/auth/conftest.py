@@ -8,10 +8,9 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
-import structlog
 from fastapi import Depends, FastAPI
 from opsconductor_contracts import Identity
-from opsconductor_shared import ServiceSettings, create_service_app
+from opsconductor_shared import ServiceSettings, create_service_app, get_log_context
 from opsconductor_shared.auth import (
     AuthSettings,
     CurrentUser,
@@ -84,7 +83,7 @@ def protected_app(settings: AuthSettings | None) -> FastAPI:
 
     @app.get("/log-context")
     async def log_context(user: CurrentUser) -> dict[str, Any]:
-        return {"user_id": structlog.contextvars.get_contextvars().get("user_id")}
+        return {"user_id": get_log_context().get("user_id")}
 
     @app.get("/operator")
     async def operator(

@@ -1,9 +1,21 @@
-"""SecurityHeadersMiddleware: the API set, HSTS by profile, docs CSP, kept Cache-Control."""
+"""SecurityHeadersMiddleware (alone and in StandardMiddleware): the API set, HSTS by profile,
+docs CSP, kept Cache-Control, each header once."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+
+import pytest
 from fastapi.testclient import TestClient
+from opsconductor_shared.middleware import (
+    PerformanceMiddleware,
+    RequestIDMiddleware,
+    SecurityHeadersMiddleware,
+    StandardMiddleware,
+)
 from opsconductor_shared.middleware.security_headers import API_CSP, DOCS_CSP
+from starlette.types import Message, Receive, Scope, Send
 
 from tests.shared.apps import make_app
 
@@ -54,3 +66,67 @@ def test_route_cache_control_is_kept_and_server_removed() -> None:
     response = TestClient(make_app()).get("/cached")
     assert response.headers["cache-control"] == "max-age=60"
     assert "server" not in response.headers
+
+
+def _standard(app_headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The response headers `StandardMiddleware` sends for an app that sends `app_headers`."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": app_headers})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    middleware = StandardMiddleware(
+        app,
+        request_id=RequestIDMiddleware(app),
+        security_headers=SecurityHeadersMiddleware(app),
+        performance=PerformanceMiddleware(app, access_log=False),
+    )
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/x", "headers": [], "client": None}
+    asyncio.run(middleware(scope, receive, send))
+    return list(sent[0]["headers"])
+
+
+@pytest.mark.parametrize(
+    "app_headers",
+    [
+        [(b"content-type", b"application/json"), (b"content-length", b"2")],
+        [(b"content-type", b"application/json"), (b"x-custom", b"1")],
+        [(b"Content-Type", b"application/json")],
+    ],
+    ids=["ordinary", "other-header", "uppercase"],
+)
+def test_every_default_is_added_once(app_headers: list[tuple[bytes, bytes]]) -> None:
+    headers = _standard(app_headers)
+    names = [name.lower() for name, _ in headers]
+    assert len(names) == len(set(names))
+    values = {name.decode(): value.decode() for name, value in headers}
+    for name, value in EXPECTED.items():
+        assert values[name] == value
+    assert re.fullmatch(r"[0-9a-f]{32}", values["x-request-id"])
+    assert values["server-timing"].startswith("app;dur=")
+    assert headers[: len(app_headers)] == app_headers
+
+
+def test_headers_the_app_set_are_kept_or_replaced_whatever_their_case() -> None:
+    headers = _standard(
+        [
+            (b"Cache-Control", b"max-age=60"),
+            (b"Server", b"uvicorn"),
+            (b"X-Request-ID", b"spoofed"),
+            (b"content-type", b"application/json"),
+        ]
+    )
+    names = [name.lower() for name, _ in headers]
+    assert names.count(b"cache-control") == 1
+    assert (b"Cache-Control", b"max-age=60") in headers
+    assert b"server" not in names
+    assert names.count(b"x-request-id") == 1
+    assert (b"X-Request-ID", b"spoofed") not in headers
