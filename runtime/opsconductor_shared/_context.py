@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from structlog.typing import EventDict, WrappedLogger
 
-from ._masking import mask_sensitive_data, mask_string
+from ._masking import is_clean_flat_mapping, mask_sensitive_data, mask_string
 
 __all__ = [
     "TraceContext",
@@ -154,7 +154,9 @@ def bind_log_context(**values: Any) -> None:
     They are masked now, once, as every log line is (`mask_sensitive_data`).
     """
     request_id, trace, log = _current.get()
-    _current.set((request_id, trace, {**log, **mask_sensitive_data(values)}))
+    if not is_clean_flat_mapping(values):  # the usual ids and names need no copy
+        values = mask_sensitive_data(values)
+    _current.set((request_id, trace, {**log, **values}))
 
 
 def get_log_context() -> Mapping[str, Any]:

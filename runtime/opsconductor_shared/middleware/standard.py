@@ -37,6 +37,8 @@ _ORDINARY = frozenset(
         b"allow",
         b"retry-after",
         b"www-authenticate",
+        b"ratelimit",
+        b"ratelimit-policy",
     )
 )
 
