@@ -112,7 +112,7 @@ class _Sink:
         self.use(sys.stdout)
 
     def use(self, stream: Any) -> None:
-        """Write to `stream`: bytes go to its file descriptor, or its binary buffer, when it has one."""
+        """Write to `stream`: to its file descriptor, else its binary buffer, else as text."""
         with self._lock:
             self.stream = stream
             if isinstance(stream, io.TextIOBase):
@@ -124,7 +124,8 @@ class _Sink:
                 stream.flush()
 
     def write_line(self, line: str | bytes) -> None:
-        data = (line if line.__class__ is bytes else line.encode()) + b"\n"  # type: ignore[union-attr]
+        # Bytes from the JSON renderer (the usual case), text from the console renderer.
+        data = (line if isinstance(line, bytes) else line.encode()) + b"\n"
         fd = self._fd
         with self._lock:
             if fd is not None:

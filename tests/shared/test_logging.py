@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
 import subprocess
 import sys
+import threading
 
 import pytest
 import structlog
@@ -18,6 +20,7 @@ from opsconductor_shared import (
     log_service_call,
     setup_service_logging,
 )
+from opsconductor_shared._logging import _Sink
 
 from tests.shared.apps import make_app
 from tests.shared.conftest import CapturedLogs
@@ -203,3 +206,26 @@ def test_uvicorn_skips_its_own_access_line() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["False", "True"]
+
+
+def test_a_line_larger_than_the_pipe_arrives_whole_through_a_non_blocking_descriptor() -> None:
+    # os.write on a full non-blocking pipe writes part of the line, then refuses: the sink
+    # waits and writes the rest, so the reader gets every byte, in order, once.
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    line = b"x" * 300_000 + b"-end"
+    received = bytearray()
+
+    def drain() -> None:
+        while len(received) < len(line) + 1:
+            received.extend(os.read(read_fd, 65536))
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    sink = _Sink()
+    with os.fdopen(write_fd, "wb", buffering=0) as stream:
+        sink.use(stream)
+        sink.write_line(line)
+        reader.join(timeout=10)
+    os.close(read_fd)
+    assert bytes(received) == line + b"\n"

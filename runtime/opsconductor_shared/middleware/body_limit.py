@@ -2,10 +2,10 @@
 
 A declared `Content-Length` over the limit is refused before the app runs; one within it is
 enforced by the server, which never delivers more than the declared length. A body without
-one (chunked, or HTTP/2 without the header) is counted as the app reads it; the read that crosses the limit raises
-`RequestBodyTooLarge` (a Starlette `HTTPException`, so FastAPI's body parsing passes it on
-and the error handlers render it), and if it escapes the app before a response started, this
-middleware sends the 413 itself.
+one (chunked, or HTTP/2 without the header) is counted as the app reads it; the read that
+crosses the limit raises `RequestBodyTooLarge` (a Starlette `HTTPException`, so FastAPI's
+body parsing passes it on and the error handlers render it), and if it escapes the app
+before a response started, this middleware sends the 413 itself.
 """
 
 from __future__ import annotations

@@ -23,9 +23,10 @@ from .security_headers import SecurityHeadersMiddleware
 
 __all__ = ["StandardMiddleware"]
 
-# Response headers (lowercase, as Starlette sends them) that none of the three layers drops
-# or sets: a response with only these takes the short path.
-_ORDINARY = frozenset(
+# Common response headers (lowercase, as Starlette sends them). A response with only these,
+# minus any name the configured layers drop or set (see `StandardMiddleware.__init__`),
+# takes the short path.
+_COMMON = frozenset(
     (
         b"content-type",
         b"content-length",
@@ -65,6 +66,10 @@ class StandardMiddleware:
         self.request_id = request_id
         self.security_headers = security_headers
         self.performance = performance
+        managed = {b"server", request_id.header}
+        managed.update(name for name, _ in security_headers.api_headers)
+        managed.update(name for name, _ in security_headers.docs_headers)
+        self._ordinary = _COMMON - managed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,6 +86,7 @@ class StandardMiddleware:
         id_name = request_id[0]
         defaults_for = self.security_headers.defaults_for
         all_for = self.security_headers.all_for
+        ordinary = self._ordinary
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, sent
@@ -94,7 +100,7 @@ class StandardMiddleware:
                 status = message["status"]
                 raw = message.get("headers", ())
                 for name, _ in raw:
-                    if name not in _ORDINARY:
+                    if name not in ordinary:
                         break
                 else:
                     # The usual response (content type and length): none of its headers is

@@ -130,3 +130,30 @@ def test_headers_the_app_set_are_kept_or_replaced_whatever_their_case() -> None:
     assert b"server" not in names
     assert names.count(b"x-request-id") == 1
     assert (b"X-Request-ID", b"spoofed") not in headers
+
+
+def test_a_configured_header_with_a_common_name_is_not_sent_twice() -> None:
+    # `Vary` is usually the app's own; configured as a default it is one this layer sets, so
+    # a response that sets it too must take the full path and keep only one.
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"application/json"), (b"vary", b"Accept")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    middleware = StandardMiddleware(
+        app,
+        request_id=RequestIDMiddleware(app),
+        security_headers=SecurityHeadersMiddleware(app, extra={"Vary": "Origin"}),
+        performance=PerformanceMiddleware(app, access_log=False),
+    )
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/x", "headers": [], "client": None}
+    asyncio.run(middleware(scope, receive, send))
+    assert [value for name, value in sent[0]["headers"] if name == b"vary"] == [b"Accept"]
