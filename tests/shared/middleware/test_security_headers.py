@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -68,7 +69,9 @@ def test_route_cache_control_is_kept_and_server_removed() -> None:
     assert "server" not in response.headers
 
 
-def _standard(app_headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+def _standard(
+    app_headers: list[tuple[bytes, bytes]], **security_options: Any
+) -> list[tuple[bytes, bytes]]:
     """The response headers `StandardMiddleware` sends for an app that sends `app_headers`."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -78,7 +81,7 @@ def _standard(app_headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes
     middleware = StandardMiddleware(
         app,
         request_id=RequestIDMiddleware(app),
-        security_headers=SecurityHeadersMiddleware(app),
+        security_headers=SecurityHeadersMiddleware(app, **security_options),
         performance=PerformanceMiddleware(app, access_log=False),
     )
     sent: list[Message] = []
@@ -89,7 +92,7 @@ def _standard(app_headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes
     async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "method": "GET", "path": "/x", "headers": [], "client": None}
+    scope: Scope = {"type": "http", "method": "GET", "path": "/x", "headers": [], "client": None}
     asyncio.run(middleware(scope, receive, send))
     return list(sent[0]["headers"])
 
@@ -135,25 +138,7 @@ def test_headers_the_app_set_are_kept_or_replaced_whatever_their_case() -> None:
 def test_a_configured_header_with_a_common_name_is_not_sent_twice() -> None:
     # `Vary` is usually the app's own; configured as a default it is one this layer sets, so
     # a response that sets it too must take the full path and keep only one.
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        headers = [(b"content-type", b"application/json"), (b"vary", b"Accept")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": b"{}"})
-
-    middleware = StandardMiddleware(
-        app,
-        request_id=RequestIDMiddleware(app),
-        security_headers=SecurityHeadersMiddleware(app, extra={"Vary": "Origin"}),
-        performance=PerformanceMiddleware(app, access_log=False),
+    headers = _standard(
+        [(b"content-type", b"application/json"), (b"vary", b"Accept")], extra={"Vary": "Origin"}
     )
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    scope = {"type": "http", "method": "GET", "path": "/x", "headers": [], "client": None}
-    asyncio.run(middleware(scope, receive, send))
-    assert [value for name, value in sent[0]["headers"] if name == b"vary"] == [b"Accept"]
+    assert [value for name, value in headers if name == b"vary"] == [b"Accept"]
