@@ -351,4 +351,5 @@ def _object_differences(
         yield from schema_differences(expected_props[name], actual_props[name], where, exact=exact)
     if exact:
         for name in sorted(set(actual_props) - set(expected_props)):
-            yield SchemaDifference(f"{pointer}/properties/{name}", f"unexpected property {name!r}")
+            where = f"{pointer}/properties/{name.replace('~', '~0').replace('/', '~1')}"
+            yield SchemaDifference(where, f"unexpected property {name!r}")

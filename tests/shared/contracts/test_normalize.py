@@ -189,3 +189,17 @@ def test_results_with_cycles_are_not_cached() -> None:
     result = normalize_schema({"$ref": "#/Node"}, resolve, cache=cache)
     assert result["properties"]["child"] == {"$cycle": "#/Node"}
     assert len(cache) == 0
+
+
+@pytest.mark.parametrize(("name", "token"), [("a/b", "a~1b"), ("x~y", "x~0y"), ("~/", "~0~1")])
+def test_difference_pointers_escape_property_names(name: str, token: str) -> None:
+    expected = {"type": "object", "properties": {name: {"type": "string"}}, "required": [name]}
+    missing = {"type": "object", "properties": {}}
+    extra = {"type": "object", "properties": {name: {"type": "string"}}}
+    found = list(schema_differences(normalize_schema(missing), normalize_schema(expected)))
+    assert [d.pointer for d in found] == [f"/properties/{token}"]
+    assert "unexpected property" in found[0].message
+    found = list(schema_differences(normalize_schema(expected), normalize_schema(missing)))
+    assert [d.pointer for d in found] == [f"/properties/{token}"]
+    found = list(schema_differences(normalize_schema(expected), normalize_schema(extra)))
+    assert [d.pointer for d in found] == [f"/properties/{token}"]
