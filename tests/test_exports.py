@@ -9,16 +9,16 @@ from types import ModuleType
 
 import opsconductor_contracts
 import pytest
-from opsconductor_shared.contracts import load_schema_dir
+from opsconductor_conformance import load_schema_dir
 
 from tests.conftest import SCHEMAS
 
 PACKAGES = [
     "opsconductor_contracts",
+    "opsconductor_conformance",
     "opsconductor_shared",
     "opsconductor_shared.auth",
     "opsconductor_shared.client",
-    "opsconductor_shared.contracts",
     "opsconductor_shared.middleware",
 ]
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import opsconductor_contracts
 import pytest
-from opsconductor_shared.contracts import SchemaSet, load_schema_dir
+from opsconductor_conformance import SchemaSet, load_schema_dir
 from pydantic import TypeAdapter
 
 from tests.conftest import SCHEMAS

@@ -8,6 +8,7 @@ import time
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from opsconductor_conformance import load_schema_dir
 from opsconductor_contracts import HealthResponse, HealthStatus
 from opsconductor_shared import (
     HealthCheckError,
@@ -15,7 +16,6 @@ from opsconductor_shared import (
     health_router,
     register_health_check,
 )
-from opsconductor_shared.contracts import load_schema_dir
 
 from tests.conftest import SCHEMAS
 from tests.shared.apps import make_app
