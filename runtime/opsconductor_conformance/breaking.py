@@ -77,6 +77,16 @@ class _Change:
     minor: bool = False
 
 
+@dataclass(frozen=True)
+class _Node:
+    """Two releases of one schema, where they are, and the components being expanded."""
+
+    old: Mapping[str, Any]
+    new: Mapping[str, Any]
+    pointer: str
+    expanding: frozenset[str]
+
+
 def _level(direction: Direction, *, widens: bool, narrows: bool) -> Level:
     if (widens and direction != "request") or (narrows and direction != "response"):
         return "breaking"
@@ -129,13 +139,8 @@ def _component_change(name: str, *, added: bool) -> _Change:
     _E,
     "A required property becomes optional. Breaking for response and both.",
 )
-def _diff_properties(
-    differ: _Differ,
-    old: Mapping[str, Any],
-    new: Mapping[str, Any],
-    pointer: str,
-    expanding: frozenset[str],
-) -> None:
+def _diff_properties(differ: _Differ, node: _Node) -> None:
+    old, new, pointer = node.old, node.new, node.pointer
     was, now = old.get("properties") or {}, new.get("properties") or {}
     was_required, now_required = set(old.get("required") or []), set(new.get("required") or [])
     for name in sorted(set(was) | set(now)):
@@ -176,7 +181,7 @@ def _diff_properties(
                     widens=False,
                     narrows=True,
                 )
-            differ.diff(was[name], now[name], at, expanding)
+            differ.diff(was[name], now[name], at, node.expanding)
 
 
 @rule(
@@ -187,13 +192,8 @@ def _diff_properties(
 )
 @rule("nullable-removed", BREAKING, _E, "null is no longer allowed. Breaking for request and both.")
 @rule("nullable-added", BREAKING, _E, "null is now allowed. Breaking for response and both.")
-def _diff_types(
-    differ: _Differ,
-    old: Mapping[str, Any],
-    new: Mapping[str, Any],
-    pointer: str,
-    _expanding: frozenset[str],
-) -> None:
+def _diff_types(differ: _Differ, node: _Node) -> None:
+    old, new, pointer = node.old, node.new, node.pointer
     was = schema_types(old, enum=True) - {"null"}
     now = schema_types(new, enum=True) - {"null"}
     if was != now and (was or now):
@@ -225,13 +225,8 @@ def _diff_types(
     _W,
     "A new enum value. Warning for response and both (exhaustive consumers), non-breaking for request.",
 )
-def _diff_enum(
-    differ: _Differ,
-    old: Mapping[str, Any],
-    new: Mapping[str, Any],
-    pointer: str,
-    _expanding: frozenset[str],
-) -> None:
+def _diff_enum(differ: _Differ, node: _Node) -> None:
+    old, new, pointer = node.old, node.new, node.pointer
     was, now = old.get("enum"), new.get("enum")
     if not isinstance(was, list) or not isinstance(now, list):
         return  # an enum that appears or goes is a constraint (`_diff_constraints`)
@@ -262,13 +257,8 @@ def _diff_enum(
     _E,
     "A constraint accepts more. Breaking for response and both.",
 )
-def _diff_constraints(
-    differ: _Differ,
-    old: Mapping[str, Any],
-    new: Mapping[str, Any],
-    pointer: str,
-    _expanding: frozenset[str],
-) -> None:
+def _diff_constraints(differ: _Differ, node: _Node) -> None:
+    old, new, pointer = node.old, node.new, node.pointer
     was_enum, now_enum = isinstance(old.get("enum"), list), isinstance(new.get("enum"), list)
     if now_enum and not was_enum:
         differ.classify(
@@ -319,13 +309,8 @@ def _constraint(
 
 
 @rule("format-changed", BREAKING, _E, "format changed, added (narrows) or removed (widens).")
-def _diff_format(
-    differ: _Differ,
-    old: Mapping[str, Any],
-    new: Mapping[str, Any],
-    pointer: str,
-    _expanding: frozenset[str],
-) -> None:
+def _diff_format(differ: _Differ, node: _Node) -> None:
+    old, new, pointer = node.old, node.new, node.pointer
     was, now = old.get("format"), new.get("format")
     if was == now:
         return
@@ -350,13 +335,8 @@ def _diff_format(
     _I,
     "additionalProperties is no longer false. Non-breaking (models ignore unknown fields).",
 )
-def _diff_additional(
-    differ: _Differ,
-    old: Mapping[str, Any],
-    new: Mapping[str, Any],
-    pointer: str,
-    expanding: frozenset[str],
-) -> None:
+def _diff_additional(differ: _Differ, node: _Node) -> None:
+    old, new, pointer = node.old, node.new, node.pointer
     closed: dict[str, Any] = {"not": {}}
     was, now = old.get("additionalProperties"), new.get("additionalProperties")
     at = f"{pointer}/additionalProperties"
@@ -378,7 +358,9 @@ def _diff_additional(
             "additionalProperties is no longer false",
         )
     else:
-        differ.diff(was if was is not None else {}, now if now is not None else {}, at, expanding)
+        differ.diff(
+            was if was is not None else {}, now if now is not None else {}, at, node.expanding
+        )
 
 
 @rule(
@@ -387,13 +369,8 @@ def _diff_additional(
     _E,
     "anyOf/oneOf/allOf members changed: breaking by the same widen/narrow logic.",
 )
-def _diff_compositions(
-    differ: _Differ,
-    old: Mapping[str, Any],
-    new: Mapping[str, Any],
-    pointer: str,
-    _expanding: frozenset[str],
-) -> None:
+def _diff_compositions(differ: _Differ, node: _Node) -> None:
+    old, new, pointer = node.old, node.new, node.pointer
     for keyword in ("anyOf", "oneOf", "allOf"):
         was = {canonical_json(m) for m in old.get(keyword) or []}
         now = {canonical_json(m) for m in new.get(keyword) or []}
@@ -411,7 +388,7 @@ def _diff_compositions(
         )
 
 
-_Check = Callable[["_Differ", Mapping[str, Any], Mapping[str, Any], str, frozenset[str]], None]
+_Check = Callable[["_Differ", _Node], None]
 
 
 class _Differ:
@@ -467,8 +444,9 @@ class _Differ:
             if canonical_json(old) != canonical_json(new):
                 self.add("schema-changed", "breaking", pointer, "a recursive reference changed")
             return
+        node = _Node(old, new, pointer, expanding)
         for check in self.checks:
-            check(self, old, new, pointer, expanding)
+            check(self, node)
         if "items" in old or "items" in new:
             self.diff(old.get("items", {}), new.get("items", {}), f"{pointer}/items", expanding)
         for keyword in sorted((set(old) | set(new)) - _HANDLED):
