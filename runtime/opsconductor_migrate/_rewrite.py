@@ -38,9 +38,11 @@ from libcst.metadata import (
 from . import _pages as pages
 from ._project import ManualStep, ProjectInfo
 from ._syntax import (
+    LINE_LENGTH,
     WrapLongImports,
     code,
     contains,
+    fitted_call,
     int_literal,
     is_plain_string,
     kwarg,
@@ -140,6 +142,8 @@ class MigrationCommand(VisitorBasedCodemodCommand):
         self._old_imports: list[cst.ImportFrom] = []
         # Names bound by `except <old exception> as name:` around the current node.
         self._caught: list[str] = []
+        # Callees of calls that will be left as they are: their names must stay the old ones.
+        self._keep: set[cst.CSTNode] = set()
 
     def transform_module(self, tree: cst.Module) -> cst.Module:
         """The rewritten module, its imports added and removed, long new imports wrapped."""
@@ -207,7 +211,10 @@ class MigrationCommand(VisitorBasedCodemodCommand):
             )
             return False
         for alias in node.names:
-            RemoveImportsVisitor.remove_unused_import(self.context, module, code(alias.name))
+            asname = code(alias.asname.name) if alias.asname is not None else None
+            RemoveImportsVisitor.remove_unused_import(
+                self.context, module, code(alias.name), asname
+            )
         self._old_imports.append(node)
         return False
 
@@ -246,7 +253,7 @@ class MigrationCommand(VisitorBasedCodemodCommand):
         self, original: cst.Name | cst.Attribute, updated: cst.BaseExpression
     ) -> cst.BaseExpression:
         qualified = self._qualified(original)
-        if qualified is None or not _is_old(qualified):
+        if qualified is None or not _is_old(qualified) or original in self._keep:
             return updated
         new = RENAMES.get(qualified)
         if new is None and qualified in _CALL_REWRITES and _is_called(self, original):
@@ -265,26 +272,59 @@ class MigrationCommand(VisitorBasedCodemodCommand):
 
     # ---- calls -------------------------------------------------------------------------
 
+    def visit_Call(self, node: cst.Call) -> None:
+        # A call that will be left as it is keeps its callee's old name: renaming only the
+        # callee would bind it to the library's function with the old arguments.
+        qualified = self._qualified(node.func)
+        if qualified in _CALL_REWRITES:
+            try:
+                self._rewrite_call(node, node, qualified, dry=True)
+            except _LeaveAsIs:
+                self._keep.add(node.func)
+
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        key = self._identity_uses.pop(original_node, None)
+        if key is not None and isinstance(updated_node.func, cst.Attribute):
+            return cst.Attribute(updated_node.func.value, cst.Name(key))
         qualified = self._qualified(original_node.func)
         if qualified is None:
             return updated_node
         try:
-            if qualified in HTTP_EXCEPTIONS:
-                return self._status_exception(original_node, updated_node, qualified)
-            if qualified in CALLS:
-                return self._remapped(updated_node, CALLS[qualified])
-            if qualified == "shared.auth.require_role":
-                return self._require_role(original_node, updated_node)
+            if qualified in _CALL_REWRITES:
+                return self._rewrite_call(original_node, updated_node, qualified)
             if qualified in DEPENDS and original_node not in self._auth_defaults:
                 return self._dependency(original_node, updated_node)
         except _LeaveAsIs as leave:
             self._manual(original_node, leave.what, leave.step)
-            self._renamed.discard(original_node.func)
-            return updated_node.with_changes(func=original_node.func)
         return updated_node
 
-    def _remapped(self, call: cst.Call, rule: CallRule) -> cst.Call:  # noqa: PLR0912 - one table
+    def _rewrite_call(
+        self, original: cst.Call, call: cst.Call, qualified: str, *, dry: bool = False
+    ) -> cst.Call:
+        """The rewritten call; with `dry`, only whether it can be (_LeaveAsIs if not)."""
+        if qualified in HTTP_EXCEPTIONS:
+            new = self._status_exception(original, call, qualified, dry=dry)
+        elif qualified in CALLS:
+            new = self._remapped(original, call, CALLS[qualified], dry=dry)
+        else:
+            return self._require_role(original, call, dry=dry)
+        if dry:
+            return call
+        self._renamed.add(original.func)
+        if "\n" not in code(original) and self._fits(original, new):
+            return new
+        return self._fitted(original, new)
+
+    def _fits(self, original: cst.Call, new: cst.Call) -> bool:
+        return self._range(original).start.column + len(code(new)) <= LINE_LENGTH
+
+    def _fitted(self, original: cst.Call, new: cst.Call) -> cst.Call:
+        arguments = [code(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for arg in new.args]
+        return fitted_call(code(new.func), arguments, self._range(original).start.column)
+
+    def _remapped(  # noqa: PLR0912 - one branch per way an old argument can go
+        self, original: cst.Call, call: cst.Call, rule: CallRule, *, dry: bool = False
+    ) -> cst.Call:
         name = rule.new.name
         positional: list[cst.Arg] = []
         keywords: list[cst.Arg] = []
@@ -330,12 +370,15 @@ class MigrationCommand(VisitorBasedCodemodCommand):
             )
         if metadata or spread is not None:
             keywords.append(kwarg("metadata", _metadata(metadata, spread)))
+        if dry:
+            return call
         self._count(rule.kind)
+        self._drop(original)
         args = [*positional, *keywords]
         return call.with_changes(func=self._need(rule.new), args=with_commas_of(args, call.args))
 
     def _status_exception(  # noqa: PLR0912 - one branch per argument of the old signature
-        self, original: cst.Call, call: cst.Call, qualified: str
+        self, original: cst.Call, call: cst.Call, qualified: str, *, dry: bool = False
     ) -> cst.Call:
         names = HTTP_EXCEPTIONS[qualified]
         given: dict[str, cst.BaseExpression] = {}
@@ -387,6 +430,8 @@ class MigrationCommand(VisitorBasedCodemodCommand):
         context = given.get("context")
         if metadata or context is not None:
             args.append(kwarg("metadata", _metadata(metadata, context)))
+        if dry:
+            return call
         self._count("exception")
         self._drop(original)
         return call.with_changes(
@@ -411,7 +456,7 @@ class MigrationCommand(VisitorBasedCodemodCommand):
                     return int(parts[1])
         return None
 
-    def _require_role(self, original: cst.Call, call: cst.Call) -> cst.Call:
+    def _require_role(self, original: cst.Call, call: cst.Call, *, dry: bool = False) -> cst.Call:
         if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
             return call
         role = string_value(call.args[0].value)
@@ -423,6 +468,8 @@ class MigrationCommand(VisitorBasedCodemodCommand):
                 f"the shared roles are {', '.join(sorted(ROLES))} (admin > operator > "
                 "viewer): choose the one this route needs",
             )
+        if dry:
+            return call
         self._count("auth")
         self._handle(original)
         value = cst.Attribute(self._need(NewName(CONTRACTS, "Role")), cst.Name(role))
@@ -448,12 +495,12 @@ class MigrationCommand(VisitorBasedCodemodCommand):
             kind = self._auth_kind(param)
             if kind is None:
                 continue
+            if param.default is not None:
+                self._auth_defaults.add(param.default)
             if not self._identity_uses_ok(node, param):
                 continue
             function.auth_params[param.name.value] = _AuthParam(kind, param)
             self._handle_param(param)
-            if param.default is not None:
-                self._auth_defaults.add(param.default)
         plan = pages.plan(self, node)
         if plan is not None:
             function.page = plan
@@ -470,9 +517,13 @@ class MigrationCommand(VisitorBasedCodemodCommand):
         if self._qualified(dependency) in AUTH_DEPENDENCIES:
             return "user"
         target = dependency.func if isinstance(dependency, cst.Call) else dependency
-        if self._qualified(target) in ROLE_DEPENDENCIES:
-            return "identity"
-        return None
+        if self._qualified(target) not in ROLE_DEPENDENCIES:
+            return None
+        if isinstance(dependency, cst.Call) and len(dependency.args) == 1:
+            role = string_value(dependency.args[0].value)
+            if role is not None and role not in ROLES:
+                return None  # the require_role call says why it is left
+        return "identity"
 
     def _identity_uses_ok(self, function: cst.FunctionDef, param: cst.Param) -> bool:
         """Mark the old user dict's uses for rewriting; False (and a manual step) if one is not

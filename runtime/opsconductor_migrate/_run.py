@@ -12,6 +12,7 @@ Nothing here writes: `FileResult.write()` does, on request.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import fnmatch
 import io
@@ -216,7 +217,9 @@ def decode_source(path: str, data: bytes) -> tuple[str, str]:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        raise InputError(path, f"its encoding declaration is invalid ({exc.msg})") from exc
+        if "unknown encoding" in str(exc.msg) or "encoding problem" in str(exc.msg):
+            raise InputError(path, f"its encoding declaration is invalid ({exc.msg})") from exc
+        encoding = "utf-8"  # no declaration, and the first lines are not UTF-8: said below
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -236,6 +239,15 @@ def parse(path: str, text: str) -> cst.Module:
     Raises:
         InputError: it is not valid Python.
     """
+    try:
+        # Python's own parser is the judge of what is Python, and says it best.
+        ast.parse(text, path)
+    except SyntaxError as exc:
+        raise InputError(
+            path, f"line {exc.lineno}, column {exc.offset}: not valid Python ({exc.msg})"
+        ) from exc
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise InputError(path, f"not valid Python ({exc})") from exc
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
