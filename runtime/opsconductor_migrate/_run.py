@@ -17,6 +17,7 @@ import difflib
 import fnmatch
 import io
 import os
+import re
 import tokenize
 from collections import Counter
 from collections.abc import Sequence
@@ -46,6 +47,7 @@ __all__ = [
     "read_source",
 ]
 
+_FORM_FEED_INDENT = re.compile(r"^[ \t]*\x0c[ \t\x0c]*[^\s#]", re.MULTILINE)
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 """Larger files are refused: no hand-written service module is a megabyte."""
 
@@ -249,7 +251,7 @@ def parse(path: str, text: str) -> cst.Module:
     except (ValueError, RecursionError, MemoryError) as exc:
         raise InputError(path, f"not valid Python ({exc})") from exc
     try:
-        return cst.parse_module(text)
+        module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "invalid syntax"
         raise InputError(
@@ -257,6 +259,12 @@ def parse(path: str, text: str) -> cst.Module:
         ) from exc
     except RecursionError as exc:
         raise InputError(path, "the code is nested too deeply to parse") from exc
+    if module.default_indent.strip(" \t") or _FORM_FEED_INDENT.search(text):
+        # libcst cannot write such a module back unchanged (it drops or rejects the form feed).
+        raise InputError(
+            path, "its indentation contains form feeds: indent with spaces, then run it again"
+        )
+    return module
 
 
 class _OldImports(cst.CSTVisitor):

@@ -161,3 +161,14 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--format", "xml", "x.py"])
     assert exit_info.value.code == EXIT_BAD_INPUT
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_form_feed_indentation_is_refused_not_mangled(tmp_path: Path) -> None:
+    """libcst drops a form feed in indentation; such a file is bad input, left as it is."""
+    file = tmp_path / "paged.py"
+    content = b"from fastapi import HTTPException\nif True:\n\x0c raise HTTPException(404)\n"
+    file.write_bytes(content)
+    code, _, err = run("--write", str(file))
+    assert code == EXIT_BAD_INPUT
+    assert "indentation contains form feeds" in err
+    assert file.read_bytes() == content
