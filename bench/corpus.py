@@ -197,6 +197,7 @@ class Capped:
 
     code: int | None
     wall_s: float
+    cpu_s: float
     peak_rss_bytes: int
     timed_out: bool
     stdout: str = field(repr=False)
@@ -222,17 +223,21 @@ def run_capped(
         process = subprocess.Popen(capped, cwd=cwd, stdout=out, stderr=err, start_new_session=True)
         deadline = start + wall_s
         timed_out = False
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() >= deadline:
-                timed_out = True
+        pid = 0
+        try:
+            while True:
+                pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.perf_counter() >= deadline:
+                    timed_out = True
+                    break
+                time.sleep(0.02)
+        finally:
+            if not pid:  # past the deadline, or the driver itself was interrupted
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
                 pid, status, usage = os.wait4(process.pid, 0)
-                break
-            time.sleep(0.02)
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -240,6 +245,7 @@ def run_capped(
         return Capped(
             code=None if timed_out else process.returncode,
             wall_s=wall,
+            cpu_s=usage.ru_utime + usage.ru_stime,
             peak_rss_bytes=usage.ru_maxrss * 1024,
             timed_out=timed_out,
             stdout=out.read().decode("utf-8", "replace"),
@@ -256,6 +262,7 @@ class Result:
     size: int
     code: int | None
     wall_s: float
+    cpu_s: float
     peak_rss_mib: float
     timed_out: bool
     findings: int | None
@@ -286,6 +293,7 @@ def _summarise(command: str, subject: str, size: int, run: Capped, scratch: Path
         size=size,
         code=run.code,
         wall_s=round(run.wall_s, 2),
+        cpu_s=round(run.cpu_s, 2),
         peak_rss_mib=round(run.peak_rss_bytes / 2**20, 1),
         timed_out=run.timed_out,
         findings=findings,
@@ -371,7 +379,10 @@ def measure(
 
 def _line(result: Result) -> str:
     code = "killed" if result.timed_out else str(result.code)
-    return f"{result.command} {result.subject}: exit {code}, {result.wall_s} s, {result.peak_rss_mib} MiB"
+    return (
+        f"{result.command} {result.subject}: exit {code}, {result.wall_s} s wall, "
+        f"{result.cpu_s} s CPU, {result.peak_rss_mib} MiB"
+    )
 
 
 def _outcome(result: Result) -> str:
@@ -387,8 +398,8 @@ def _outcome(result: Result) -> str:
 def table(results: Sequence[Result]) -> str:
     """The markdown table of BASELINE.md."""
     lines = [
-        "| command | document | size (bytes) | exit | wall (s) | peak RSS (MiB) | findings (error/warning/info) | findings by rule | outcome |",
-        "|---|---|---:|---|---:|---:|---|---|---|",
+        "| command | document | size (bytes) | exit | wall (s) | CPU (s) | peak RSS (MiB) | findings (error/warning/info) | findings by rule | outcome |",
+        "|---|---|---:|---|---:|---:|---:|---|---|---|",
     ]
     for r in results:
         code = "killed" if r.timed_out else str(r.code)
@@ -399,7 +410,7 @@ def table(results: Sequence[Result]) -> str:
             findings = f"{r.findings} ({counts})"
             rules = ", ".join(f"{k} {v}" for k, v in sorted(r.by_rule.items())) or "none"
         lines.append(
-            f"| {r.command} | `{r.subject}` | {r.size:,} | {code} | {r.wall_s:.2f} | {r.peak_rss_mib:.0f} | {findings} | {rules} | {_outcome(r)} |"
+            f"| {r.command} | `{r.subject}` | {r.size:,} | {code} | {r.wall_s:.2f} | {r.cpu_s:.2f} | {r.peak_rss_mib:.0f} | {findings} | {rules} | {_outcome(r)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -412,11 +423,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("only", nargs="*", help="file names to measure (default: all)")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so a running child is killed too
     directory = args.documents or find_documents()
     if directory is None:
         parser.error(f"no corpus directory found; set {ENV_VAR} or pass --documents")
     sources = read_sources()
     started = dt.datetime.now(dt.UTC)
+    load_before = os.getloadavg()
     results = measure(
         sources,
         directory,
@@ -434,6 +447,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
             "wall_cap_s": args.wall,
             "memory_cap_gib": args.memory_gib,
+            "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "load_average_before": load_before,
+            "load_average_after": os.getloadavg(),
         }
         payload = {"meta": meta, "results": [asdict(r) for r in results]}
         args.json.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
