@@ -1,4 +1,4 @@
-"""The wheel installs the three packages, marked typed, with the schemas as package data."""
+"""The wheel installs the import packages (the typed ones marked), with the schemas as package data."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -145,15 +146,25 @@ def test_request_id_follows_the_call_chain(
         return [
             json.loads(line)
             for line in service.log_lines()
-            if request_id in line and line.startswith("{")
+            if request_id in line and line.startswith("{") and line.endswith("}")
         ]
 
-    targets_lines, auth_lines = lines_with(remote_targets), lines_with(auth)
-    assert any(line["event"] == "request" and line["path"] == "/targets" for line in targets_lines)
+    def access_line(lines: list[dict[str, Any]], path: str) -> bool:
+        return any(line["event"] == "request" and line["path"] == path for line in lines)
+
+    # A service writes its access line after the response is sent: poll for it, bounded.
+    deadline = time.monotonic() + 10
+    while True:
+        targets_lines, auth_lines = lines_with(remote_targets), lines_with(auth)
+        done = access_line(targets_lines, "/targets") and access_line(auth_lines, "/auth/verify")
+        if done or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert access_line(targets_lines, "/targets")
     assert any(
         line["event"] == "service_call" and line["upstream"] == "auth" for line in targets_lines
     )
-    assert any(line["event"] == "request" and line["path"] == "/auth/verify" for line in auth_lines)
+    assert access_line(auth_lines, "/auth/verify")
     trace_ids = {line["trace_id"] for line in targets_lines + auth_lines}
     assert len(trace_ids) == 1  # one trace across both services
 
