@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,18 @@ def test_request_id_follows_the_call_chain(
             if request_id in line and line.startswith("{")
         ]
 
-    targets_lines, auth_lines = lines_with(remote_targets), lines_with(auth)
+    # The access line is written once the response is complete, so it may land in the log a
+    # moment after the client has the response.
+    deadline = time.monotonic() + 10
+    while True:
+        targets_lines, auth_lines = lines_with(remote_targets), lines_with(auth)
+        logged = all(
+            any(line["event"] == "request" for line in lines)
+            for lines in (targets_lines, auth_lines)
+        )
+        if logged or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert any(line["event"] == "request" and line["path"] == "/targets" for line in targets_lines)
     assert any(
         line["event"] == "service_call" and line["upstream"] == "auth" for line in targets_lines
