@@ -43,8 +43,10 @@ from ._errors import (
     ServiceUnavailableError,
     StandardHTTPException,
     ValidationError,
+    code_for_status,
+    retry_after_header,
 )
-from ._handlers import GENERIC_SERVER_ERROR_DETAIL, add_error_handlers, validation_error_details
+from ._handlers import add_error_handlers, as_standard_error, validation_error_details
 from ._health import (
     DEFAULT_CHECK_TIMEOUT,
     CheckFunction,
@@ -72,19 +74,13 @@ from ._masking import (
 )
 from ._openapi import CONTRACTS_EXTENSION, error_responses, install_openapi, rewrite_openapi
 from ._pagination import FilterQuery, PaginationQuery, decode_cursor, encode_cursor, sort_params
-from ._problem import PROBLEM_JSON, ProblemResponse, build_problem, code_for_status, send_problem
+from ._problem import PROBLEM_JSON, ProblemResponse, problem_response, send_problem
 from ._settings import (
     CORSSettings,
     LoggingSettings,
     SecurityHeadersSettings,
     ServiceSettings,
     env_prefix_for,
-)
-from ._upstream import (
-    DEFAULT_MAX_RETRY_AFTER,
-    handle_service_communication_error,
-    parse_retry_after,
-    upstream_error_body,
 )
 from ._utils import chunk_list, deep_merge_dicts, format_duration, sanitize_filename
 from .auth import (
@@ -110,6 +106,12 @@ from .client import (
     install_service_clients,
     retry_async,
     validate_service_health,
+)
+from .client._upstream import (
+    DEFAULT_MAX_RETRY_AFTER,
+    handle_service_communication_error,
+    parse_retry_after,
+    upstream_error_body,
 )
 from .middleware import (
     PerformanceMiddleware,
@@ -138,7 +140,6 @@ __all__ = [
     "DEFAULT_SLOW_QUERY_MS",
     "DatabaseError",
     "FilterQuery",
-    "GENERIC_SERVER_ERROR_DETAIL",
     "HealthCheckError",
     "HealthRegistry",
     "InternalError",
@@ -177,10 +178,10 @@ __all__ = [
     "add_error_handlers",
     "add_health_routes",
     "add_standard_middleware",
+    "as_standard_error",
     "begin_request",
     "bind_log_context",
     "bind_request_context",
-    "build_problem",
     "chunk_list",
     "code_for_status",
     "create_service_app",
@@ -215,10 +216,12 @@ __all__ = [
     "new_request_id",
     "parse_retry_after",
     "parse_traceparent",
+    "problem_response",
     "register_health_check",
     "require_admin",
     "require_permissions",
     "require_role",
+    "retry_after_header",
     "retry_async",
     "rewrite_openapi",
     "sanitize_filename",

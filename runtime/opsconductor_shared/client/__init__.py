@@ -47,6 +47,15 @@ from ._settings import (
     ServiceClientSettings,
     upstream_env_prefix,
 )
+from ._upstream import (
+    DEFAULT_MAX_RETRY_AFTER,
+    HTTPX_ERRORS,
+    HTTPX_EXCEPTIONS,
+    HTTPXError,
+    handle_service_communication_error,
+    parse_retry_after,
+    upstream_error_body,
+)
 
 __all__ = [
     "CircuitBreaker",
@@ -60,6 +69,7 @@ __all__ = [
     "DEFAULT_KEEPALIVE_EXPIRY",
     "DEFAULT_LIMITS",
     "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_RETRY_AFTER",
     "DEFAULT_RESET_TIMEOUT",
     "DEFAULT_RETRY_AFTER_LIMIT",
     "DEFAULT_RETRY_ATTEMPTS",
@@ -68,6 +78,9 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DEFAULT_TIMEOUT_SECONDS",
     "HTTPMethods",
+    "HTTPXError",
+    "HTTPX_ERRORS",
+    "HTTPX_EXCEPTIONS",
     "IDEMPOTENCY_KEY_HEADER",
     "IDEMPOTENT_METHODS",
     "RETRYABLE_EXCEPTIONS",
@@ -82,13 +95,16 @@ __all__ = [
     "default_registry",
     "get_caller_token",
     "get_service_client",
+    "handle_service_communication_error",
     "install_service_clients",
     "parse_response",
+    "parse_retry_after",
     "propagation_headers",
     "raise_for_upstream_status",
     "retries_enabled",
     "retry_async",
     "set_retries_enabled",
     "upstream_env_prefix",
+    "upstream_error_body",
     "validate_service_health",
 ]

@@ -26,7 +26,7 @@ import httpx
 import tenacity
 
 from .._errors import ServiceCommunicationError
-from .._upstream import parse_retry_after
+from ._upstream import parse_retry_after
 
 __all__ = [
     "DEFAULT_BACKOFF_INITIAL",

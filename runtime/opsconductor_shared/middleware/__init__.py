@@ -1,6 +1,6 @@
 """Pure-ASGI middleware of the runtime (never `BaseHTTPMiddleware`)."""
 
-from .body_limit import DEFAULT_MAX_BODY_BYTES, RequestBodyLimitMiddleware, RequestBodyTooLarge
+from .body_limit import DEFAULT_MAX_BODY_BYTES, RequestBodyLimitMiddleware
 from .cors import cors_middleware_options
 from .errors import RESPONSE_PROGRESS_KEY, ResponseProgress, UnhandledErrorMiddleware
 from .metrics import RequestMetrics
@@ -21,7 +21,6 @@ __all__ = [
     "PerformanceMiddleware",
     "RESPONSE_PROGRESS_KEY",
     "RequestBodyLimitMiddleware",
-    "RequestBodyTooLarge",
     "RequestIDMiddleware",
     "RequestMetrics",
     "ResponseProgress",

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .._context import get_request_id, new_request_id
-from .._handlers import GENERIC_SERVER_ERROR_DETAIL
+from .._errors import InternalError
 from .._logging import get_logger
-from .._problem import build_problem, send_problem
+from .._problem import send_problem
 
 __all__ = ["RESPONSE_PROGRESS_KEY", "ResponseProgress", "UnhandledErrorMiddleware"]
 
@@ -77,11 +76,4 @@ class UnhandledErrorMiddleware:
                 if not progress.complete:
                     raise
                 return
-            problem = build_problem(
-                500,
-                code="INTERNAL_ERROR",
-                detail=GENERIC_SERVER_ERROR_DETAIL,
-                request_id=get_request_id() or new_request_id(),
-                instance=scope.get("path"),
-            )
-            await send_problem(send, problem)
+            await send_problem(send, InternalError(), scope)

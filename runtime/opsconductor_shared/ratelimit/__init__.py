@@ -24,6 +24,7 @@ from ._limiter import (
     RateLimiter,
     RequestLimits,
     denied_detail,
+    refusal,
     request_limits,
 )
 from ._memory import DEFAULT_MAX_KEYS, MemoryRateLimitStore
@@ -66,6 +67,7 @@ __all__ = [
     "principal_of",
     "rate_limit",
     "rate_limit_headers",
+    "refusal",
     "request_limits",
     "subject_for",
 ]

@@ -10,15 +10,12 @@ policy is `closed`, it answers 503 with `Retry-After`.
 
 from __future__ import annotations
 
-import math
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .._context import get_request_id, new_request_id
 from .._logging import get_logger
-from .._problem import build_problem, send_problem
+from .._problem import send_problem
 from ._headers import rate_limit_headers
-from ._limiter import UNAVAILABLE_DETAIL, RateLimiter, denied_detail, request_limits
+from ._limiter import RateLimiter, refusal, request_limits
 from ._policy import RateLimitResult
 
 __all__ = ["RateLimitMiddleware"]
@@ -77,29 +74,11 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send_with_headers)
 
     async def _refuse(self, scope: Scope, send: Send, result: RateLimitResult) -> None:
-        request_id = get_request_id() or new_request_id()
-        if not result.store_available:
-            problem = build_problem(
-                503,
-                code="SERVICE_UNAVAILABLE",
-                detail=UNAVAILABLE_DETAIL,
-                request_id=request_id,
-                instance=scope.get("path"),
-            )
-            retry = str(max(1, math.ceil(self.limiter.retry_interval)))
-            await send_problem(send, problem, {"Retry-After": retry})
-            return
-        _log.info("rate_limited", retry_after_s=round(result.retry_after, 3))
-        problem = build_problem(
-            429,
-            code="RATE_LIMITED",
-            detail=denied_detail(result),
-            request_id=request_id,
-            instance=scope.get("path"),
-        )
-        headers = {"Retry-After": str(max(1, math.ceil(result.retry_after)))}
+        if result.store_available:
+            _log.info("rate_limited", retry_after_s=round(result.retry_after, 3))
+        headers = {}
         if self.limiter.headers:
             limits = request_limits(scope)
             for name, value in rate_limit_headers(limits.policies, limits.decisions):
                 headers[name.decode()] = value.decode("latin-1")
-        await send_problem(send, problem, headers)
+        await send_problem(send, refusal(self.limiter, result, headers=headers), scope)
