@@ -8,9 +8,10 @@ service without their optional dependencies still imports this package.
 """
 
 from ._app import (
+    MIDDLEWARE_SLOTS,
     LifespanHook,
+    MiddlewareStack,
     ServiceRuntime,
-    add_standard_middleware,
     create_service_app,
     get_runtime,
     register_health_check,
@@ -46,7 +47,12 @@ from ._errors import (
     code_for_status,
     retry_after_header,
 )
-from ._handlers import add_error_handlers, as_standard_error, validation_error_details
+from ._handlers import (
+    add_error_handlers,
+    as_standard_error,
+    log_failure,
+    validation_error_details,
+)
 from ._health import (
     DEFAULT_CHECK_TIMEOUT,
     CheckFunction,
@@ -75,6 +81,7 @@ from ._masking import (
 from ._openapi import CONTRACTS_EXTENSION, error_responses, install_openapi, rewrite_openapi
 from ._pagination import FilterQuery, PaginationQuery, decode_cursor, encode_cursor, sort_params
 from ._problem import PROBLEM_JSON, ProblemResponse, problem_response, send_problem
+from ._routes import RuntimeRoutes, docs_routes, route_path
 from ._settings import (
     CORSSettings,
     LoggingSettings,
@@ -113,14 +120,7 @@ from .client._upstream import (
     parse_retry_after,
     upstream_error_body,
 )
-from .middleware import (
-    PerformanceMiddleware,
-    RequestBodyLimitMiddleware,
-    RequestIDMiddleware,
-    RequestMetrics,
-    SecurityHeadersMiddleware,
-    UnhandledErrorMiddleware,
-)
+from .middleware import RequestBodyLimitMiddleware, RequestMetrics, StandardMiddleware
 from .models import PaginatedResponse
 
 __all__ = [
@@ -145,24 +145,24 @@ __all__ = [
     "InternalError",
     "LifespanHook",
     "LoggingSettings",
+    "MIDDLEWARE_SLOTS",
+    "MiddlewareStack",
     "NotFoundError",
     "OptionalUser",
     "PROBLEM_JSON",
     "PaginatedResponse",
     "PaginationQuery",
     "PayloadTooLargeError",
-    "PerformanceMiddleware",
     "PermissionDeniedError",
     "PreconditionFailedError",
     "ProblemResponse",
     "REDACTED",
     "RateLimitedError",
     "RequestBodyLimitMiddleware",
-    "RequestIDMiddleware",
     "RequestMetrics",
     "RetryPolicy",
+    "RuntimeRoutes",
     "SENSITIVE_KEY_PARTS",
-    "SecurityHeadersMiddleware",
     "SecurityHeadersSettings",
     "ServiceClient",
     "ServiceCommunicationError",
@@ -170,14 +170,13 @@ __all__ = [
     "ServiceSettings",
     "ServiceUnavailableError",
     "StandardHTTPException",
+    "StandardMiddleware",
     "TokenVerifier",
     "TraceContext",
-    "UnhandledErrorMiddleware",
     "ValidationError",
     "VerifiedClaims",
     "add_error_handlers",
     "add_health_routes",
-    "add_standard_middleware",
     "as_standard_error",
     "begin_request",
     "bind_log_context",
@@ -187,6 +186,7 @@ __all__ = [
     "create_service_app",
     "decode_cursor",
     "deep_merge_dicts",
+    "docs_routes",
     "emit_event",
     "encode_cursor",
     "env_prefix_for",
@@ -208,6 +208,7 @@ __all__ = [
     "is_clean_flat_mapping",
     "is_sensitive_key",
     "log_database_operation",
+    "log_failure",
     "log_service_call",
     "mask_event",
     "mask_sensitive_data",
@@ -224,6 +225,7 @@ __all__ = [
     "retry_after_header",
     "retry_async",
     "rewrite_openapi",
+    "route_path",
     "sanitize_filename",
     "send_problem",
     "setup_service_logging",

@@ -11,8 +11,10 @@ Each handler turns what it catches into one of the library's exceptions and answ
 - a response that fails its own model, and any other exception, as an `InternalError` (a
   generic detail; the exception goes to the log only).
 
-Inside the runtime's stack, an exception that no handler answers reaches the standard layer,
-which answers it the same way (see `middleware.standard`).
+An unhandled exception is answered by Starlette's `ServerErrorMiddleware` with the handler
+registered here and then re-raised; the runtime's standard layer, around the whole app, logs
+it with its stack (and answers itself for exceptions raised in the middleware outside
+FastAPI; see `middleware.standard`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from ._problem import problem_response
 __all__ = [
     "add_error_handlers",
     "as_standard_error",
+    "log_failure",
     "validation_error_details",
 ]
 
@@ -101,7 +104,8 @@ def as_standard_error(exc: HTTPException) -> StandardHTTPException:
     )
 
 
-def _log_failure(exc: StandardHTTPException) -> None:
+def log_failure(exc: StandardHTTPException) -> None:
+    """Log an error response: INFO for a 4xx, ERROR for a 5xx, with the error's metadata."""
     level = _log.error if exc.status_code >= 500 else _log.info
     level(
         "request_failed",
@@ -116,7 +120,7 @@ def _log_failure(exc: StandardHTTPException) -> None:
 async def _http_exception(request: Request, exc: Exception) -> Response:
     error = as_standard_error(cast("HTTPException", exc))
     if error is exc or error.status_code >= 500:  # Starlette's own 404s and 405s are not news
-        _log_failure(error)
+        log_failure(error)
     return problem_response(error, instance=request.url.path)
 
 
@@ -132,8 +136,14 @@ async def _validation_exception(request: Request, exc: Exception) -> Response:
     return problem_response(error, instance=request.url.path)
 
 
-async def _unhandled_exception(request: Request, exc: Exception) -> Response:
+async def _response_invalid(request: Request, exc: Exception) -> Response:
     _log.error("unhandled_exception", exc_info=exc, exc_type=type(exc).__name__)
+    return problem_response(InternalError(), instance=request.url.path)
+
+
+async def _unhandled_exception(request: Request, _: Exception) -> Response:
+    # Starlette's ServerErrorMiddleware sends this and re-raises the exception, which the
+    # standard layer around the whole app then logs, once, with its stack.
     return problem_response(InternalError(), instance=request.url.path)
 
 
@@ -141,5 +151,5 @@ def add_error_handlers(app: FastAPI) -> None:
     """Register the envelope handlers on `app` (see the module docstring)."""
     app.add_exception_handler(HTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_exception)
-    app.add_exception_handler(ResponseValidationError, _unhandled_exception)
+    app.add_exception_handler(ResponseValidationError, _response_invalid)
     app.add_exception_handler(Exception, _unhandled_exception)

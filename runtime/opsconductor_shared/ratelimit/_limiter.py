@@ -22,6 +22,7 @@ from .._client_ip import ClientAddressResolver
 from .._errors import RateLimitedError, ServiceUnavailableError, retry_after_header
 from .._health import HealthCheckError
 from .._logging import get_logger
+from ._headers import rate_limit_headers
 from ._keys import IdentityResolver, Principal, principal_from_state, subject_for
 from ._policy import RateLimit, RateLimitDecision, RateLimitResult
 from ._rules import RateLimitRules
@@ -48,6 +49,10 @@ class RequestLimits:
 
     policies: list[RateLimit] = field(default_factory=list)
     decisions: list[RateLimitDecision] = field(default_factory=list)
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """The RateLimit headers of what applied so far (none when no policy did)."""
+        return rate_limit_headers(self.policies, self.decisions) if self.policies else []
 
 
 def request_limits(scope: Scope) -> RequestLimits:
