@@ -25,7 +25,6 @@ from ._context import (
     get_log_context,
     get_request_id,
     get_trace_context,
-    merge_log_context,
     new_request_id,
     parse_traceparent,
 )
@@ -63,7 +62,6 @@ from ._health import (
 )
 from ._logging import (
     DEFAULT_SLOW_QUERY_MS,
-    emit_event,
     get_logger,
     log_database_operation,
     log_service_call,
@@ -73,6 +71,7 @@ from ._logging import (
 from ._masking import (
     REDACTED,
     SENSITIVE_KEY_PARTS,
+    MaskedStr,
     is_clean_flat_mapping,
     is_sensitive_key,
     mask_sensitive_data,
@@ -146,6 +145,7 @@ __all__ = [
     "LifespanHook",
     "LoggingSettings",
     "MIDDLEWARE_SLOTS",
+    "MaskedStr",
     "MiddlewareStack",
     "NotFoundError",
     "OptionalUser",
@@ -187,7 +187,6 @@ __all__ = [
     "decode_cursor",
     "deep_merge_dicts",
     "docs_routes",
-    "emit_event",
     "encode_cursor",
     "env_prefix_for",
     "error_responses",
@@ -213,7 +212,6 @@ __all__ = [
     "mask_event",
     "mask_sensitive_data",
     "mask_string",
-    "merge_log_context",
     "new_request_id",
     "parse_retry_after",
     "parse_traceparent",

@@ -79,7 +79,7 @@ class RuntimeRoutes(BaseRoute):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http":
             return _NO_MATCH
-        route = self._by_path.get(route_path(scope))
+        route = self._by_path.get(route_path(scope) if scope.get("root_path") else scope["path"])
         if route is None:
             return _NO_MATCH
         _, child_scope = route.matches(scope)  # a method it does not take is its 405

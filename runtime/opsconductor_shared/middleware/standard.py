@@ -41,7 +41,7 @@ from .._client_ip import ClientAddressResolver
 from .._context import begin_request, parse_traceparent
 from .._errors import InternalError
 from .._handlers import as_standard_error, log_failure
-from .._logging import emit_event, get_logger
+from .._logging import get_logger
 from .._problem import send_problem
 from .metrics import RequestMetrics
 from .security_headers import security_headers
@@ -128,6 +128,9 @@ class StandardMiddleware:
         self.client_address = client_address or ClientAddressResolver()
         self.metrics = metrics
         self.access_log = access_log
+        # The bound logger itself rather than structlog's lazy proxy, which would look it up
+        # on every line; it follows reconfiguration (`setup_service_logging`) all the same.
+        self._access_log = get_logger(ACCESS_LOGGER).bind()
         self._id_name = request_id_header.lower().encode("latin-1")
         defaults = security_headers() if headers is None else headers
         self._defaults = [
@@ -241,19 +244,15 @@ class StandardMiddleware:
         if not self.access_log:
             return
         slow = duration_ms >= self.slow_request_ms
-        emit_event(
-            ACCESS_LOGGER,
-            "warning" if slow else "info",
+        (self._access_log.warning if slow else self._access_log.info)(
             "request",
-            {
-                "method": scope["method"],
-                "route": route,
-                "path": scope["path"],
-                "status": status,
-                # Rounded to the microsecond; round() itself costs more than the arithmetic.
-                "duration_ms": int(duration_ms * 1000 + 0.5) / 1000,
-                "bytes": sent,
-                "client": self.client_address(scope),
-                "slow": slow,
-            },
+            method=scope["method"],
+            route=route,
+            path=scope["path"],
+            status=status,
+            # Rounded to the microsecond; round() itself costs more than the arithmetic.
+            duration_ms=int(duration_ms * 1000 + 0.5) / 1000,
+            bytes=sent,
+            client=self.client_address(scope),
+            slow=slow,
         )
