@@ -12,12 +12,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import structlog
-from opsconductor_shared import (
-    bind_request_context,
-    get_logger,
-    new_request_id,
-    setup_service_logging,
-)
+from opsconductor_shared import get_logger, setup_service_logging
+from opsconductor_shared._context import bind_request_context, new_request_id
 
 from bench.common import Row, interleaved_medians, row, sync_per_call_us
 

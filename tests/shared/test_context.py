@@ -12,13 +12,15 @@ import structlog
 from opsconductor_shared import (
     REDACTED,
     TraceContext,
-    begin_request,
     bind_log_context,
-    bind_request_context,
-    get_log_context,
     get_logger,
     get_request_id,
     get_trace_context,
+)
+from opsconductor_shared._context import (
+    begin_request,
+    bind_request_context,
+    get_log_context,
     new_request_id,
     parse_traceparent,
 )

@@ -9,12 +9,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from opsconductor_contracts import HealthResponse, HealthStatus
-from opsconductor_shared import (
-    HealthCheckError,
-    HealthRegistry,
-    health_router,
-    register_health_check,
-)
+from opsconductor_shared import HealthCheckError, register_health_check
+from opsconductor_shared._health import HealthRegistry, health_router
 from opsconductor_shared._routes import RuntimeRoutes
 from opsconductor_shared.contracts import load_schema_dir
 from starlette.routing import Match

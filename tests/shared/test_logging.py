@@ -13,13 +13,8 @@ import threading
 import pytest
 import structlog
 from fastapi.testclient import TestClient
-from opsconductor_shared import (
-    get_logger,
-    log_database_operation,
-    log_service_call,
-    setup_service_logging,
-)
-from opsconductor_shared._logging import _Sink
+from opsconductor_shared import get_logger, setup_service_logging
+from opsconductor_shared._logging import _Sink, log_database_operation, log_service_call
 
 from tests.shared.apps import make_app
 from tests.shared.conftest import CapturedLogs

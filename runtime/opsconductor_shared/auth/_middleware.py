@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._context import bind_log_context
 from .._errors import StandardHTTPException
-from ..client import bind_caller_token
+from ..client._propagation import bind_caller_token
 from ._verifier import TokenVerifier, VerifiedToken
 
 __all__ = [

@@ -41,7 +41,6 @@ __all__ = [
     "RETRYABLE_STATUSES",
     "RetryPolicy",
     "RetryableStatusError",
-    "retries_enabled",
     "retry_async",
     "set_retries_enabled",
 ]
@@ -75,11 +74,6 @@ def set_retries_enabled(enabled: bool) -> None:
     """
     global _enabled  # noqa: PLW0603 - one process-wide switch, by design
     _enabled = enabled
-
-
-def retries_enabled() -> bool:
-    """Whether retries are switched on (see `set_retries_enabled`)."""
-    return _enabled
 
 
 class RetryableStatusError(Exception):

@@ -10,20 +10,16 @@ from typing import Any
 import httpx
 import pytest
 from opsconductor_contracts import ErrorResponse
-from opsconductor_shared import (
-    ServiceCommunicationError,
-    StandardHTTPException,
-    TraceContext,
-    bind_request_context,
-)
+from opsconductor_shared import ServiceCommunicationError, StandardHTTPException, TraceContext
+from opsconductor_shared._context import bind_request_context
 from opsconductor_shared.client import (
     CircuitBreaker,
     CircuitOpenError,
     RetryPolicy,
     ServiceClient,
-    bind_caller_token,
     handle_service_communication_error,
 )
+from opsconductor_shared.client._propagation import bind_caller_token
 from pydantic import BaseModel
 
 pytestmark = pytest.mark.anyio

@@ -9,7 +9,8 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from opsconductor_shared import TraceContext, parse_traceparent
+from opsconductor_shared import TraceContext
+from opsconductor_shared._context import parse_traceparent
 from opsconductor_shared.middleware import StandardMiddleware
 from starlette.types import Message, Receive, Scope, Send
 

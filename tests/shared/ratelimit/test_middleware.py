@@ -12,7 +12,6 @@ from opsconductor_contracts import Identity
 from opsconductor_shared import ServiceSettings, get_runtime
 from opsconductor_shared.ratelimit import (
     RateLimit,
-    RateLimitMiddleware,
     RateLimitResult,
     RateLimitSettings,
     RateLimitStoreError,
@@ -21,6 +20,7 @@ from opsconductor_shared.ratelimit import (
     install_rate_limiting,
     rate_limit,
 )
+from opsconductor_shared.ratelimit._middleware import RateLimitMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from structlog.testing import capture_logs
 
