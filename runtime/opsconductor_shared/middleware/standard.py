@@ -32,14 +32,13 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .._client_ip import ClientAddressResolver
 from .._context import begin_request, parse_traceparent
-from .._errors import InternalError
+from .._errors import InternalError, StandardHTTPException
 from .._handlers import as_standard_error, log_failure
 from .._logging import get_logger
 from .._problem import send_problem
@@ -228,7 +227,7 @@ class StandardMiddleware:
         finally:
             self._record(scope, status, sent, start)
 
-    def _error_for(self, exc: Exception) -> Any:
+    def _error_for(self, exc: Exception) -> StandardHTTPException:
         if isinstance(exc, HTTPException):
             error = as_standard_error(exc)
             log_failure(error)
