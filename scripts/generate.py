@@ -3,10 +3,11 @@
 Steps: check the schema directory (YAML, OpenAPI 3.1, JSON Schema, `$ref`s), run
 datamodel-code-generator with the options of `[tool.datamodel-codegen]` in pyproject.toml into
 a temporary directory, add the base class, the package `__init__` (every model in a sorted
-`__all__`, `CONTRACTS_VERSION`) and `py.typed`, import the result in a fresh interpreter, and
-only then swap it in place of the old package. With `--check`, compare instead and fail when the
-committed package differs from what the schemas generate. (The schemas themselves reach the
-wheel through the build configuration: hatch's `force-include` in pyproject.toml.)
+`__all__`, `CONTRACTS_VERSION`), `ERROR_STATUS` (each `ErrorCode`'s HTTP status, from its
+`x-status`) and `py.typed`, import the result in a fresh interpreter, and only then swap it in
+place of the old package. With `--check`, compare instead and fail when the committed package
+differs from what the schemas generate. (The schemas themselves reach the wheel through the
+build configuration: hatch's `force-include` in pyproject.toml.)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 # Importing the schema set does not import the contracts package (or the runtime), which may
 # be exactly what is broken or missing when generation is needed; a test keeps it so.
-from opsconductor_conformance.schemaset import SchemaSetError, load_schema_dir
+from opsconductor_conformance.schemaset import SchemaSet, SchemaSetError, load_schema_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "schemas"
@@ -40,13 +41,62 @@ class GenerationError(Exception):
     """Generation failed; the message says why and `generated/` is untouched."""
 
 
-def check_schemas(schemas: Path) -> str:
-    """Check the schema directory; return the contracts version."""
+def _load_schemas(schemas: Path) -> SchemaSet:
     try:
-        loaded = load_schema_dir(schemas)
+        return load_schema_dir(schemas)
     except SchemaSetError as exc:
         raise GenerationError(f"the schemas are broken, nothing was generated:\n{exc}") from exc
-    return str(loaded.version)
+
+
+def check_schemas(schemas: Path) -> str:
+    """Check the schema directory; return the contracts version."""
+    return str(_load_schemas(schemas).version)
+
+
+def error_statuses(loaded: SchemaSet) -> dict[str, int]:
+    """`x-status` of the `ErrorCode` component: exactly one HTTP error status per code."""
+    components = loaded.components()
+    if "ErrorCode" not in components:
+        raise GenerationError(
+            "no ErrorCode component: the error codes and their statuses are missing"
+        )
+    document, schema = components["ErrorCode"]
+    where = f"{document.path.name}#/components/schemas/ErrorCode"
+    codes = list(schema.get("enum") or [])
+    statuses = schema.get("x-status")
+    if not isinstance(statuses, dict):
+        raise GenerationError(f"{where}: add `x-status`, a mapping from every code to its status")
+    missing = [code for code in codes if code not in statuses]
+    unknown = [code for code in statuses if code not in codes]
+    wrong = [
+        code
+        for code, status in statuses.items()
+        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599
+    ]
+    problems = []
+    if missing:
+        problems.append(f"codes without a status: {missing}")
+    if unknown:
+        problems.append(f"statuses for codes the enum does not list: {unknown}")
+    if wrong:
+        problems.append(f"statuses that are not an HTTP error status (400-599): {wrong}")
+    if problems:
+        raise GenerationError(f"{where}/x-status: " + "; ".join(problems))
+    return {code: statuses[code] for code in codes}
+
+
+def _render_error_status(statuses: dict[str, int]) -> str:
+    entries = "\n".join(f"        ErrorCode.{code}: {status}," for code, status in statuses.items())
+    return (
+        HEADER.format(source="errors.yaml")
+        + '\n"""The HTTP status of every `ErrorCode`: `x-status` of the ErrorCode component."""\n\n'
+        + "from collections.abc import Mapping\n"
+        + "from types import MappingProxyType\n\n"
+        + "from .errors import ErrorCode\n\n"
+        + "ERROR_STATUS: Mapping[ErrorCode, int] = MappingProxyType(\n"
+        + f"    {{\n{entries}\n    }}\n)\n"
+        + '"""Each code\'s status; where codes share one, the first listed is the status\'s own."""\n'
+    )
 
 
 def run_generator(schemas: Path, output: Path) -> None:
@@ -68,13 +118,19 @@ def run_generator(schemas: Path, output: Path) -> None:
         )
 
 
-def _public_classes(module: Path) -> list[str]:
-    tree = ast.parse(module.read_text(encoding="utf-8"))
-    return [
-        node.name
-        for node in tree.body
-        if isinstance(node, ast.ClassDef) and not node.name.startswith("_")
-    ]
+def _public_names(module: Path) -> list[str]:
+    # The models, and the constants the generator emits beside them (`ERROR_STATUS`).
+    names = []
+    for node in ast.parse(module.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            names.append(node.name)
+        elif (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.target.id.isupper()
+        ):
+            names.append(node.target.id)
+    return names
 
 
 def _render_init(package: Path, version: str) -> str:
@@ -83,7 +139,7 @@ def _render_init(package: Path, version: str) -> str:
     for module in sorted(package.glob("*.py")):
         if module.name.startswith("_"):
             continue
-        classes = _public_classes(module)
+        classes = _public_names(module)
         if classes:
             imports.append(f"from .{module.stem} import {', '.join(sorted(classes))}")
             names.extend(classes)
@@ -113,13 +169,16 @@ def _fix_headers(package: Path) -> None:
 
 def build(schemas: Path, workdir: Path) -> Path:
     """Generate the complete package into `workdir`; return its path."""
-    version = check_schemas(schemas)
+    loaded = _load_schemas(schemas)
+    version = str(loaded.version)
+    statuses = error_statuses(loaded)
     package = workdir / PACKAGE
     run_generator(schemas, package)
     for stray in package.iterdir():
         if stray.is_dir() or stray.suffix != ".py":
             shutil.rmtree(stray) if stray.is_dir() else stray.unlink()
     _fix_headers(package)
+    (package / "error_status.py").write_text(_render_error_status(statuses), encoding="utf-8")
     base = BASE_TEMPLATE.read_text(encoding="utf-8")
     (package / "_base.py").write_text(
         HEADER.format(source="../scripts/contracts_base.py") + "\n" + base, encoding="utf-8"

@@ -20,6 +20,7 @@ from .auth import (
     VerifyResponse,
 )
 from .entities import BaseEntity
+from .error_status import ERROR_STATUS
 from .errors import ErrorCode, ErrorDetail, ErrorResponse
 from .health import DependencyCheck, HealthResponse, HealthStatus
 from .pagination import (
@@ -49,6 +50,7 @@ __all__ = [
     "CONTRACTS_VERSION",
     "ContractModel",
     "DependencyCheck",
+    "ERROR_STATUS",
     "ErrorCode",
     "ErrorDetail",
     "ErrorResponse",

@@ -12,10 +12,10 @@ It needs the `cli` extra (`pip install 'opsconductor-shared[cli]'`). Only a `mod
 source imports FastAPI (with the app); the runtime, `opsconductor_shared`, never imports this.
 """
 
-from importlib.util import find_spec
+from importlib.util import find_spec as _find_spec
 
 _EXTRA = ("yaml", "jsonschema", "openapi_spec_validator", "referencing")
-if _missing := [name for name in _EXTRA if find_spec(name) is None]:
+if _missing := [name for name in _EXTRA if _find_spec(name) is None]:
     raise ModuleNotFoundError(
         f"opsconductor_conformance needs the `cli` extra ({', '.join(_missing)} missing): "
         "pip install 'opsconductor-shared[cli]'",

@@ -122,6 +122,30 @@ BROKEN = [
         "audit.yaml#/info/version",
         id="version-disagrees",
     ),
+    pytest.param(
+        "errors.yaml",
+        ("        UPSTREAM_TIMEOUT: 504\n", ""),
+        "x-status: codes without a status: ['UPSTREAM_TIMEOUT']",
+        id="code-without-status",
+    ),
+    pytest.param(
+        "errors.yaml",
+        ("        CONFLICT: 409\n", "        CONFLICT: 409\n        TEAPOT: 418\n"),
+        "statuses for codes the enum does not list: ['TEAPOT']",
+        id="status-without-code",
+    ),
+    pytest.param(
+        "errors.yaml",
+        ("        CONFLICT: 409\n", "        CONFLICT: 200\n"),
+        "not an HTTP error status (400-599): ['CONFLICT']",
+        id="status-not-an-error",
+    ),
+    pytest.param(
+        "errors.yaml",
+        ("        CONFLICT: 409\n", "        CONFLICT: 409\n        CONFLICT: 412\n"),
+        "duplicate key 'CONFLICT'",
+        id="code-with-two-statuses",
+    ),
 ]
 
 

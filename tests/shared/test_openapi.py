@@ -10,7 +10,8 @@ from fastapi.security import HTTPBearer
 from opsconductor_conformance import load_schema_dir
 from opsconductor_conformance.normalize import normalize_schema, schema_differences
 from opsconductor_contracts import CONTRACTS_VERSION
-from opsconductor_shared import error_responses, rewrite_openapi
+from opsconductor_shared import error_responses
+from opsconductor_shared._openapi import rewrite_openapi
 
 from tests.conftest import SCHEMAS
 from tests.shared.apps import make_app

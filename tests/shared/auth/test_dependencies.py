@@ -8,12 +8,8 @@ from typing import Any
 import jwt
 import pytest
 from fastapi import Depends
-from opsconductor_shared.auth import (
-    BEARER_SCHEME_NAME,
-    AuthSettings,
-    require_permissions,
-    require_role,
-)
+from opsconductor_shared.auth import AuthSettings, require_permissions, require_role
+from opsconductor_shared.auth._dependencies import BEARER_SCHEME_NAME
 
 from .conftest import bearer, protected_app, running
 from .fake_auth import HS256_SECRET, base_claims

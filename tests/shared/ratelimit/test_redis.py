@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio
-from opsconductor_shared.cache import RedisSettings
 from opsconductor_shared.ratelimit import (
     RateLimit,
     RateLimitSettings,
     RateLimitStoreError,
     RedisRateLimitStore,
+    RedisSettings,
 )
 from pydantic import SecretStr
 from structlog.testing import capture_logs

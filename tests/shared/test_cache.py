@@ -6,20 +6,25 @@ import asyncio
 from typing import Any
 
 import pytest
-from opsconductor_shared.cache import (
-    Cache,
-    MemoryCache,
-    RedisCache,
-    RedisSettings,
-    create_redis_client,
-)
+from opsconductor_shared._cache import Cache, MemoryCache, RedisCache
+from opsconductor_shared._redis import create_redis_client
+from opsconductor_shared.ratelimit import RedisSettings
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from tests.services import closed_port
-from tests.test_exports import test_all_sorted_and_complete
+from tests.services import closed_port, require_redis, unique_name
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return require_redis()
+
+
+@pytest.fixture
+def prefix() -> str:
+    return unique_name("cachetest")
 
 
 class Clock:
@@ -87,7 +92,3 @@ async def test_unreachable_redis_reads_as_a_miss() -> None:
         ]
     finally:
         await client.aclose()
-
-
-def test_all_sorted_and_complete_cache() -> None:
-    test_all_sorted_and_complete("opsconductor_shared.cache")

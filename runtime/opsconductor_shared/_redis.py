@@ -1,4 +1,4 @@
-"""Redis for services: settings, a client whose every call ends in bounded time, and a cache.
+"""Redis for services: its settings, and a client whose every call ends in bounded time.
 
 `create_redis_client` builds a `redis.asyncio.Redis` on a blocking connection pool with short
 socket, connect and pool timeouts and no retries except one on a dropped connection (a reset
@@ -6,17 +6,16 @@ socket fails at once; retrying it hides a Redis restart, retrying a timeout woul
 wait). So a Redis that is down or black-holed costs a caller at most about the timeouts, never
 redis-py's default of three retries with backoff.
 
-redis is imported only when a client is made, so this module imports without the `redis` extra.
+Rate limiting (`RedisRateLimitStore`) and the shared cache (`RedisCache`) use it, so one Redis
+configuration serves both. redis is imported only when a client is made, so this module
+imports without the `redis` extra.
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, SecretStr
-
-from .._logging import get_logger
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -26,17 +25,15 @@ __all__ = [
     "DEFAULT_REDIS_MAX_CONNECTIONS",
     "DEFAULT_REDIS_SOCKET_TIMEOUT",
     "DEFAULT_REDIS_URL",
-    "RedisCache",
     "RedisSettings",
     "create_redis_client",
+    "require_redis",
 ]
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_REDIS_SOCKET_TIMEOUT = 0.25
 DEFAULT_REDIS_CONNECT_TIMEOUT = 0.25
 DEFAULT_REDIS_MAX_CONNECTIONS = 50
-
-_log = get_logger("opsconductor.redis")
 
 
 class RedisSettings(BaseModel):
@@ -62,7 +59,12 @@ class RedisSettings(BaseModel):
     )
 
 
-def _require_redis() -> Any:
+def require_redis() -> Any:
+    """The `redis` module.
+
+    Raises:
+        ImportError: redis is not installed (install the `redis` extra).
+    """
     try:
         import redis.asyncio  # noqa: PLC0415 - optional dependency
     except ImportError as exc:
@@ -74,7 +76,7 @@ def _require_redis() -> Any:
 
 def create_redis_client(settings: RedisSettings) -> Redis:
     """A `redis.asyncio.Redis` whose calls end in bounded time (see the module docstring)."""
-    redis = _require_redis()
+    redis = require_redis()
     from redis.asyncio.retry import Retry  # noqa: PLC0415
     from redis.backoff import NoBackoff  # noqa: PLC0415
 
@@ -88,50 +90,3 @@ def create_redis_client(settings: RedisSettings) -> Redis:
     )
     client: Redis = redis.asyncio.Redis.from_pool(pool)
     return client
-
-
-class RedisCache:
-    """A `Cache` in Redis, shared by every replica; failures read as misses and are logged.
-
-    Args:
-        client: from `create_redis_client` (or any `redis.asyncio.Redis`).
-        key_prefix: put before every key, so caches of different purposes never collide.
-    """
-
-    def __init__(self, client: Redis, *, key_prefix: str = "cache") -> None:
-        redis = _require_redis()
-        self.client = client
-        self.key_prefix = key_prefix
-        self._errors: tuple[type[BaseException], ...] = (
-            redis.exceptions.RedisError,
-            OSError,
-            TimeoutError,
-        )
-
-    def __repr__(self) -> str:
-        return f"RedisCache(key_prefix={self.key_prefix!r})"
-
-    def _key(self, key: str) -> str:
-        return f"{self.key_prefix}:{key}"
-
-    async def get(self, key: str) -> bytes | None:
-        try:
-            value = await self.client.get(self._key(key))
-        except self._errors as exc:
-            _log.warning("cache_unavailable", operation="get", error=type(exc).__name__)
-            return None
-        return value if isinstance(value, bytes) or value is None else str(value).encode()
-
-    async def set(self, key: str, value: bytes, *, ttl: float) -> None:
-        if ttl <= 0:
-            raise ValueError("ttl must be positive")
-        try:
-            await self.client.set(self._key(key), value, px=max(1, math.ceil(ttl * 1000)))
-        except self._errors as exc:
-            _log.warning("cache_unavailable", operation="set", error=type(exc).__name__)
-
-    async def delete(self, key: str) -> None:
-        try:
-            await self.client.delete(self._key(key))
-        except self._errors as exc:
-            _log.warning("cache_unavailable", operation="delete", error=type(exc).__name__)

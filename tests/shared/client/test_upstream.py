@@ -1,4 +1,5 @@
-"""httpx failures map onto ServiceCommunicationError, every httpx exception included."""
+"""httpx failures map onto ServiceCommunicationError, through one table that holds every
+exception class httpx defines."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
-from opsconductor_shared import (
-    ServiceCommunicationError,
-    handle_service_communication_error,
+from opsconductor_shared import ServiceCommunicationError
+from opsconductor_shared.client import handle_service_communication_error
+from opsconductor_shared.client._upstream import (
+    HTTPX_ERRORS,
+    HTTPX_EXCEPTIONS,
     parse_retry_after,
 )
 
@@ -82,14 +85,50 @@ def test_service_defaults_to_the_host() -> None:
     )
 
 
-def test_every_httpx_error_is_mapped() -> None:
-    for name, cls in inspect.getmembers(httpx, inspect.isclass):
-        if not issubclass(cls, httpx.HTTPError) or cls in (httpx.HTTPError,):
-            continue
-        exc = _status_error(500) if cls is httpx.HTTPStatusError else cls("x", request=REQUEST)  # type: ignore[call-arg]
-        error = handle_service_communication_error(exc)
-        assert error.status in (502, 503, 504), name
-        assert error.code in ("UPSTREAM_ERROR", "SERVICE_UNAVAILABLE", "UPSTREAM_TIMEOUT"), name
+HTTPX_EXCEPTION_CLASSES = sorted(
+    (cls for _, cls in inspect.getmembers(httpx, inspect.isclass) if issubclass(cls, Exception)),
+    key=lambda cls: cls.__name__,
+)
+
+
+def _instance(cls: type[Exception]) -> Exception:
+    if cls is httpx.HTTPStatusError:
+        return _status_error(500)
+    if issubclass(cls, httpx.RequestError):
+        return cls("x", request=REQUEST)
+    if cls is httpx.HTTPError:
+        return cls("x")
+    return (
+        cls() if issubclass(cls, httpx.StreamError) and cls is not httpx.StreamError else cls("x")
+    )  # type: ignore[call-arg]
+
+
+def test_httpx_defines_the_exceptions_the_table_expects() -> None:
+    # If httpx adds or drops an exception class, this and the next test say which.
+    assert len(HTTPX_EXCEPTION_CLASSES) >= 28
+    assert set(HTTPX_ERRORS) == set(HTTPX_EXCEPTION_CLASSES)
+
+
+@pytest.mark.parametrize("cls", HTTPX_EXCEPTION_CLASSES, ids=lambda cls: cls.__name__)
+def test_every_httpx_exception_class_is_in_the_table(cls: type[Exception]) -> None:
+    assert cls in HTTPX_ERRORS, f"httpx.{cls.__name__} has no entry in HTTPX_ERRORS"
+    assert issubclass(cls, HTTPX_EXCEPTIONS), f"the client would not catch httpx.{cls.__name__}"
+    code, _ = HTTPX_ERRORS[cls]
+    error = handle_service_communication_error(_instance(cls), service="targets")  # type: ignore[arg-type]
+    assert (error.code, error.status) == (
+        str(code),
+        {"UPSTREAM_ERROR": 502, "SERVICE_UNAVAILABLE": 503, "UPSTREAM_TIMEOUT": 504}[code],
+    )
+    assert "targets service" in error.detail
+    assert "targets.internal" not in error.detail
+
+
+def test_the_most_specific_class_decides() -> None:
+    class MyReadTimeout(httpx.ReadTimeout):
+        pass
+
+    error = handle_service_communication_error(MyReadTimeout("x", request=REQUEST))
+    assert error.code == "UPSTREAM_TIMEOUT"
 
 
 def test_parse_retry_after() -> None:
