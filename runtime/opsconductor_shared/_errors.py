@@ -57,6 +57,7 @@ __all__ = [
     "ValidationError",
     "code_for_status",
     "retry_after_header",
+    "status_line",
 ]
 
 GENERIC_SERVER_ERROR_DETAIL = (
@@ -85,6 +86,14 @@ def code_for_status(status: int) -> str:
 def retry_after_header(seconds: float) -> str:
     """The `Retry-After` value for a wait of `seconds`: whole seconds, rounded up, at least 1."""
     return str(max(1, math.ceil(seconds)))
+
+
+def status_line(status: int) -> str:
+    """A status with its phrase, as in a status line: `404 Not Found`."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
 
 
 def _title(status: int) -> str:
@@ -325,10 +334,16 @@ class ServiceCommunicationError(StandardHTTPException):
     """A service this one depends on failed (UPSTREAM_ERROR), was unreachable
     (SERVICE_UNAVAILABLE), or was too slow (UPSTREAM_TIMEOUT).
 
+    The `detail` our own caller gets never names the upstream's host; the message of the
+    exception (`str(error)`, in tracebacks) and the log line name the call: `method`, `url`
+    (without credentials or secret query values) and what it answered.
+
     Args:
         service: name of the upstream service.
         upstream_status: the HTTP status it answered with, if it answered.
         upstream_error: its `ErrorResponse`, if it sent one; kept as the cause.
+        method: the method of the call, such as `GET`.
+        url: the URL of the call, fit to be shown (see `client._urls.public_url`).
         retry_after: seconds to wait, passed through from the upstream's `Retry-After`.
     """
 
@@ -342,14 +357,19 @@ class ServiceCommunicationError(StandardHTTPException):
         service: str | None = None,
         upstream_status: int | None = None,
         upstream_error: ErrorResponse | None = None,
+        method: str | None = None,
+        url: str | None = None,
         **kwargs: Any,
     ) -> None:
         self.service = service
         self.upstream_status = upstream_status
         self.upstream_error = upstream_error
+        self.method = method
+        self.url = url
         metadata = {
             "upstream": service,
             "upstream_status": upstream_status,
+            **({"upstream_method": method, "upstream_url": url} if url else {}),
             **dict(kwargs.pop("metadata", None) or {}),
         }
         if upstream_error is not None:
@@ -358,6 +378,16 @@ class ServiceCommunicationError(StandardHTTPException):
                 "upstream_request_id": upstream_error.request_id,
             }
         super().__init__(detail, metadata=metadata, **kwargs)
+
+    def __str__(self) -> str:
+        if self.url is None:
+            return super().__str__()
+        call = f"{self.method or 'call'} {self.url}"
+        if self.upstream_status is not None:
+            answer = f"answered {status_line(self.upstream_status)}"
+        else:
+            answer = f"failed: {self.metadata.get('error', 'no answer')}"
+        return f"{super().__str__()} ({call} {answer})"
 
     @property
     def upstream_code(self) -> str | None:

@@ -2,6 +2,14 @@
 
 targets = get_service_client("targets")          # TARGETS_SERVICE_URL, pooled, closed
 target = await targets.get("/targets/1", response_model=Target)   # with the app
+target = await targets.get_or_none(f"/targets/{target_id}", response_model=Target)  # 404: None
+target = await targets.get_or_raise(path, NotFoundError("Target", target_id), response_model=Target)
+register_health_check(app, "targets", targets.health_check)      # readiness, in one call
+
+A path goes under the base URL's prefix with or without its leading `/`. Failures are
+`ServiceCommunicationError`s whose message names the call (`GET http://targets:8000/targets/1
+answered 500 Internal Server Error`, no credentials, no secret query values); the detail our
+own caller gets stays generic.
 """
 
 from ._breaker import CircuitBreaker, CircuitOpenError, CircuitState

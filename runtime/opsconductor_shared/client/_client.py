@@ -24,11 +24,12 @@ from types import TracebackType
 from typing import Any, Self, TypeVar, Unpack, overload
 
 import httpx
-from opsconductor_contracts import ErrorCode
+from opsconductor_contracts import ErrorCode, HealthStatus
 
 from .._errors import ServiceCommunicationError
 from .._logging import log_service_call
 from ._breaker import CircuitBreaker, CircuitOpenError
+from ._health import DEFAULT_HEALTH_PATH, check_upstream_health
 from ._propagation import propagation_headers
 from ._requests import HTTPMethods, RequestOptions
 from ._responses import parse_response, raise_for_upstream_status
@@ -49,8 +50,10 @@ from ._settings import (
 from ._upstream import (
     DEFAULT_MAX_RETRY_AFTER,
     HTTPX_EXCEPTIONS,
+    call_of,
     handle_service_communication_error,
 )
+from ._urls import base_url_of, join_url, public_url
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -74,7 +77,8 @@ class ServiceClient(HTTPMethods):
 
     Args:
         name: the upstream's name, in errors and logs (`targets`).
-        base_url: where it listens, such as `http://targets:8000`.
+        base_url: where it listens, such as `http://targets:8000` (a path prefix such as
+            `http://gateway/targets-api` is kept: every path goes under it).
         timeout: connect, read, write and pool timeouts per attempt.
         limits: the connection pool: its size and how many idle connections stay open.
         retry: the retry policy; `RetryPolicy.disabled()` for none.
@@ -113,8 +117,9 @@ class ServiceClient(HTTPMethods):
         self.forward_authorization = forward_authorization
         self.request_id_header = request_id_header
         self.max_retry_after = max_retry_after
+        self._base_url = base_url_of(base_url)
         self._client = httpx.AsyncClient(
-            base_url=base_url,
+            base_url=self._base_url,
             timeout=timeout,
             limits=limits,
             headers={"User-Agent": _USER_AGENT, **dict(headers or {})},
@@ -137,11 +142,26 @@ class ServiceClient(HTTPMethods):
         return cls(name, str(settings.url), **(options | overrides))
 
     def __repr__(self) -> str:
-        return f"ServiceClient({self.name!r}, base_url={str(self._client.base_url)!r})"
+        return f"ServiceClient({self.name!r}, base_url={public_url(self._base_url)!r})"
 
     @property
     def base_url(self) -> httpx.URL:
-        return self._client.base_url
+        """The upstream's base URL, its path prefix kept, never ending in `/`."""
+        return self._base_url
+
+    def url_for(self, path: str) -> httpx.URL:
+        """Where a call of `path` goes: `path`, with or without its leading `/`, under the
+        base URL's prefix (see `client._urls`); an absolute URL as it is."""
+        return join_url(self._base_url, path)
+
+    async def health_check(self, path: str = DEFAULT_HEALTH_PATH) -> HealthStatus:
+        """A readiness check of the upstream: `register_health_check(app, "targets",
+        targets.health_check)` (see `client._health`).
+
+        Raises:
+            HealthCheckError: unreachable, an error status, or unhealthy; the message says which.
+        """
+        return await check_upstream_health(self, path)
 
     @property
     def is_closed(self) -> bool:
@@ -227,7 +247,7 @@ class ServiceClient(HTTPMethods):
         try:
             request = self._client.build_request(
                 method,
-                path,
+                self.url_for(path),
                 params=params,
                 json=json,
                 content=content,
@@ -264,6 +284,7 @@ class ServiceClient(HTTPMethods):
                 code=ErrorCode.UPSTREAM_TIMEOUT,
                 service=self.name,
                 metadata={"error": "deadline_exceeded", "attempts": attempt},
+                **call_of(request),
             ) from exc
         if raise_for_status:
             raise_for_upstream_status(

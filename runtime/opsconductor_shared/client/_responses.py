@@ -16,7 +16,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from .._errors import ServiceCommunicationError
-from ._upstream import DEFAULT_MAX_RETRY_AFTER, handle_service_communication_error
+from ._upstream import DEFAULT_MAX_RETRY_AFTER, call_of, handle_service_communication_error
 
 __all__ = [
     "parse_response",
@@ -72,6 +72,7 @@ def parse_response(response: httpx.Response, model: type[T], *, service: str) ->
             service=service,
             upstream_status=response.status_code,
             metadata={"content_type": media_type},
+            **call_of(response),
         )
     try:
         if isinstance(model, type) and issubclass(model, BaseModel):
@@ -96,4 +97,5 @@ def parse_response(response: httpx.Response, model: type[T], *, service: str) ->
                     for error in errors[:_MAX_PROBLEMS_LOGGED]
                 ],
             },
+            **call_of(response),
         ) from exc

@@ -9,8 +9,9 @@ UPSTREAM_TIMEOUT. The most specific class of an exception decides (its MRO is wa
 test checks that every class httpx exports is in the table, so a new one needs a decision.
 
 An upstream `ErrorResponse` body is parsed and kept on the error (`upstream_error`, with its
-code and request id) for the log and for callers; the detail sent to our own client stays
-generic and never names the upstream's host.
+code and request id) for the log and for callers, with the call's method and URL (no
+credentials, no secret query values); the detail sent to our own client stays generic and
+never names the upstream's host.
 """
 
 from __future__ import annotations
@@ -19,18 +20,22 @@ import email.utils
 import math
 import time
 from collections.abc import Mapping
+from typing import TypedDict
 
 import httpx
 from opsconductor_contracts import ErrorCode, ErrorResponse
 from pydantic import ValidationError as PydanticValidationError
 
 from .._errors import ServiceCommunicationError
+from ._urls import public_url
 
 __all__ = [
     "DEFAULT_MAX_RETRY_AFTER",
     "HTTPXError",
     "HTTPX_ERRORS",
     "HTTPX_EXCEPTIONS",
+    "UpstreamCall",
+    "call_of",
     "handle_service_communication_error",
     "parse_retry_after",
     "upstream_error_body",
@@ -136,6 +141,26 @@ def _service_name(exc: Exception, service: str | None) -> str:
     return "upstream"
 
 
+class UpstreamCall(TypedDict, total=False):
+    """The call behind an error, as `ServiceCommunicationError` keeps it."""
+
+    method: str
+    url: str
+
+
+def call_of(source: httpx.Request | httpx.Response | Exception) -> UpstreamCall:
+    """`method` and `url` (fit to be shown, see `public_url`) of the call behind an httpx
+    request, response or exception; empty when it has none."""
+    try:
+        if isinstance(source, httpx.Response | httpx.HTTPError):
+            source = source.request
+    except RuntimeError:  # a response or exception made without its request
+        return UpstreamCall()
+    if not isinstance(source, httpx.Request):
+        return UpstreamCall()
+    return UpstreamCall(method=source.method, url=public_url(source.url))
+
+
 def _meaning(exc: Exception) -> tuple[ErrorCode, str]:
     for cls in type(exc).__mro__:
         found = HTTPX_ERRORS.get(cls)
@@ -173,6 +198,7 @@ def handle_service_communication_error(
             upstream_status=response.status_code,
             upstream_error=upstream_error_body(response),
             retry_after=retry_after,
+            **call_of(exc),
         )
     code, detail = _meaning(exc)
     return ServiceCommunicationError(
@@ -180,4 +206,5 @@ def handle_service_communication_error(
         code=code,
         service=name,
         metadata={"error": type(exc).__name__},
+        **call_of(exc),
     )
