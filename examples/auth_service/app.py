@@ -99,9 +99,8 @@ def create_app(settings: AuthServiceSettings | None = None) -> FastAPI:
     @app.post(
         "/auth/login",
         response_model=TokenResponse,
-        responses=error_responses(401, 429),
+        responses=error_responses(401),
         dependencies=[Depends(rate_limit(settings.login_limit, name="login"))],
-        operation_id="login",
         openapi_extra=PUBLIC,
         tags=["auth"],
     )
@@ -119,7 +118,6 @@ def create_app(settings: AuthServiceSettings | None = None) -> FastAPI:
         "/auth/refresh",
         response_model=TokenResponse,
         responses=error_responses(401),
-        operation_id="refresh",
         openapi_extra=PUBLIC,
         tags=["auth"],
     )
@@ -133,14 +131,8 @@ def create_app(settings: AuthServiceSettings | None = None) -> FastAPI:
             ) from exc
         return issuer.token_response(user)
 
-    @app.post(
-        "/auth/verify",
-        response_model=VerifyResponse,
-        operation_id="verify_token",
-        openapi_extra=PUBLIC,
-        tags=["auth"],
-    )
-    async def verify(body: VerifyRequest) -> VerifyResponse:
+    @app.post("/auth/verify", response_model=VerifyResponse, openapi_extra=PUBLIC, tags=["auth"])
+    async def verify_token(body: VerifyRequest) -> VerifyResponse:
         try:
             claims, _ = issuer.check(body.token, expected=TokenType.access)
         except TokenError as exc:
@@ -148,41 +140,32 @@ def create_app(settings: AuthServiceSettings | None = None) -> FastAPI:
         return VerifyResponse(valid=True, identity=identity_from_claims(claims), reason=None)
 
     @app.get(
-        "/.well-known/jwks.json",
-        response_model=JsonWebKeySet,
-        operation_id="get_jwks",
-        openapi_extra=PUBLIC,
-        tags=["auth"],
+        "/.well-known/jwks.json", response_model=JsonWebKeySet, openapi_extra=PUBLIC, tags=["auth"]
     )
-    async def jwks() -> JSONResponse:
+    async def get_jwks() -> JSONResponse:
         body = key.jwks().model_dump(mode="json", exclude_none=True)
         return JSONResponse(
             body, headers={"Cache-Control": f"public, max-age={settings.jwks_max_age}"}
         )
 
-    @app.get("/auth/me", response_model=Identity, operation_id="get_me", tags=["auth"])
-    async def me(user: CurrentUser) -> Identity:
+    @app.get("/auth/me", response_model=Identity, tags=["auth"])
+    async def get_me(user: CurrentUser) -> Identity:
         return user
 
-    @app.post(
-        "/auth/revoke",
-        response_model=StandardResponse,
-        operation_id="revoke_own_tokens",
-        tags=["auth"],
-    )
-    async def revoke_own(user: CurrentUser) -> StandardResponse:
+    @app.post("/auth/revoke", response_model=StandardResponse, tags=["auth"])
+    async def revoke_own_tokens(user: CurrentUser) -> StandardResponse:
         users.revoke(user.user_id)
         return _done("Every token issued to you so far is revoked.")
 
     @app.post(
         "/auth/users/{user_id}/revoke",
         response_model=StandardResponse,
-        responses=error_responses(404),
         dependencies=[Depends(require_admin)],
-        operation_id="revoke_user_tokens",
         tags=["auth"],
     )
-    async def revoke_user(user_id: Annotated[str, Path(max_length=64)]) -> StandardResponse:
+    async def revoke_user_tokens(
+        user_id: Annotated[str, Path(max_length=64)],
+    ) -> StandardResponse:
         if users.revoke(user_id) is None:
             raise NotFoundError("User", user_id)
         log.info("tokens_revoked", revoked_user=user_id)

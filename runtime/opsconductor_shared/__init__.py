@@ -31,6 +31,7 @@ from ._health import HealthCheckError
 from ._logging import get_logger, log_database_operation, log_service_call, setup_service_logging
 from ._masking import REDACTED, mask_sensitive_data
 from ._openapi import error_responses
+from ._operations import raises_errors
 from ._pagination import FilterQuery, PaginationQuery, decode_cursor, encode_cursor, sort_params
 from ._settings import CORSSettings, LoggingSettings, SecurityHeadersSettings, ServiceSettings
 from ._utils import sanitize_filename
@@ -82,6 +83,7 @@ __all__ = [
     "log_database_operation",
     "log_service_call",
     "mask_sensitive_data",
+    "raises_errors",
     "register_health_check",
     "require_admin",
     "require_role",

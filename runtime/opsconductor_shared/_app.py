@@ -7,8 +7,10 @@
       ├── the runtime's routes           /health/live, /health/ready, /health, /metrics,
       │                                  the OpenAPI document and its docs pages: answered
       │                                  before the service's routes (see `_routes`)
-      ├── install_openapi                errors documented as the envelope, the runtime's
-      │                                  routes with the service's, the contracts version
+      ├── install_openapi                operation ids from handler names, each route's
+      │                                  errors derived and documented as the envelope, the
+      │                                  runtime's routes with the service's, the contracts
+      │                                  version (see `_operations`)
       └── lifespan                       the runtime's hooks (pools, clients, key refreshers)
                                          around the service's own lifespan
 
@@ -59,6 +61,7 @@ from ._handlers import add_error_handlers
 from ._health import CheckFunction, HealthRegistry, add_health_routes
 from ._logging import get_logger, setup_service_logging
 from ._openapi import install_openapi
+from ._operations import RouteErrors, check_operation_ids, operation_id_for
 from ._routes import RuntimeRoutes, docs_routes
 from ._settings import ServiceSettings
 from .middleware import RequestBodyLimitMiddleware, RequestMetrics, StandardMiddleware
@@ -136,8 +139,14 @@ class ServiceRuntime:
         self.metrics = RequestMetrics(name) if settings.metrics_enabled else None
         self.middleware = MiddlewareStack()
         self.routes = RuntimeRoutes()
+        self.route_policies: list[RouteErrors] = []
         self._hooks: list[LifespanHook] = []
         self.started = False
+
+    def add_route_errors(self, policy: RouteErrors) -> None:
+        """Document the errors a policy of the runtime adds to routes: `policy(route)` is the
+        statuses it can answer that route with (see `_operations`)."""
+        self.route_policies.append(policy)
 
     def add_lifespan_hook(self, hook: LifespanHook) -> None:
         """Run `hook(app)` as an async context manager around the app's lifetime.
@@ -151,6 +160,7 @@ class ServiceRuntime:
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        check_operation_ids([*app.routes, *self.routes.routes])
         async with AsyncExitStack() as stack:
             for hook in self._hooks:
                 await stack.enter_async_context(hook(app))
@@ -262,7 +272,13 @@ def create_service_app(
         lifespan: the service's own lifespan, run inside the runtime's.
         configure_logging: call `setup_service_logging` (turn off when the host configures logs).
         **fastapi_options: passed to `FastAPI(...)`; `openapi_url`, `docs_url`, `redoc_url`
-            and `swagger_ui_oauth2_redirect_url` say where the runtime serves the documents.
+            and `swagger_ui_oauth2_redirect_url` say where the runtime serves the documents;
+            `generate_unique_id_function` defaults to the handler's name in snake_case.
+
+    A plain route needs neither `operation_id=` nor `responses=` to validate: its id is its
+    handler's name, and the errors it can give are derived from its dependencies, its path
+    parameters and the runtime's policies (see `_operations`). The app refuses to start when
+    two operations have one operation id, naming both.
     """
     settings = settings or ServiceSettings.for_service(name)
     if configure_logging:
@@ -287,6 +303,7 @@ def create_service_app(
             "swagger_ui_oauth2_redirect_url", "/docs/oauth2-redirect"
         ),
     }
+    fastapi_options.setdefault("generate_unique_id_function", operation_id_for)
     # FastAPI serves no documents of its own: the runtime does, as its own routes.
     app = _ServiceApp(
         title=name,
@@ -306,5 +323,5 @@ def create_service_app(
     add_error_handlers(app)
     _fill_standard_slots(runtime)
     _add_runtime_routes(app, runtime, docs)
-    install_openapi(app, routes=runtime.routes.routes)
+    install_openapi(app, routes=runtime.routes.routes, route_policies=runtime.route_policies)
     return app

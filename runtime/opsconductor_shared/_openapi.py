@@ -9,12 +9,16 @@ cannot read; secured operations document 401 and 403; `ErrorResponse` and
 `ErrorDetail` are components; `info.x-opsconductor-contracts` names the contracts version.
 The runtime's own routes (health and readiness, answered before the service's routes; see
 `_routes`) are documented in the same document, after the service's.
+
+Before that, every route of the app documents the errors it can give, derived from what it
+has (its dependencies, its path parameters, the runtime's policies: see `_operations`), and
+the operation ids are checked to be unique.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -24,6 +28,13 @@ from opsconductor_contracts import CONTRACTS_VERSION, ErrorResponse
 from pydantic.json_schema import models_json_schema
 from starlette.routing import BaseRoute
 
+from ._operations import (
+    RouteErrors,
+    check_error_status,
+    check_operation_ids,
+    route_errors,
+    schema_routes,
+)
 from ._problem import PROBLEM_JSON
 
 __all__ = ["CONTRACTS_EXTENSION", "error_responses", "install_openapi", "rewrite_openapi"]
@@ -49,8 +60,7 @@ def error_responses(*statuses: int | str) -> dict[int | str, dict[str, Any]]:
     """
     documented: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
-        if status != "default" and not (isinstance(status, int) and 400 <= status <= 599):
-            raise ValueError(f"{status!r} is not an error status (400-599 or 'default')")
+        check_error_status(status)
         documented[status] = {
             "model": ErrorResponse,
             "description": _description(status) if status != "default" else "Error",
@@ -152,10 +162,26 @@ def _add_operations(document: dict[str, Any], app: FastAPI, routes: Sequence[Bas
         schemas.setdefault(name, schema)
 
 
+def _add_route_errors(
+    document: dict[str, Any], routes: Iterable[BaseRoute], policies: Sequence[RouteErrors]
+) -> None:
+    paths = document.get("paths") or {}
+    for route in schema_routes(routes):
+        statuses = sorted(route_errors(route, policies))
+        for method in route.methods or ():
+            operation = paths.get(route.path_format, {}).get(method.lower())
+            if not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            for status in statuses:
+                responses.setdefault(str(status), _envelope(_description(status)))
+
+
 def install_openapi(
     app: FastAPI,
     *,
     routes: Sequence[BaseRoute] = (),
+    route_policies: Sequence[RouteErrors] = (),
     contracts_version: str = CONTRACTS_VERSION,
 ) -> None:
     """Make `app.openapi()` return the rewritten document (built once, then cached).
@@ -163,15 +189,20 @@ def install_openapi(
     Args:
         app: the app.
         routes: routes outside the app's router to document too (the runtime's own).
+        route_policies: what the runtime's policies add to each route's errors; read when
+            the document is built, so policies installed after this call count.
         contracts_version: the contracts version the document declares.
+
+    `app.openapi()` raises `ValueError` when two operations have one operation id.
     """
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            document = build()
+            check_operation_ids([*app.routes, *routes])
+            document = copy.deepcopy(build())
+            _add_route_errors(document, app.routes, route_policies)
             if routes:
-                document = copy.deepcopy(document)
                 _add_operations(document, app, routes)
             app.openapi_schema = rewrite_openapi(document, contracts_version=contracts_version)
         return app.openapi_schema

@@ -10,7 +10,9 @@
                                 that was sent must still verify: a bad one is a 401)
 
 All of them declare the `BearerAuth` HTTP bearer scheme, so FastAPI puts it in the service's
-OpenAPI document and `install_openapi` documents the 401 and 403 of every secured operation.
+OpenAPI document and `install_openapi` documents the 401 and 403 of every secured operation;
+each is marked with the errors it raises (`raises_errors`: 401 and 503 for the token, 403 for
+a role or permission), so every route using one documents them.
 A verified request's user id is bound to its log context, its identity is on
 `request.state.identity`, and its token is what `ServiceClient` forwards when asked to.
 There is no default user: a request without a verified token never gets an identity.
@@ -30,6 +32,7 @@ from starlette.requests import Request
 
 from .._context import bind_log_context
 from .._errors import AuthenticationError, PermissionDeniedError
+from .._operations import raises_errors
 from ..client._propagation import bind_caller_token
 from ._middleware import recorded_verification
 from ._verifier import TokenVerifier, VerifiedToken
@@ -75,6 +78,7 @@ def get_verifier(app: FastAPI) -> TokenVerifier:
     return verifier
 
 
+@raises_errors(401, 503)
 async def get_verified_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
@@ -113,6 +117,7 @@ async def get_current_user(
     return verified.identity
 
 
+@raises_errors(401, 503)
 async def get_optional_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
@@ -137,6 +142,7 @@ def require_role(role: Role | str) -> Callable[..., Awaitable[Identity]]:
     required = Role(role)
     minimum = ROLE_RANKS[required]
 
+    @raises_errors(403)
     async def dependency(identity: Annotated[Identity, Depends(get_current_user)]) -> Identity:
         if ROLE_RANKS[identity.role] < minimum:
             raise PermissionDeniedError(
@@ -169,6 +175,7 @@ def require_permissions(
         raise ValueError("require_permissions needs at least one non-empty permission")
     required = frozenset(permissions)
 
+    @raises_errors(403)
     async def dependency(identity: Annotated[Identity, Depends(get_current_user)]) -> Identity:
         if allow_admin and identity.role is Role.admin:
             return identity

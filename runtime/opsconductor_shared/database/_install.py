@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from .._app import get_runtime
 from .._errors import StandardHTTPException
+from .._operations import raises_errors
 from ._errors import handle_database_error
 from ._pool import Database, _require_postgres
 from ._settings import DatabaseSettings
@@ -88,8 +89,10 @@ def install_database(
     return database
 
 
+@raises_errors(503)
 def get_database(request: Request) -> Database:
-    """FastAPI dependency: the app's `Database`.
+    """FastAPI dependency: the app's `Database` (routes using it document 503, the database
+    being unavailable for now).
 
     Raises:
         RuntimeError: `install_database` was not called for this app.

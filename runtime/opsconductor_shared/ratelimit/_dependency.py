@@ -11,7 +11,8 @@ It uses the app's limiter (`install_rate_limiting`), so its counters live in the
 with the same failure policy. Dependencies run in order, so one listed after the auth
 dependency sees the identity that dependency stored in `request.state.identity` and counts per
 principal, with the principal's role. Or pass the auth dependency itself as `identity=`: its
-result is then the principal. Its decision is added to the response's RateLimit headers by the
+result is then the principal. A route with one documents 429 (and 503 when a Redis store
+fails closed) in the OpenAPI document. Its decision is added to the response's RateLimit headers by the
 middleware; a refusal is a `RateLimitedError` (429) or, when the store cannot decide and the
 policy is `closed`, a `ServiceUnavailableError` (503).
 """
@@ -24,6 +25,7 @@ from typing import Any
 from fastapi import Depends
 from starlette.requests import Request
 
+from .._operations import raises_errors
 from ._keys import principal_of
 from ._limiter import RateLimiter, refusal, request_limits
 from ._policy import RateLimit
@@ -99,11 +101,13 @@ def rate_limit(
 
     if identity is None:
 
+        @raises_errors(429)
         async def limited(request: Request) -> None:
             await check(request, None)
 
         return limited
 
+    @raises_errors(429)
     async def limited_with_identity(request: Request, found: Any = Depends(identity)) -> None:  # noqa: B008
         await check(request, found)
 

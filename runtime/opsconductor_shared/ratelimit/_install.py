@@ -5,7 +5,8 @@ so a 429 carries the request id and the security headers and is timed and logged
 response; inside CORS, so a browser can read a 429 (it gets the CORS headers) and preflights
 are answered before they count; inside the bearer identity, so limits count per principal;
 outside the body limit and everything else, so a refused request costs no body reading and
-no app work.
+no app work. Every route a policy applies to documents 429 in the OpenAPI document (and 503
+when a Redis store fails closed).
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from .._app import get_runtime
 from .._logging import get_logger
+from .._operations import RouteErrors, declared_errors
 from ._dependency import _STATE_ATTRIBUTE
 from ._keys import IdentityResolver, principal_from_state
 from ._limiter import RateLimiter
 from ._memory import MemoryRateLimitStore
 from ._middleware import RateLimitMiddleware
 from ._redis import RedisRateLimitStore
+from ._rules import RateLimitRules
 from ._settings import RateLimitSettings
 from ._store import RateLimitStore
 
@@ -87,6 +91,13 @@ def install_rate_limiting(
             critical=settings.failure_policy == "closed",
         )
     runtime.middleware.fill("rate_limit", RateLimitMiddleware, limiter=limiter)
+    runtime.add_route_errors(
+        _route_errors(
+            settings.rules() if settings.enabled else RateLimitRules(default=None, exempt=()),
+            fails_closed=settings.failure_policy == "closed"
+            and not isinstance(store, MemoryRateLimitStore),
+        )
+    )
     setattr(app.state, _STATE_ATTRIBUTE, limiter)
     if settings.enabled and not runtime.settings.trusted_proxies:
         _log.info(
@@ -95,3 +106,18 @@ def install_rate_limiting(
             "proxy set trusted_proxies or every client shares the proxy's counter",
         )
     return limiter
+
+
+def _route_errors(rules: RateLimitRules, *, fails_closed: bool) -> RouteErrors:
+    """429 on the routes a policy applies to (service-wide, or a `rate_limit()` dependency),
+    and 503 there too when the store can fail and the policy is closed."""
+
+    def errors(route: APIRoute) -> set[int]:
+        limited = 429 in declared_errors(route) or rules.limits_route(
+            route.methods or (), route.path_format
+        )
+        if not limited:
+            return set()
+        return {429, 503} if fails_closed else {429}
+
+    return errors

@@ -85,6 +85,20 @@ class RateLimitRules:
     def is_exempt(self, path: str) -> bool:
         return path in self._exempt_exact or any(p.match(path) for p in self._exempt_patterns)
 
+    def limits_route(self, methods: Iterable[str], template: str) -> bool:
+        """Whether any policy can apply to a route (its methods and path template), for any
+        caller: what its OpenAPI document says (429)."""
+        if self.is_exempt(template):
+            return False
+        if self.default is not None or self.roles:
+            return True
+        return any(
+            rule.pattern.match(template)
+            and (not rule.methods or not rule.methods.isdisjoint(methods))
+            and (rule.limit is not None or rule.roles)
+            for rule in self.routes
+        )
+
     def policies(self, method: str, path: str, role: str | None) -> tuple[RateLimit, ...]:
         """The policies that apply to one request, service-wide first."""
         found: list[RateLimit] = []
