@@ -76,7 +76,7 @@ def walkthrough(auth_url: str, targets_url: str, passwords: dict[str, str]) -> N
                 _show(
                     "2. Create a target (token verified locally against the auth service's JWKS)",
                     created,
-                    keys=("id", "name", "version", "created_by"),
+                    keys=("id", "name", "lock_version", "created_by"),
                 )
             _expect(created.status_code == 201, f"create {name} failed: {created.text}")
 

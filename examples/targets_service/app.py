@@ -4,7 +4,7 @@
     POST   /targets                  operator  create (409 on a duplicate name)
     POST   /targets/bulk             operator  create many; BulkOperationResult per item
     GET    /targets/{target_id}      viewer    one target (404)
-    PATCH  /targets/{target_id}      operator  change it; `version` guards against lost updates (409)
+    PATCH  /targets/{target_id}      operator  change it; `lock_version` guards against lost updates (409)
     DELETE /targets/{target_id}      admin     remove it
     GET    /audit                    admin     page of audit entries, newest first
 

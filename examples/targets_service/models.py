@@ -1,11 +1,11 @@
-"""The targets service's own models, built on the shared contracts (`BaseEntity`)."""
+"""The targets service's own models, built on the shared contracts (`Entity`)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated
 
-from opsconductor_contracts import BaseEntity
+from opsconductor_contracts import Entity
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, field_validator
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -51,11 +51,11 @@ class TargetCreate(TargetFields):
 
 
 class TargetUpdate(BaseModel):
-    """A change to a target; `version` must be the version the client read (optimistic lock)."""
+    """A change to a target; `lock_version` must be the one the client read (optimistic lock)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1, description="The version the change is based on.")
+    lock_version: int = Field(ge=1, description="The lock_version the change is based on.")
     hostname: str | None = Field(None, max_length=253, pattern=HOSTNAME_PATTERN)
     ip_address: IPvAnyAddress | None = None
     os_type: OsType | None = None
@@ -72,8 +72,8 @@ class TargetUpdate(BaseModel):
         return value
 
 
-class Target(BaseEntity):
-    """A managed host: its identity, timestamps and version, and what a client said about it."""
+class Target(Entity):
+    """A managed host: its identity, timestamps and lock version, and what a client said about it."""
 
     name: str = Field(description="Unique name of the target.")
     hostname: str = Field(description="DNS name the executor connects to.")

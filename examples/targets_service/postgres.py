@@ -24,7 +24,7 @@ from .models import Target, TargetCreate, TargetUpdate
 from .repository import TargetQuery
 
 _TEXT_KEYS = frozenset({"name", "hostname", "os_type"})
-_COLUMNS = "id, name, hostname, host(ip_address) AS ip_address, os_type, port, tags, description, created_at, updated_at, created_by, updated_by, version"
+_COLUMNS = "id, name, hostname, host(ip_address) AS ip_address, os_type, port, tags, description, created_at, updated_at, created_by, updated_by, lock_version"
 
 
 class PostgresTargetRepository:
@@ -51,7 +51,7 @@ class PostgresTargetRepository:
                 " port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
                 " tags TEXT[] NOT NULL DEFAULT '{{}}', description TEXT,"
                 " created_at TIMESTAMPTZ NOT NULL DEFAULT now(), updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
-                " created_by TEXT, updated_by TEXT, version INTEGER NOT NULL DEFAULT 1)"
+                " created_by TEXT, updated_by TEXT, lock_version INTEGER NOT NULL DEFAULT 1)"
             ).format(self.targets),
             sql.SQL(
                 "CREATE UNIQUE INDEX IF NOT EXISTS targets_name_key ON {} (lower(name))"
@@ -204,28 +204,30 @@ class PostgresTargetRepository:
         return created
 
     async def update(self, target_id: int, change: TargetUpdate, *, actor: str) -> Target:
-        values = change.model_dump(mode="json", exclude_unset=True, exclude={"version"})
+        values = change.model_dump(mode="json", exclude_unset=True, exclude={"lock_version"})
         assignments = [sql.SQL("{} = %s").format(sql.Identifier(column)) for column in values]
-        statement = sql.SQL("UPDATE {} SET {} WHERE id = %s AND version = %s RETURNING {}").format(
+        statement = sql.SQL(
+            "UPDATE {} SET {} WHERE id = %s AND lock_version = %s RETURNING {}"
+        ).format(
             self.targets,
             sql.SQL(", ").join(
                 [
                     *assignments,
-                    sql.SQL("version = version + 1, updated_at = now(), updated_by = %s"),
+                    sql.SQL("lock_version = lock_version + 1, updated_at = now(), updated_by = %s"),
                 ]
             ),
             sql.SQL(_COLUMNS),
         )
         updated = await self.db.fetch_one(
             statement,
-            [*values.values(), actor, target_id, change.version],
+            [*values.values(), actor, target_id, change.lock_version],
             model=Target,
             operation="update target",
         )
         if updated is None:
             current = await self.get(target_id)  # 404 when it is gone
             raise ConflictError(
-                f"Target {target_id} changed since version {change.version}; it is at version {current.version}. Read it again and retry."
+                f"Target {target_id} changed since lock_version {change.lock_version}; it is at lock_version {current.lock_version}. Read it again and retry."
             )
         result: Target = updated
         return result

@@ -214,7 +214,7 @@ class InMemoryTargetRepository:
                 updated_at=now,
                 created_by=actor,
                 updated_by=actor,
-                version=1,
+                lock_version=1,
                 **data.model_dump(),
             )
             self._targets[target.id] = target
@@ -223,15 +223,15 @@ class InMemoryTargetRepository:
     async def update(self, target_id: int, change: TargetUpdate, *, actor: str) -> Target:
         async with self._lock:
             current = await self.get(target_id)
-            if change.version != current.version:
+            if change.lock_version != current.lock_version:
                 raise ConflictError(
-                    f"Target {target_id} changed since version {change.version}; it is at version {current.version}. Read it again and retry."
+                    f"Target {target_id} changed since lock_version {change.lock_version}; it is at lock_version {current.lock_version}. Read it again and retry."
                 )
-            values = change.model_dump(exclude_unset=True, exclude={"version"})
+            values = change.model_dump(exclude_unset=True, exclude={"lock_version"})
             updated = current.model_copy(
                 update={
                     **values,
-                    "version": current.version + 1,
+                    "lock_version": current.lock_version + 1,
                     "updated_at": datetime.now(UTC),
                     "updated_by": actor,
                 }

@@ -19,7 +19,7 @@ from .auth import (
     VerifyRequest,
     VerifyResponse,
 )
-from .entities import BaseEntity
+from .entities import BaseEntity, Entity
 from .error_status import ERROR_STATUS
 from .errors import ErrorCode, ErrorDetail, ErrorResponse
 from .health import DependencyCheck, HealthResponse, HealthStatus
@@ -34,7 +34,7 @@ from .pagination import (
 )
 from .responses import BulkItemResult, BulkItemStatus, BulkOperationResult, StandardResponse
 
-CONTRACTS_VERSION = "1.0.0"
+CONTRACTS_VERSION = "1.1.0"
 """The contracts version: `info.version` of the schemas."""
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "ContractModel",
     "DependencyCheck",
     "ERROR_STATUS",
+    "Entity",
     "ErrorCode",
     "ErrorDetail",
     "ErrorResponse",

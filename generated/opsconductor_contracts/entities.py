@@ -12,7 +12,7 @@ from opsconductor_contracts._base import ContractModel
 
 class BaseEntity(ContractModel):
     """
-    Identity, timestamps and optimistic-locking version that every stored resource has. A resource schema extends it with `allOf`.
+    Deprecated: use `Entity`, whose optimistic-locking field is `lock_version`. Here the lock is `version`, which collides with a resource that has a version of its own (a step library's release, a job definition's revision): the resource's field replaces the lock, and `allOf` with both cannot be satisfied. Identity, timestamps and optimistic-locking version that every stored resource has. A resource schema extends it with `allOf`.
     """
 
     id: Annotated[int, Field(description="Unique id of the resource within its service.", ge=1)]
@@ -40,6 +40,41 @@ class BaseEntity(ContractModel):
         int,
         Field(
             description="Optimistic-locking version, incremented on every change; an update that names an older version is rejected with 409 CONFLICT.",
+            ge=1,
+        ),
+    ]
+
+
+class Entity(ContractModel):
+    """
+    Identity, timestamps and optimistic-locking version that every stored resource has. A resource schema extends it with `allOf`. The lock is `lock_version`, so a resource may have a `version` of its own.
+    """
+
+    id: Annotated[int, Field(description="Unique id of the resource within its service.", ge=1)]
+    created_at: Annotated[
+        AwareDatetime, Field(description="When the resource was created, RFC 3339 in UTC.")
+    ]
+    updated_at: Annotated[
+        AwareDatetime, Field(description="When the resource last changed, RFC 3339 in UTC.")
+    ]
+    created_by: Annotated[
+        str | None,
+        Field(
+            description="Id of the user or service that created it; null when unknown.",
+            max_length=128,
+        ),
+    ] = None
+    updated_by: Annotated[
+        str | None,
+        Field(
+            description="Id of the user or service that last changed it; null when unknown.",
+            max_length=128,
+        ),
+    ] = None
+    lock_version: Annotated[
+        int,
+        Field(
+            description="Optimistic-locking version, incremented on every change; an update that names an older lock_version is rejected with 409 CONFLICT.",
             ge=1,
         ),
     ]

@@ -10,6 +10,7 @@ from xml.etree import ElementTree as ET
 import pytest
 from jsonschema import Draft4Validator
 from opsconductor_conformance import RULES, Finding, Report, Severity, render_report
+from opsconductor_contracts import CONTRACTS_VERSION
 
 from .conftest import CLI, FIXTURES, OPENAPI_FIXTURES
 
@@ -62,7 +63,7 @@ def test_json_schema_of_the_output(cli: CLI) -> None:
         "infos": 0,
         "ignored": 0,
     }
-    assert summary["contracts_version"] == "1.0.0"
+    assert summary["contracts_version"] == CONTRACTS_VERSION
     assert [s["errors"] for s in summary["services"]] == [1, 0]
 
 

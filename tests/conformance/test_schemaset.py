@@ -22,6 +22,7 @@ from opsconductor_conformance.schemaset import (
     resolve_pointer,
     unescape_pointer_token,
 )
+from opsconductor_contracts import CONTRACTS_VERSION
 
 from tests.conftest import ROOT, SCHEMAS
 
@@ -119,7 +120,9 @@ def test_a_trusted_directory_skips_only_the_meta_stage(tmp_path: Path) -> None:
     broken = tmp_path / "versions"
     shutil.copytree(SCHEMAS, broken)
     (broken / "audit.yaml").write_text(
-        (broken / "audit.yaml").read_text().replace("version: 1.0.0", "version: 1.0.1", 1)
+        (broken / "audit.yaml")
+        .read_text()
+        .replace(f"version: {CONTRACTS_VERSION}\n", "version: 99.0.1\n", 1)
     )
     with pytest.raises(SchemaSetError, match="differs from"):
         load_schema_dir(broken, trusted=True)

@@ -67,7 +67,7 @@ def test_role_rules(
 
 def test_crud_and_optimistic_locking(client: TestClient, bearer: Bearer) -> None:
     created = _create(client, bearer, "web-01", tags=["web"], ip_address="192.0.2.10")
-    assert (created["version"], created["created_by"], created["ip_address"]) == (
+    assert (created["lock_version"], created["created_by"], created["ip_address"]) == (
         1,
         "7",
         "192.0.2.10",
@@ -76,16 +76,18 @@ def test_crud_and_optimistic_locking(client: TestClient, bearer: Bearer) -> None
     assert duplicate.status_code == 409
     target_id = created["id"]
     updated = client.patch(
-        f"/targets/{target_id}", json={"version": 1, "port": 2222}, headers=bearer("operator")
+        f"/targets/{target_id}", json={"lock_version": 1, "port": 2222}, headers=bearer("operator")
     )
-    assert updated.json()["version"] == 2
+    assert updated.json()["lock_version"] == 2
     stale = client.patch(
-        f"/targets/{target_id}", json={"version": 1, "port": 2223}, headers=bearer("operator")
+        f"/targets/{target_id}", json={"lock_version": 1, "port": 2223}, headers=bearer("operator")
     )
     assert stale.status_code == 409
-    assert "version 2" in stale.json()["detail"]
+    assert "lock_version 2" in stale.json()["detail"]
     null = client.patch(
-        f"/targets/{target_id}", json={"version": 2, "os_type": None}, headers=bearer("operator")
+        f"/targets/{target_id}",
+        json={"lock_version": 2, "os_type": None},
+        headers=bearer("operator"),
     )
     assert null.status_code == 422
     assert client.delete(f"/targets/{target_id}", headers=bearer("admin")).status_code == 204
@@ -195,7 +197,7 @@ def test_every_change_is_audited(client: TestClient, bearer: Bearer) -> None:
     )
     client.patch(
         f"/targets/{created.json()['id']}",
-        json={"version": 1, "description": "db password=hunter2"},
+        json={"lock_version": 1, "description": "db password=hunter2"},
         headers=bearer("operator"),
     )
     client.delete(f"/targets/{created.json()['id']}", headers=bearer("admin"))
