@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
 __all__ = ["ContractModel"]
@@ -17,3 +19,18 @@ class ContractModel(BaseModel):
     """
 
     model_config = ConfigDict(extra="ignore", from_attributes=True)
+
+    def __class_getitem__(cls, item: Any) -> Any:
+        # Generated models are not generic; pydantic's own refusal names neither the model
+        # nor what to use instead. Subclasses that are generic pass through.
+        if cls.__pydantic_generic_metadata__["parameters"]:
+            return super().__class_getitem__(item)
+        hint = (
+            "; for a page of items use the runtime's generic opsconductor_shared.PaginatedResponse[Item]"
+            if cls.__name__ == "PaginatedResponse"
+            else ""
+        )
+        raise TypeError(
+            f"{cls.__module__}.{cls.__qualname__} is a contract model and takes no type "
+            f"parameters{hint}"
+        )

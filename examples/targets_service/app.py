@@ -36,6 +36,7 @@ from opsconductor_contracts import (
 from opsconductor_shared import (
     CurrentUser,
     FilterQuery,
+    OffsetPaginationQuery,
     PaginatedResponse,
     PaginationQuery,
     StandardHTTPException,
@@ -196,7 +197,9 @@ def create_app(
         return Response(status_code=204)
 
     @app.get("/audit", response_model=PaginatedResponse[AuditLog], tags=["audit"])
-    async def list_audit_entries(page: PaginationQuery, _: Admin) -> PaginatedResponse[AuditLog]:
+    async def list_audit_entries(
+        page: OffsetPaginationQuery, _: Admin
+    ) -> PaginatedResponse[AuditLog]:
         return await store.list_audit(page)
 
     return app

@@ -1,8 +1,8 @@
 """Targets and audit entries in PostgreSQL, through the runtime's `Database`.
 
 The same interface and paging as the in-memory repository: offset pages with a total, keyset
-cursors on (sort keys..., id), filters as SQL. The schema is created on start (idempotent).
-A duplicate name violates the unique index `targets_name_key`, which the runtime's
+cursors on (sort keys..., id) by the library's `keyset_condition`, filters as SQL. The schema
+is created on start (idempotent). A duplicate name violates the unique index `targets_name_key`, which the runtime's
 SQLSTATE mapping turns into 409 CONFLICT with `errors[].field = "name"`.
 """
 
@@ -10,20 +10,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
 from opsconductor_contracts import AuditLog, PaginationParams
 from opsconductor_shared import ConflictError, NotFoundError, PaginatedResponse
-from opsconductor_shared.database import Database
+from opsconductor_shared.database import Database, keyset_condition, keyset_order
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from .models import Target, TargetCreate, TargetUpdate
-from .repository import TargetQuery
+from .repository import TEXT_KEYS, TargetQuery, sort_value
 
-_TEXT_KEYS = frozenset({"name", "hostname", "os_type"})
 _COLUMNS = "id, name, hostname, host(ip_address) AS ip_address, os_type, port, tags, description, created_at, updated_at, created_by, updated_by, lock_version"
 
 
@@ -104,31 +102,11 @@ class PostgresTargetRepository:
     @staticmethod
     def _key(field: str) -> sql.Composable:
         column = sql.Identifier(field)
-        return sql.SQL("lower({})").format(column) if field in _TEXT_KEYS else column
-
-    def _after(self, query: TargetQuery) -> tuple[sql.Composable, list[Any]]:
-        """Keyset condition: rows strictly after the cursor in the query's order."""
-        keys, values = query.keys, list(query.after or [])
-        alternatives: list[sql.Composable] = []
-        params: list[Any] = []
-        for index, (field, descending) in enumerate(keys):
-            parts: list[sql.Composable] = []
-            for (equal_field, _), value in zip(keys[:index], values[:index], strict=True):
-                parts.append(sql.SQL("{} = %s").format(self._key(equal_field)))
-                params.append(_cursor_value(equal_field, value))
-            parts.append(
-                sql.SQL("{} {} %s").format(self._key(field), sql.SQL("<" if descending else ">"))
-            )
-            params.append(_cursor_value(field, values[index]))
-            alternatives.append(sql.SQL("(") + sql.SQL(" AND ").join(parts) + sql.SQL(")"))
-        return sql.SQL("(") + sql.SQL(" OR ").join(alternatives) + sql.SQL(")"), params
+        return sql.SQL("lower({})").format(column) if field in TEXT_KEYS else column
 
     async def list(self, query: TargetQuery) -> PaginatedResponse[Target]:
         where, params = self._where(query)
-        order = sql.SQL(", ").join(
-            sql.SQL("{} {}").format(self._key(f), sql.SQL("DESC" if d else "ASC"))
-            for f, d in query.keys
-        )
+        order = keyset_order(query.keyset, column=self._key)
         per_page = query.page.per_page
         total = await self.db.fetch_value(
             sql.SQL("SELECT count(*) FROM {} WHERE {}").format(self.targets, where),
@@ -145,15 +123,16 @@ class PostgresTargetRepository:
                 model=Target,
                 operation="list targets",
             )
-            token = query.next_token(items[-1]) if items else None
             return PaginatedResponse[Target].from_offset(
                 items,
                 page=query.page.page,
                 per_page=per_page,
                 total_items=total,
-                next_page_token=token,
+                next_page_token=query.keyset.token(items[-1]) if items else None,
             )
-        after, after_params = self._after(query)
+        after, after_params = keyset_condition(
+            query.keyset, query.after, column=self._key, sort_value=sort_value
+        )
         statement = sql.SQL("SELECT {} FROM {} WHERE {} AND {} ORDER BY {} LIMIT %s").format(
             sql.SQL(_COLUMNS), self.targets, where, after, order
         )
@@ -163,11 +142,7 @@ class PostgresTargetRepository:
             model=Target,
             operation="list targets after cursor",
         )
-        items = rows[:per_page]
-        token = query.next_token(items[-1]) if len(rows) > per_page else None
-        return PaginatedResponse[Target].from_cursor(
-            items, per_page=per_page, next_page_token=token, has_prev=True, total_items=total
-        )
+        return query.keyset.page(rows, query.page, total_items=total)
 
     async def get(self, target_id: int) -> Target:
         target = await self.db.fetch_one(
@@ -268,11 +243,3 @@ class PostgresTargetRepository:
         return PaginatedResponse[AuditLog].from_offset(
             entries, page=page.page, per_page=page.per_page, total_items=total
         )
-
-
-def _cursor_value(field: str, value: Any) -> Any:
-    if field in ("created_at", "updated_at") and isinstance(value, str):
-        return datetime.fromisoformat(value)
-    if field in _TEXT_KEYS and isinstance(value, str):
-        return value.lower()
-    return value

@@ -3,42 +3,33 @@
 The in-memory repository is the embedded default (the demo needs nothing installed);
 `postgres.PostgresTargetRepository` implements the same interface on the runtime's
 `Database`. Both page with offset (`page`) or keyset cursors (`page_token`: the sort values
-and id of the last item, signed), sort by any of `SORTABLE_FIELDS`, and filter by the shared
-`FilterParams` plus `os_type` and `tag`.
+and id of the last item, signed: the library's `Keyset`), sort by any of `SORTABLE_FIELDS`
+(text case-insensitively), and filter by the shared `FilterParams` plus `os_type` and `tag`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from opsconductor_contracts import (
-    AuditLog,
-    FilterParams,
-    PaginationParams,
-    SortDirection,
-    SortKey,
-    SortParams,
-)
-from opsconductor_shared import (
-    ConflictError,
-    NotFoundError,
-    PaginatedResponse,
-    ValidationError,
-    decode_cursor,
-    encode_cursor,
-)
+from opsconductor_contracts import AuditLog, FilterParams, PaginationParams, SortParams
+from opsconductor_shared import ConflictError, Keyset, NotFoundError, PaginatedResponse, paginate
 
 from .models import OsType, Target, TargetCreate, TargetUpdate
 
-DEFAULT_SORT = SortParams(sort=[SortKey(field="name", direction=SortDirection.asc)])
+DEFAULT_SORT = "name"
+TEXT_KEYS = frozenset({"name", "hostname", "os_type"})
+
+
+def sort_value(field: str, value: Any) -> Any:
+    """Text keys sort case-insensitively (PostgreSQL: `lower(column)`)."""
+    return value.lower() if field in TEXT_KEYS and isinstance(value, str) else value
 
 
 class TargetQuery:
-    """One list request, normalised: page, filters, order, and the cursor position if any."""
+    """One list request, normalised: page, filters, and the keyset of its order (`id` last)."""
 
     def __init__(
         self,
@@ -52,46 +43,10 @@ class TargetQuery:
     ) -> None:
         self.page = page
         self.filters = filters
-        self.sort = sort or DEFAULT_SORT
         self.os_type = os_type
         self.tag = tag
-        self.cursor_secret = cursor_secret
-        self.after: list[Any] | None = None
-        if page.page_token:
-            position = decode_cursor(page.page_token, secret=cursor_secret)
-            after = position.get("after")
-            if (
-                position.get("order") != self.order_signature
-                or not isinstance(after, list)
-                or len(after) != len(self.keys)
-            ):
-                raise ValidationError(
-                    "page_token belongs to another sort order; start again from the first page"
-                )
-            self.after = position["after"]
-
-    @property
-    def keys(self) -> list[tuple[str, bool]]:
-        """Sort fields with their direction (True: descending), `id` last as the tiebreaker."""
-        return [(key.field, key.direction is SortDirection.desc) for key in self.sort.sort] + [
-            ("id", False)
-        ]
-
-    @property
-    def order_signature(self) -> str:
-        return ",".join(f"{'-' if desc else ''}{field}" for field, desc in self.keys)
-
-    def next_token(self, last: Target) -> str:
-        after = [_json_value(getattr(last, field)) for field, _ in self.keys]
-        return encode_cursor(
-            {"order": self.order_signature, "after": after}, secret=self.cursor_secret
-        )
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value) if not isinstance(value, int | float | str | type(None)) else value
+        self.keyset = Keyset(sort, model=Target, default=DEFAULT_SORT, secret=cursor_secret)
+        self.after = self.keyset.after(page)  # a 422 for a token of another order, up front
 
 
 class TargetRepository(Protocol):
@@ -104,35 +59,6 @@ class TargetRepository(Protocol):
     async def delete(self, target_id: int) -> Target: ...
     async def record_audit(self, entry: AuditLog) -> None: ...
     async def list_audit(self, page: PaginationParams) -> PaginatedResponse[AuditLog]: ...
-
-
-def _sort_value(target: Target, field: str) -> Any:
-    value = getattr(target, field)
-    return value.lower() if isinstance(value, str) else value
-
-
-class _Descending:
-    """Wraps a value so that it sorts in reverse."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __lt__(self, other: _Descending) -> bool:
-        return bool(other.value < self.value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Descending) and self.value == other.value
-
-    def __hash__(self) -> int:
-        return hash(self.value)
-
-
-def _order_key(keys: Sequence[tuple[str, bool]], values: Sequence[Any]) -> tuple[Any, ...]:
-    return tuple(
-        _Descending(value) if desc else value for (_, desc), value in zip(keys, values, strict=True)
-    )
 
 
 class InMemoryTargetRepository:
@@ -168,34 +94,8 @@ class InMemoryTargetRepository:
         )
 
     async def list(self, query: TargetQuery) -> PaginatedResponse[Target]:
-        keys = query.keys
-        rows = sorted(
-            (t for t in self._targets.values() if self._matches(t, query)),
-            key=lambda t: _order_key(keys, [_sort_value(t, field) for field, _ in keys]),
-        )
-        per_page = query.page.per_page
-        if query.after is None:
-            start = (query.page.page - 1) * per_page
-            items = rows[start : start + per_page]
-            token = query.next_token(items[-1]) if items else None
-            return PaginatedResponse[Target].from_offset(
-                items,
-                page=query.page.page,
-                per_page=per_page,
-                total_items=len(rows),
-                next_page_token=token,
-            )
-        after = _order_key(keys, _restore(keys, query.after))
-        remaining = [
-            t
-            for t in rows
-            if _order_key(keys, [_sort_value(t, field) for field, _ in keys]) > after
-        ]
-        items = remaining[:per_page]
-        token = query.next_token(items[-1]) if len(remaining) > per_page else None
-        return PaginatedResponse[Target].from_cursor(
-            items, per_page=per_page, next_page_token=token, has_prev=True, total_items=len(rows)
-        )
+        found = [t for t in self._targets.values() if self._matches(t, query)]
+        return paginate(found, query.page, keyset=query.keyset, sort_value=sort_value)
 
     async def get(self, target_id: int) -> Target:
         target = self._targets.get(target_id)
@@ -249,24 +149,4 @@ class InMemoryTargetRepository:
         self._audit.append(entry)
 
     async def list_audit(self, page: PaginationParams) -> PaginatedResponse[AuditLog]:
-        newest_first = list(reversed(self._audit))
-        start = (page.page - 1) * page.per_page
-        return PaginatedResponse[AuditLog].from_offset(
-            newest_first[start : start + page.per_page],
-            page=page.page,
-            per_page=page.per_page,
-            total_items=len(newest_first),
-        )
-
-
-def _restore(keys: Sequence[tuple[str, bool]], values: Sequence[Any]) -> list[Any]:
-    """Cursor values back in the types the sort compares (timestamps, lowered names)."""
-    restored = []
-    for (field, _), value in zip(keys, values, strict=False):
-        if field in ("created_at", "updated_at") and isinstance(value, str):
-            restored.append(datetime.fromisoformat(value))
-        elif isinstance(value, str):
-            restored.append(value.lower())
-        else:
-            restored.append(value)
-    return restored
+        return paginate(list(reversed(self._audit)), page)

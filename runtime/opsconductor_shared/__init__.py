@@ -32,7 +32,16 @@ from ._logging import get_logger, log_database_operation, log_service_call, setu
 from ._masking import REDACTED, mask_sensitive_data
 from ._openapi import error_responses
 from ._operations import raises_errors
-from ._pagination import FilterQuery, PaginationQuery, decode_cursor, encode_cursor, sort_params
+from ._pagination import (
+    CursorPaginationQuery,
+    FilterQuery,
+    OffsetPaginationQuery,
+    PaginationQuery,
+    decode_cursor,
+    encode_cursor,
+    sort_params,
+)
+from ._paging import Keyset, paginate
 from ._settings import CORSSettings, LoggingSettings, SecurityHeadersSettings, ServiceSettings
 from ._utils import sanitize_filename
 from .auth import AuthSettings, CurrentUser, OptionalUser, install_auth, require_admin, require_role
@@ -46,12 +55,15 @@ __all__ = [
     "CORSSettings",
     "ConflictError",
     "CurrentUser",
+    "CursorPaginationQuery",
     "DatabaseError",
     "FilterQuery",
     "HealthCheckError",
     "InternalError",
+    "Keyset",
     "LoggingSettings",
     "NotFoundError",
+    "OffsetPaginationQuery",
     "OptionalUser",
     "PaginatedResponse",
     "PaginationQuery",
@@ -83,6 +95,7 @@ __all__ = [
     "log_database_operation",
     "log_service_call",
     "mask_sensitive_data",
+    "paginate",
     "raises_errors",
     "register_health_check",
     "require_admin",

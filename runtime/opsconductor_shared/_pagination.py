@@ -3,12 +3,24 @@
     async def list_targets(page: PaginationQuery, filters: FilterQuery,
                            order: Annotated[SortParams | None, Depends(sort_params("name", "created_at"))]):
 
-`PaginationQuery` and `FilterQuery` are the shared `PaginationParams` and `FilterParams` read
-from the query string (so the OpenAPI document lists the shared parameters). `sort_params`
-parses `?sort=name,-created_at` (a leading `-` means descending) against the fields an endpoint
-allows. `encode_cursor`/`decode_cursor` make `next_page_token` values: base64url JSON, signed
-with HMAC-SHA256 when given a secret so that clients cannot forge positions; a token that is
-malformed or tampered with is a 422 on `page_token`, never a 500.
+Three page dependencies, all giving the shared `PaginationParams`, for the three kinds of list:
+
+    PaginationQuery          page, per_page and page_token: offset or cursor paging
+    OffsetPaginationQuery    page and per_page; a page_token is refused (422): the list has
+                             no cursor, and a client that sends one must not get page 1
+    CursorPaginationQuery    per_page and page_token; a page is refused (422): the list pages
+                             by keyset only (no totals, no page numbers)
+
+The OpenAPI document lists exactly the parameters each one accepts. `FilterQuery` is the
+shared `FilterParams` read from the query string.
+
+`sort_params(*fields)` parses the sort syntax, `?sort=name,-created_at`: comma-separated
+fields, most significant first, a leading `-` for descending (`+` or nothing: ascending), one
+to eight of them, each among the fields the endpoint allows; its OpenAPI description says so,
+with the fields and an example. `encode_cursor`/`decode_cursor` make `next_page_token`
+values: base64url JSON, signed with HMAC-SHA256 when given a secret so that clients cannot
+forge positions; a token that is malformed or tampered with is a 422 on `page_token`, never a
+500. `Keyset` and `paginate` (`_paging`) build the pages from them.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the annotations of the dependency
@@ -21,7 +33,7 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Query
+from fastapi import Depends, Query, Request
 from opsconductor_contracts import (
     ErrorDetail,
     FilterParams,
@@ -34,63 +46,137 @@ from opsconductor_contracts import (
 from ._errors import ValidationError
 
 __all__ = [
+    "CursorPaginationQuery",
     "FilterQuery",
+    "OffsetPaginationQuery",
     "PaginationQuery",
+    "cursor_pagination",
     "decode_cursor",
     "encode_cursor",
+    "invalid_query",
+    "offset_pagination",
+    "parse_sort",
+    "sort_description",
     "sort_params",
 ]
 
-PaginationQuery = Annotated[PaginationParams, Query()]
 FilterQuery = Annotated[FilterParams, Query()]
 _SIGNATURE_BYTES = 16
+_MAX_SORT_KEYS = 8
 
 
-def _invalid(pointer: str, field: str, detail: str) -> ValidationError:
-    problem = ErrorDetail(pointer=pointer, field=field, code="invalid", detail=detail)
+def invalid_query(parameter: str, detail: str, *, code: str = "invalid") -> ValidationError:
+    """A 422 whose one problem points at query parameter `parameter`."""
+    problem = ErrorDetail(pointer=f"/query/{parameter}", field=parameter, code=code, detail=detail)
     return ValidationError(detail, errors=[problem])
+
+
+def _query(name: str) -> Any:
+    """`Query(...)` for a field of `PaginationParams`: its bounds and description, written
+    once, in the schema (its default is `_default(name)`)."""
+    field = PaginationParams.model_fields[name]
+    bounds = {
+        attribute: getattr(constraint, attribute)
+        for constraint in field.metadata
+        for attribute in ("ge", "le", "min_length", "max_length")
+        if hasattr(constraint, attribute)
+    }
+    return Query(description=field.description, **bounds)
+
+
+def _default(name: str) -> Any:
+    return PaginationParams.model_fields[name].default
+
+
+def _refuse(request: Request, parameter: str, detail: str) -> None:
+    if parameter in request.query_params:
+        raise invalid_query(parameter, detail, code="unsupported")
+
+
+def offset_pagination(
+    request: Request,
+    page: Annotated[int, _query("page")] = _default("page"),
+    per_page: Annotated[int, _query("per_page")] = _default("per_page"),
+) -> PaginationParams:
+    """The page of an offset-only list: `page` and `per_page`; a `page_token` is a 422."""
+    _refuse(request, "page_token", "this list pages by page number; send page and per_page")
+    return PaginationParams(page=page, per_page=per_page, page_token=None)
+
+
+def cursor_pagination(
+    request: Request,
+    per_page: Annotated[int, _query("per_page")] = _default("per_page"),
+    page_token: Annotated[str | None, _query("page_token")] = _default("page_token"),
+) -> PaginationParams:
+    """The page of a cursor-only list: `per_page` and `page_token`; a `page` is a 422."""
+    _refuse(request, "page", "this list pages by cursor; send the page_token of the last page")
+    return PaginationParams(page=1, per_page=per_page, page_token=page_token)
+
+
+PaginationQuery = Annotated[PaginationParams, Query()]
+"""`page`, `per_page` and `page_token`: a list paged by offset or by cursor."""
+OffsetPaginationQuery = Annotated[PaginationParams, Depends(offset_pagination)]
+"""`page` and `per_page`: a list paged by offset only (a `page_token` is a 422)."""
+CursorPaginationQuery = Annotated[PaginationParams, Depends(cursor_pagination)]
+"""`per_page` and `page_token`: a list paged by cursor only (a `page` is a 422)."""
+
+
+def parse_sort(raw: str, fields: frozenset[str]) -> SortParams:
+    """`name,-created_at` as `SortParams`: comma-separated fields among `fields`, most
+    significant first, a leading `-` for descending (`+` or nothing for ascending).
+
+    Raises:
+        ValidationError: 422 on `sort`: an unknown field, none, or more than eight.
+    """
+    keys = []
+    for part in (piece.strip() for piece in raw.split(",")):
+        name = part.removeprefix("-").removeprefix("+")
+        if name not in fields:
+            raise invalid_query(
+                "sort", f"cannot sort by {name!r}; sortable fields: {', '.join(sorted(fields))}"
+            )
+        direction = SortDirection.desc if part.startswith("-") else SortDirection.asc
+        keys.append(SortKey(field=name, direction=direction))
+    if not keys or len(keys) > _MAX_SORT_KEYS:
+        raise invalid_query("sort", f"give one to {_MAX_SORT_KEYS} sort fields")
+    return SortParams(sort=keys)
+
+
+def sort_description(fields: frozenset[str], default: str | None = None) -> str:
+    """The OpenAPI description of a `sort` parameter over `fields`."""
+    names = sorted(fields)
+    example = f"{names[0]},-{names[1]}" if len(names) > 1 else f"-{names[0]}"
+    text = (
+        "Sort order: comma-separated fields, most significant first; a leading `-` sorts "
+        f"that field descending, such as `sort={example}`. Fields: {', '.join(names)}."
+    )
+    return f"{text} Default: `{default}`." if default else text
 
 
 def sort_params(*allowed: str, default: str | None = None) -> Callable[..., SortParams | None]:
     """A dependency that parses `?sort=` into `SortParams`, accepting only `allowed` fields.
 
+        order: Annotated[SortParams | None, Depends(sort_params("name", "created_at"))]
+
+    `?sort=name,-created_at` sorts by name, then by creation time, newest first (see
+    `parse_sort`); no `sort` gives `default` (itself in that syntax), else None. The
+    parameter's OpenAPI description gives the syntax, the fields and an example.
+
     Raises:
-        ValueError: no field is allowed, or the default names a field that is not.
+        ValueError: no field is allowed.
+        ValidationError: the default names a field that is not allowed.
     """
     if not allowed:
         raise ValueError("sort_params needs at least one sortable field")
     fields = frozenset(allowed)
-    description = f"Sort order: comma-separated fields, `-` for descending. Fields: {', '.join(sorted(fields))}."
-
-    def parse(raw: str | None) -> SortParams | None:
-        if raw is None:
-            return None
-        keys = []
-        for part in (piece.strip() for piece in raw.split(",")):
-            name = part.removeprefix("-").removeprefix("+")
-            if name not in fields:
-                raise _invalid(
-                    "/query/sort",
-                    "sort",
-                    f"cannot sort by {name!r}; sortable fields: {', '.join(sorted(fields))}",
-                )
-            keys.append(
-                SortKey(
-                    field=name,
-                    direction=SortDirection.desc if part.startswith("-") else SortDirection.asc,
-                )
-            )
-        if not keys or len(keys) > 8:
-            raise _invalid("/query/sort", "sort", "give one to eight sort fields")
-        return SortParams(sort=keys)
-
+    description = sort_description(fields, default)
     if default is not None:
-        parse(default)
+        parse_sort(default, fields)
 
     def dependency(
         sort: Annotated[str | None, Query(max_length=256, description=description)] = default,
     ) -> SortParams | None:
-        return parse(sort)
+        return None if sort is None else parse_sort(sort, fields)
 
     return dependency
 
@@ -133,8 +219,7 @@ def decode_cursor(token: str, *, secret: str | None = None) -> dict[str, Any]:
     except orjson.JSONDecodeError:
         position = None
     if not isinstance(position, dict):
-        raise _invalid(
-            "/query/page_token",
+        raise invalid_query(
             "page_token",
             "page_token is not a token this endpoint issued; start again from the first page",
         )
