@@ -42,7 +42,13 @@ from ._pagination import (
     sort_params,
 )
 from ._paging import Keyset, paginate
-from ._settings import CORSSettings, LoggingSettings, SecurityHeadersSettings, ServiceSettings
+from ._settings import (
+    CORSSettings,
+    LoggingSettings,
+    SecurityHeadersSettings,
+    ServiceSettings,
+    SettingsError,
+)
 from ._utils import sanitize_filename
 from .auth import AuthSettings, CurrentUser, OptionalUser, install_auth, require_admin, require_role
 from .client import RetryPolicy, ServiceClient
@@ -79,6 +85,7 @@ __all__ = [
     "ServiceRuntime",
     "ServiceSettings",
     "ServiceUnavailableError",
+    "SettingsError",
     "StandardHTTPException",
     "TraceContext",
     "ValidationError",

@@ -160,7 +160,7 @@ class ServiceRuntime:
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
-        check_operation_ids([*app.routes, *self.routes.routes])
+        check_operation_ids(app.routes, self.routes.routes)
         async with AsyncExitStack() as stack:
             for hook in self._hooks:
                 await stack.enter_async_context(hook(app))
@@ -252,6 +252,17 @@ def _add_runtime_routes(app: FastAPI, runtime: ServiceRuntime, docs: dict[str, A
     app.router.routes.append(runtime.routes)
 
 
+def _warn_unknown_settings(name: str, settings: ServiceSettings) -> None:
+    for variable, closest in settings.unknown_variables():
+        hint = f"; did you mean {closest}?" if closest else ""
+        _log.warning(
+            "unknown_setting",
+            variable=variable,
+            closest=closest,
+            hint=f"{variable} is no setting of {name} and is ignored{hint}",
+        )
+
+
 def create_service_app(
     name: str,
     version: str,
@@ -268,12 +279,18 @@ def create_service_app(
         name: the service name (`targets-service`); also its settings' environment prefix.
         version: the service version, reported by health and OpenAPI.
         settings: the service's settings; default: `ServiceSettings.for_service(name)`.
+            Variables under its prefix that set nothing are logged once, here, as
+            `unknown_setting` warnings with the closest valid name.
         description: the OpenAPI description.
         lifespan: the service's own lifespan, run inside the runtime's.
         configure_logging: call `setup_service_logging` (turn off when the host configures logs).
         **fastapi_options: passed to `FastAPI(...)`; `openapi_url`, `docs_url`, `redoc_url`
             and `swagger_ui_oauth2_redirect_url` say where the runtime serves the documents;
             `generate_unique_id_function` defaults to the handler's name in snake_case.
+
+    Raises:
+        SettingsError: `settings` is None and the environment does not validate; each
+            problem names its variable.
 
     A plain route needs neither `operation_id=` nor `responses=` to validate: its id is its
     handler's name, and the errors it can give are derived from its dependencies, its path
@@ -283,6 +300,7 @@ def create_service_app(
     settings = settings or ServiceSettings.for_service(name)
     if configure_logging:
         setup_service_logging(name, level=settings.log.level, json=settings.log_json)
+    _warn_unknown_settings(name, settings)
     runtime = ServiceRuntime(name, version, settings)
 
     @asynccontextmanager

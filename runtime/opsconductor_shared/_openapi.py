@@ -199,7 +199,7 @@ def install_openapi(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            check_operation_ids([*app.routes, *routes])
+            check_operation_ids(app.routes, routes)
             document = copy.deepcopy(build())
             _add_route_errors(document, app.routes, route_policies)
             if routes:

@@ -165,26 +165,39 @@ def _describe(route: APIRoute, method: str) -> str:
     return f"{method} {route.path_format} ({name}{where})"
 
 
-def check_operation_ids(routes: Iterable[BaseRoute]) -> None:
+def check_operation_ids(
+    routes: Iterable[BaseRoute], runtime_routes: Iterable[BaseRoute] = ()
+) -> None:
     """Refuse two documented operations with one operation id.
+
+    Args:
+        routes: the app's routes.
+        runtime_routes: the runtime's own, documented too; a route of the app on one of
+            their paths and methods is never served nor documented, so it is not checked.
 
     Raises:
         ValueError: naming the id and both operations, and what to change.
     """
+    runtime = schema_routes(runtime_routes)
+    shadowed = {(r.path_format, m) for r in runtime for m in r.methods or ()}
+    documented = [
+        (route, method)
+        for route in schema_routes(routes)
+        for method in sorted(route.methods or ())
+        if (route.path_format, method) not in shadowed
+    ] + [(route, method) for route in runtime for method in sorted(route.methods or ())]
     seen: dict[str, tuple[APIRoute, str]] = {}
-    for route in schema_routes(routes):
+    for route, method in documented:
         operation_id = route.operation_id or route.unique_id
-        for method in sorted(route.methods or ()):
-            first = seen.get(operation_id)
-            if first is None:
-                seen[operation_id] = (route, method)
-                continue
-            hint = (
-                "one route with several methods has one operation id: declare a route per method"
-                if first[0] is route
-                else "rename one handler, or give one route name= or operation_id="
-            )
-            raise ValueError(
-                f"operation id {operation_id!r} of {_describe(route, method)} is also the one "
-                f"of {_describe(*first)}; operation ids must be unique: {hint}"
-            )
+        first = seen.setdefault(operation_id, (route, method))
+        if first[0] is route and first[1] == method:
+            continue
+        hint = (
+            "one route with several methods has one operation id: declare a route per method"
+            if first[0] is route
+            else "rename one handler, or give one route name= or operation_id="
+        )
+        raise ValueError(
+            f"operation id {operation_id!r} of {_describe(route, method)} is also the one "
+            f"of {_describe(*first)}; operation ids must be unique: {hint}"
+        )

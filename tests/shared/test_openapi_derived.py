@@ -276,3 +276,17 @@ async def test_a_collision_stops_the_app_at_startup() -> None:
     with pytest.raises(ValueError, match="operation id 'same' of POST /b"):
         async with app.router.lifespan_context(app):
             pass
+
+
+def test_a_route_the_runtime_shadows_is_not_a_collision() -> None:
+    # A migrated service's own GET /health is never served (the runtime answers it) nor
+    # documented: its handler's name collides with nothing.
+    app = new_app()
+
+    @app.get("/health", openapi_extra=PUBLIC)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    operation = operations(app)[("GET", "/health")]
+    assert operation["operationId"] == "health"
+    assert "HealthResponse" in str(operation["responses"]["200"])

@@ -19,7 +19,12 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, model_
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .._settings import env_prefix_for
+from .._settings import (
+    SettingsError,
+    env_prefix_for,
+    read_under_service_prefix,
+    settings_problems,
+)
 
 __all__ = [
     "ASYMMETRIC_ALGORITHMS",
@@ -143,19 +148,21 @@ class AuthSettings(BaseModel):
         """Settings from `<SERVICE>_AUTH__*` (the variables of a nested `auth` field).
 
         Raises:
-            ValueError: a value is missing, invalid or inconsistent; the message says which.
+            SettingsError: a value is missing, invalid or inconsistent; each problem names
+                its variable.
         """
         prefix = f"{env_prefix_for(service)}AUTH__"
         try:
             environment = _Environment(_env_prefix=prefix, **values)
             return cls.model_validate(environment.model_dump())
         except PydanticValidationError as exc:
-            problems = "; ".join(
-                f"{prefix}{'__'.join(str(p) for p in e['loc']).upper() or '*'}: {e['msg']}"
-                for e in exc.errors()
-            )
-            raise ValueError(f"invalid auth settings ({problems})") from exc
+            raise SettingsError(
+                f"the auth settings of {service}", settings_problems(exc, cls, prefix)
+            ) from None
 
 
 class _Environment(BaseSettings, AuthSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+
+read_under_service_prefix("AUTH", AuthSettings)

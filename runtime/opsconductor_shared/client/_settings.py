@@ -16,7 +16,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .._settings import env_prefix_for
+from .._settings import SettingsError, env_prefix_for, settings_problems
 from ._breaker import DEFAULT_FAILURE_THRESHOLD, DEFAULT_RESET_TIMEOUT, CircuitBreaker
 from ._retry import (
     DEFAULT_BACKOFF_INITIAL,
@@ -103,20 +103,18 @@ class ServiceClientSettings(BaseModel):
         """Settings of upstream `name` from `<NAME>_SERVICE_*` (see `upstream_env_prefix`).
 
         Raises:
-            ValueError: the URL is missing or a value is invalid; the message names the variable.
+            SettingsError: the URL is missing or a value is invalid; each problem names its
+                variable.
         """
         prefix = upstream_env_prefix(name)
         try:
             environment = _Environment(_env_prefix=prefix, **values)
         except PydanticValidationError as exc:
-            problems = "; ".join(
-                f"{prefix}{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
-                for error in exc.errors()
-            )
-            raise ValueError(
-                f"cannot configure the client of the {name} service ({problems}); set the "
-                f"environment variables or pass ServiceClientSettings(url=...)"
-            ) from exc
+            raise SettingsError(
+                f"the client of the {name} service (set the variables, or pass "
+                "ServiceClientSettings(url=...))",
+                settings_problems(exc, cls, prefix),
+            ) from None
         return cls.model_validate(environment.model_dump())
 
     def httpx_timeout(self) -> httpx.Timeout:
