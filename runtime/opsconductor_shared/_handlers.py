@@ -59,15 +59,48 @@ def _pointer_token(part: Any) -> str:
     return str(part).replace("~", "~0").replace("/", "~1")
 
 
-def validation_error_details(errors: Iterable[Mapping[str, Any]]) -> list[ErrorDetail]:
+def _json_invalid(error: Mapping[str, Any], body: object) -> ErrorDetail | None:
+    """FastAPI's error for a body that is not JSON (`loc` is `("body", <offset>)`, which
+    reads as a field named by a number): at `/body`, with where parsing stopped."""
+    loc = tuple(error.get("loc") or ())
+    if error.get("type") != "json_invalid" or len(loc) != 2 or not isinstance(loc[1], int):
+        return None
+    offset = loc[1]
+    where = f"character {offset}"
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    if isinstance(body, str) and offset <= len(body):
+        line = body.count("\n", 0, offset) + 1
+        column = offset - (body.rfind("\n", 0, offset) + 1) + 1
+        where = f"line {line}, column {column} ({where})"
+    # The json module's reasons are fixed phrases ("Expecting value"); never the input.
+    reason = (error.get("ctx") or {}).get("error")
+    reason = f"{reason} " if isinstance(reason, str) and reason.isprintable() else ""
+    return ErrorDetail(
+        pointer="/body",
+        field="body",
+        code="json_invalid",
+        detail=f"The request body is not valid JSON: {reason}at {where}."[:1024],
+    )
+
+
+def validation_error_details(
+    errors: Iterable[Mapping[str, Any]], *, body: object = None
+) -> list[ErrorDetail]:
     """Pydantic/FastAPI validation errors as envelope items, without the input values.
 
     `loc` becomes a JSON pointer rooted at the location (`/body/address/port`) and a dotted
     field (`address.port`); `type` becomes the code; `msg` the detail. `input` and `ctx`,
-    which can hold what the client sent (a password, say), are never used.
+    which can hold what the client sent (a password, say), are never used. A body that is
+    not JSON at all is one item at `/body`, code `json_invalid`, whose detail says where
+    parsing stopped (line, column and character, counted in `body` when given).
     """
     details = []
     for error in errors:
+        unparsable = _json_invalid(error, body)
+        if unparsable is not None:
+            details.append(unparsable)
+            continue
         loc = tuple(error.get("loc") or ())
         pointer = "".join(f"/{_pointer_token(part)}" for part in loc) or "/"
         field = ".".join(str(part) for part in (loc[1:] or loc))
@@ -125,7 +158,8 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def _validation_exception(request: Request, exc: Exception) -> Response:
-    errors = validation_error_details(cast("RequestValidationError", exc).errors())
+    invalid = cast("RequestValidationError", exc)
+    errors = validation_error_details(invalid.errors(), body=invalid.body)
     noun = "problem" if len(errors) == 1 else "problems"
     error = ValidationError(
         f"The request failed validation: {len(errors)} {noun}, listed in errors.", errors=errors
