@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+PORTS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help venv setup generate check lint format typecheck drift schema-lint test bench bench-quick bench-tools demo serve clean
@@ -48,11 +49,11 @@ schema-lint: venv ## every schema: valid OpenAPI 3.1, described, examples valid
 test: venv ## the whole test suite (integration tests use PostgreSQL and Redis on loopback)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-demo: venv ## start both reference services on loopback, walk through them, validate, stop
+demo: venv ## start both reference services on loopback, walk through them, validate, stop (logs kept)
 	$(PY) -m examples.demo
 
-serve: venv ## start both reference services and keep them running (their /docs URLs printed) until Ctrl-C
-	$(PY) -m examples.demo --serve
+serve: venv ## start both reference services until Ctrl-C (PORTS=auth,targets, default 8001,8002; a taken one is replaced by a free one)
+	$(PY) -m examples.demo --serve $(if $(PORTS),--ports $(PORTS))
 
 bench-tools: venv ## what the benchmarks need beyond the venv: wrk and the bench extra
 	@command -v wrk >/dev/null || (echo "installing wrk (Debian package)"; apt-get install -y -q wrk >/dev/null || sudo apt-get install -y -q wrk >/dev/null)

@@ -1,7 +1,11 @@
 """`make demo` and `make serve`: both reference services on loopback, and a walkthrough.
 
-python -m examples.demo            start both, walk through, validate, stop; exit 0 on success
-python -m examples.demo --serve    start both and keep them running until Ctrl-C
+python -m examples.demo            start both, walk through, validate, stop; exit 0 on success;
+                                   the services' logs are kept in the folder it prints
+python -m examples.demo --serve [--ports AUTH,TARGETS]
+                                   start both and keep them running until Ctrl-C; ports
+                                   8001,8002 unless given (`make serve PORTS=9001,9002`), and a
+                                   port that is taken is replaced by a free one, said so
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import argparse
 import json
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +28,7 @@ import httpx
 from .launcher import ROOT, ServiceProcess, auth_service, free_port, targets_service
 
 DEMO_DIR = ROOT / ".demo"
+DEFAULT_PORTS = (8001, 8002)
 
 
 class WalkthroughError(Exception):
@@ -192,11 +198,41 @@ def demo() -> int:
         validate([auth.url, targets.url])
         print("\nDemo complete: both services stopped.")
 
-    with tempfile.TemporaryDirectory(prefix="opsconductor-demo-") as tmp:
-        return _run(Path(tmp), run, auth_port=free_port(), targets_port=free_port())
+    # Kept afterwards: the logs are what to read when a step fails, or to see what happened.
+    workdir = Path(tempfile.mkdtemp(prefix="opsconductor-demo-"))
+    code = _run(workdir, run, auth_port=free_port(), targets_port=free_port())
+    print(f"Both services stopped; their logs are kept in {workdir}.")
+    return code
 
 
-def serve(auth_port: int, targets_port: int) -> int:
+def parse_ports(text: str) -> tuple[int, int]:
+    """`"9001,9002"` as (auth port, targets port); 0 means any free port.
+
+    Raises:
+        ValueError: not two ports from 0 to 65535.
+    """
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) != 2 or not all(part.isdigit() and int(part) <= 65535 for part in parts):
+        raise ValueError(f"--ports takes two ports, auth then targets, such as 9001,9002: {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
+def available_port(port: int, service: str) -> int:
+    """`port` when nothing listens there, else (or for 0) a free port, said so."""
+    if port:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                chosen = free_port()
+                print(f"port {port} is in use: the {service} listens on {chosen} instead")
+                return chosen
+            else:
+                return port
+    return free_port()
+
+
+def serve(auth_port: int, targets_port: int, *, workdir: Path = DEMO_DIR) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -205,10 +241,15 @@ def serve(auth_port: int, targets_port: int) -> int:
         print(f"auth service:    {auth.url}/docs")
         print(f"targets service: {targets.url}/docs")
         print("users: " + ", ".join(f"{user} / {password}" for user, password in passwords.items()))
-        print(f"logs: {DEMO_DIR}/*.log. Ctrl-C stops both.")
+        print(f"logs: {workdir}/*.log. Ctrl-C stops both.", flush=True)
         stop.wait()
 
-    return _run(DEMO_DIR, run, auth_port=auth_port, targets_port=targets_port)
+    return _run(
+        workdir,
+        run,
+        auth_port=available_port(auth_port, "auth service"),
+        targets_port=available_port(targets_port, "targets service"),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,10 +257,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--serve", action="store_true", help="keep the services running until Ctrl-C"
     )
-    parser.add_argument("--auth-port", type=int, default=8001)
-    parser.add_argument("--targets-port", type=int, default=8002)
+    parser.add_argument(
+        "--ports",
+        type=parse_ports,
+        default=DEFAULT_PORTS,
+        help="with --serve: the auth and the targets port, such as 9001,9002 (0: any free one)",
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=DEMO_DIR, help="with --serve: where keys and logs go"
+    )
     args = parser.parse_args(argv)
-    return serve(args.auth_port, args.targets_port) if args.serve else demo()
+    if not args.serve:
+        return demo()
+    return serve(*args.ports, workdir=args.workdir)
 
 
 if __name__ == "__main__":
