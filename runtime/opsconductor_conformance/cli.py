@@ -6,7 +6,9 @@
     opsconductor-contracts rules
 
 Exit codes: 0 clean, 1 findings that fail the run (errors, or warnings with `--strict`),
-2 bad usage or unreadable input, with a one-line reason on stderr.
+2 bad usage or unreadable input, with a one-line reason on stderr, 141 when the reader of the
+output went away (`opsconductor-contracts rules | head`), quietly, as a command that SIGPIPE
+ended.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ PROG = "opsconductor-contracts"
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE's number on every POSIX system
 CONFIGURABLE_RULES: tuple[Rule, ...] = RULES.rules(VALIDATE, BREAKING)
 """The rules a configuration may name: those of `validate` and `breaking`."""
 
@@ -232,16 +235,34 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code (0 clean, 1 findings, 2 bad usage or input)."""
+    """Run the command line; return the exit code (0 clean, 1 findings, 2 bad usage or
+    input, 141 the output's reader went away)."""
+    try:
+        return _run(argv)
+    except BrokenPipeError:
+        # The reader closed the pipe (`| head`): not an error of ours. What is still
+        # buffered would fail again when Python flushes at exit, so it goes nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         args = _parser().parse_args(argv)
-        return int(args.handler(args))
+        code = int(args.handler(args))
     except SystemExit as exc:  # --help and --version
-        return int(exc.code or 0)
+        code = int(exc.code or 0)
     except (_UsageError, SourceError, ConfigError, FileNotFoundError) as exc:
-        message = " ".join(str(exc).split())
+        return _usage(" ".join(str(exc).split()))
     except RecursionError:
-        message = "the input nests too deeply to check"
+        return _usage("the input nests too deeply to check")
+    sys.stdout.flush()  # a closed pipe shows here, inside `main`, not at exit
+    return code
+
+
+def _usage(message: str) -> int:
     print(f"{PROG}: {message}", file=sys.stderr)
     return EXIT_USAGE
 
