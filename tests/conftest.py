@@ -8,7 +8,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "schemas"
-GENERATED = ROOT / "generated" / "opsconductor_contracts"
+CONTRACTS_PACKAGE = ROOT / "generated" / "opsconductor_contracts"
+GENERATED = CONTRACTS_PACKAGE / "_gen"
 
 
 @pytest.fixture
