@@ -20,6 +20,7 @@ PACKAGES = [
     "opsconductor_shared.client",
     "opsconductor_shared.contracts",
     "opsconductor_shared.middleware",
+    "opsconductor_shared.testing",
 ]
 
 

@@ -22,9 +22,8 @@ from opsconductor_shared.client import (
     install_service_clients,
     validate_service_health,
 )
+from opsconductor_shared.testing import closed_port_url
 from pydantic import BaseModel
-
-from tests.live_server import closed_port_url
 
 from .upstream import FakeUpstream
 

@@ -7,9 +7,9 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 from opsconductor_shared import TraceContext, parse_traceparent
+from opsconductor_shared.testing import CapturedLogs
 
 from tests.shared.apps import make_app
-from tests.shared.conftest import CapturedLogs
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -69,12 +69,12 @@ def test_invalid_traceparent_is_ignored(value: str) -> None:
     assert parse_traceparent(value) is None
 
 
-def test_trace_id_reaches_the_logs(client: TestClient, logs: CapturedLogs) -> None:
+def test_trace_id_reaches_the_logs(client: TestClient, captured_logs: CapturedLogs) -> None:
     client.get(
         "/slow", headers={"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
     )
     client.get("/slow", headers={"traceparent": "not-valid"})
-    continued, fresh = logs.events("request")
+    continued, fresh = captured_logs.events("request")
     assert continued["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert HEX32.match(fresh["trace_id"])
     assert fresh["trace_id"] != continued["trace_id"]
