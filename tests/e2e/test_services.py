@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from opsconductor_shared.testing import wait_until
 
 from examples.launcher import ServiceProcess, auth_service, free_port, targets_service
 
@@ -148,12 +149,23 @@ def test_request_id_follows_the_call_chain(
             if request_id in line and line.startswith("{")
         ]
 
-    targets_lines, auth_lines = lines_with(remote_targets), lines_with(auth)
-    assert any(line["event"] == "request" and line["path"] == "/targets" for line in targets_lines)
-    assert any(
-        line["event"] == "service_call" and line["upstream"] == "auth" for line in targets_lines
-    )
-    assert any(line["event"] == "request" and line["path"] == "/auth/verify" for line in auth_lines)
+    def logged(service: ServiceProcess, event: str, **fields: str) -> list[dict[str, Any]]:
+        # A service writes its access line after the response has gone: wait for it.
+        def found() -> list[dict[str, Any]]:
+            lines = lines_with(service)
+            matching = [
+                line
+                for line in lines
+                if line["event"] == event and all(line.get(k) == v for k, v in fields.items())
+            ]
+            return lines if matching else []
+
+        return wait_until(found, message=f"{service.name} never logged {event} {fields}")
+
+    logged(remote_targets, "service_call", upstream="auth")
+    logged(auth, "request", path="/auth/verify")
+    targets_lines = logged(remote_targets, "request", path="/targets")
+    auth_lines = lines_with(auth)
     trace_ids = {line["trace_id"] for line in targets_lines + auth_lines}
     assert len(trace_ids) == 1  # one trace across both services
 
