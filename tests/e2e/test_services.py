@@ -146,26 +146,25 @@ def test_request_id_follows_the_call_chain(
         return [
             json.loads(line)
             for line in service.log_lines()
-            if request_id in line and line.startswith("{")
+            if request_id in line and line.startswith("{") and line.endswith("}")
         ]
 
-    def logged(service: ServiceProcess, event: str, **fields: str) -> list[dict[str, Any]]:
-        # A service writes its access line after the response has gone: wait for it.
-        def found() -> list[dict[str, Any]]:
-            lines = lines_with(service)
-            matching = [
-                line
-                for line in lines
-                if line["event"] == event and all(line.get(k) == v for k, v in fields.items())
-            ]
-            return lines if matching else []
+    def access_line(lines: list[dict[str, Any]], path: str) -> bool:
+        return any(line["event"] == "request" and line["path"] == path for line in lines)
 
-        return wait_until(found, message=f"{service.name} never logged {event} {fields}")
+    # A service writes its access line after the response is sent: poll for it, bounded.
+    def both_logged() -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+        targets_lines, auth_lines = lines_with(remote_targets), lines_with(auth)
+        if access_line(targets_lines, "/targets") and access_line(auth_lines, "/auth/verify"):
+            return targets_lines, auth_lines
+        return None
 
-    logged(remote_targets, "service_call", upstream="auth")
-    logged(auth, "request", path="/auth/verify")
-    targets_lines = logged(remote_targets, "request", path="/targets")
-    auth_lines = lines_with(auth)
+    targets_lines, auth_lines = wait_until(
+        both_logged, message="the access lines of the call chain never arrived"
+    )
+    assert any(
+        line["event"] == "service_call" and line["upstream"] == "auth" for line in targets_lines
+    )
     trace_ids = {line["trace_id"] for line in targets_lines + auth_lines}
     assert len(trace_ids) == 1  # one trace across both services
 
