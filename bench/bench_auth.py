@@ -21,8 +21,6 @@ import jwt
 from fastapi.security import HTTPAuthorizationCredentials
 from opsconductor_shared import ServiceSettings, create_service_app, setup_service_logging
 from opsconductor_shared.auth import (
-    DEFAULT_AUDIENCE,
-    DEFAULT_ISSUER,
     AuthSettings,
     LocalTokenVerifier,
     RemoteTokenVerifier,
@@ -68,9 +66,7 @@ async def _cache_hit(fake: FakeAuthService, url: str, quick: bool) -> dict[str, 
     iterations = 2_000 if quick else 20_000
 
     def bare_decode() -> None:
-        jwt.decode(
-            token, public, algorithms=["RS256"], audience=DEFAULT_AUDIENCE, issuer=DEFAULT_ISSUER
-        )
+        jwt.decode(token, public, algorithms=["RS256"], audience=fake.audience, issuer=fake.issuer)
 
     async def base() -> float:
         return sync_per_call_us(bare_decode, max(200, iterations // 20))
@@ -112,7 +108,7 @@ async def _local_miss(fake: FakeAuthService, url: str, quick: bool) -> list[dict
 
         def bare(token: str = token, key: Any = key, algorithm: str = algorithm) -> None:
             jwt.decode(
-                token, key, algorithms=[algorithm], audience=DEFAULT_AUDIENCE, issuer=DEFAULT_ISSUER
+                token, key, algorithms=[algorithm], audience=fake.audience, issuer=fake.issuer
             )
 
         async def verify(token: str = token, verifier: LocalTokenVerifier = verifier) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from opsconductor_shared.contracts import (
+from opsconductor_conformance import (
     SharedContracts,
     compare_schema_sets,
     document_source,

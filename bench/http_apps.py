@@ -115,13 +115,14 @@ def peer() -> FastAPI:
 
 
 def basehttp() -> FastAPI:
-    from opsconductor_shared import add_error_handlers, get_logger, setup_service_logging
+    from opsconductor_shared import get_logger, setup_service_logging
     from opsconductor_shared._context import (
         TraceContext,
         bind_request_context,
         new_request_id,
         parse_traceparent,
     )
+    from opsconductor_shared._handlers import add_error_handlers
     from opsconductor_shared.middleware.security_headers import API_CSP
 
     setup_service_logging("bench-service", json=True)

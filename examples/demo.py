@@ -139,7 +139,7 @@ def validate(urls: list[str]) -> None:
     command = [
         sys.executable,
         "-m",
-        "opsconductor_shared.contracts",
+        "opsconductor_conformance",
         "validate",
         "--strict",
         *(f"{url}/openapi.json" for url in urls),

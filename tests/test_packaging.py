@@ -1,4 +1,4 @@
-"""The wheel installs both packages, marked typed, with the schemas as package data."""
+"""The wheel installs the import packages (the typed ones marked), with the schemas as package data."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ def test_wheel_contents(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "opsconductor_contracts/py.typed" in names
     assert "opsconductor_shared/py.typed" in names
+    assert "opsconductor_conformance/py.typed" in names
     for schema in SCHEMAS.glob("*.yaml"):
         assert f"opsconductor_contracts/schemas/{schema.name}" in names
     assert not any(name.startswith(("tests/", "schemas/", "scripts/")) for name in names)
@@ -59,11 +60,12 @@ def test_installs_into_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:
     probe = (
         f"TARGET = {str(target)!r}\n"
         + """
-import pathlib, opsconductor_contracts, opsconductor_shared
-from opsconductor_shared.contracts import shared_schema_dir, load_schema_dir
-for module in (opsconductor_contracts, opsconductor_shared):
+import pathlib, opsconductor_conformance, opsconductor_contracts, opsconductor_shared
+from opsconductor_conformance import shared_schema_dir, load_schema_dir
+for module in (opsconductor_conformance, opsconductor_contracts, opsconductor_shared):
     assert "site-packages" in module.__file__ and str(pathlib.Path(module.__file__)).startswith(TARGET), module.__file__
 directory = shared_schema_dir()
+assert directory == pathlib.Path(opsconductor_contracts.__file__).parent / "schemas", directory
 loaded = load_schema_dir(directory)
 assert loaded.version == opsconductor_contracts.CONTRACTS_VERSION
 print(sorted(p.name for p in directory.glob("*.yaml")))

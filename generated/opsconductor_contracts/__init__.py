@@ -2,8 +2,9 @@
 
 The models are generated from the OpenAPI schemas in `schemas/` into `opsconductor_contracts._gen`
 (`make generate`; never edit it by hand). This module and `_base.py` (`ContractModel`, the base
-of every model) are written by hand around it: this is the public API, and
-`CONTRACTS_VERSION` is the schemas' `info.version`.
+of every model) are written by hand around it: this is the public API. `CONTRACTS_VERSION` (the
+schemas' `info.version`) and `ERROR_STATUS` (each `ErrorCode`'s HTTP status, its `x-status`)
+are generated too.
 
 `PaginatedResponse` is not exported: the schema's page template has no item type, so services
 use the generic `opsconductor_shared.PaginatedResponse[T]`, which is tested to match it.
@@ -28,6 +29,7 @@ from ._gen.auth import (
     VerifyResponse,
 )
 from ._gen.entities import BaseEntity
+from ._gen.error_status import ERROR_STATUS
 from ._gen.errors import ErrorCode, ErrorDetail, ErrorResponse
 from ._gen.health import DependencyCheck, HealthResponse, HealthStatus
 from ._gen.pagination import (
@@ -53,6 +55,7 @@ __all__ = [
     "CONTRACTS_VERSION",
     "ContractModel",
     "DependencyCheck",
+    "ERROR_STATUS",
     "ErrorCode",
     "ErrorDetail",
     "ErrorResponse",

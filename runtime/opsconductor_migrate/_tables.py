@@ -91,7 +91,7 @@ RENAMES: Mapping[str, NewName] = {
     "shared.models.FilterParams": _contracts("FilterParams"),
     "shared.utils.mask_sensitive_data": _lib("mask_sensitive_data"),
     "shared.utils.ServiceClient": _lib("ServiceClient"),
-    "shared.utils.get_service_client": _lib("get_service_client"),
+    "shared.utils.get_service_client": NewName(f"{LIBRARY}.client", "get_service_client"),
 }
 
 

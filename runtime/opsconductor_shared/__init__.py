@@ -1,33 +1,16 @@
 """OpsConductor service runtime: the hand-written half of opsconductor-shared.
 
-Everything a service imports first: the app factory, the error envelope and its exceptions,
-structured logging, pure-ASGI middleware, health, settings, the generic page model, the auth
-dependencies and the resilient service client. The PostgreSQL pool and rate limiting live in
-`opsconductor_shared.database` and `opsconductor_shared.ratelimit`, imported on their own so a
-service without their optional dependencies still imports this package.
+What a service imports: the app factory and its settings, the exceptions of the error
+envelope, logging and the request context, the page model and query parameters, health
+checks, the auth dependencies, and the service client. The rest of each area lives in its
+subpackage: `opsconductor_shared.auth`, `opsconductor_shared.client`,
+`opsconductor_shared.database` (the PostgreSQL pool) and `opsconductor_shared.ratelimit`; the
+last two are imported on their own, so a service without their optional dependencies still
+imports this package. Everything else is private: modules whose names start with `_`.
 """
 
-from ._app import (
-    LifespanHook,
-    ServiceRuntime,
-    add_standard_middleware,
-    create_service_app,
-    get_runtime,
-    register_health_check,
-)
-from ._client_ip import ClientAddressResolver
-from ._context import (
-    TraceContext,
-    begin_request,
-    bind_log_context,
-    bind_request_context,
-    get_log_context,
-    get_request_id,
-    get_trace_context,
-    merge_log_context,
-    new_request_id,
-    parse_traceparent,
-)
+from ._app import ServiceRuntime, create_service_app, get_runtime, register_health_check
+from ._context import TraceContext, bind_log_context, get_request_id, get_trace_context
 from ._errors import (
     AuthenticationError,
     BadRequestError,
@@ -44,124 +27,39 @@ from ._errors import (
     StandardHTTPException,
     ValidationError,
 )
-from ._handlers import GENERIC_SERVER_ERROR_DETAIL, add_error_handlers, validation_error_details
-from ._health import (
-    DEFAULT_CHECK_TIMEOUT,
-    CheckFunction,
-    HealthCheckError,
-    HealthRegistry,
-    add_health_routes,
-    health_router,
-)
-from ._logging import (
-    DEFAULT_SLOW_QUERY_MS,
-    emit_event,
-    get_logger,
-    log_database_operation,
-    log_service_call,
-    mask_event,
-    setup_service_logging,
-)
-from ._masking import (
-    REDACTED,
-    SENSITIVE_KEY_PARTS,
-    is_clean_flat_mapping,
-    is_sensitive_key,
-    mask_sensitive_data,
-    mask_string,
-)
-from ._openapi import CONTRACTS_EXTENSION, error_responses, install_openapi, rewrite_openapi
+from ._health import HealthCheckError
+from ._logging import get_logger, log_database_operation, log_service_call, setup_service_logging
+from ._masking import REDACTED, mask_sensitive_data
+from ._openapi import error_responses
 from ._pagination import FilterQuery, PaginationQuery, decode_cursor, encode_cursor, sort_params
-from ._problem import PROBLEM_JSON, ProblemResponse, build_problem, code_for_status, send_problem
-from ._settings import (
-    CORSSettings,
-    LoggingSettings,
-    SecurityHeadersSettings,
-    ServiceSettings,
-    env_prefix_for,
-)
-from ._upstream import (
-    DEFAULT_MAX_RETRY_AFTER,
-    handle_service_communication_error,
-    parse_retry_after,
-    upstream_error_body,
-)
-from ._utils import chunk_list, deep_merge_dicts, format_duration, sanitize_filename
-from .auth import (
-    AuthSettings,
-    CurrentUser,
-    OptionalUser,
-    TokenVerifier,
-    VerifiedClaims,
-    get_current_user,
-    get_optional_user,
-    install_auth,
-    require_admin,
-    require_permissions,
-    require_role,
-    verify_token_dependency,
-)
-from .client import (
-    CircuitBreaker,
-    CircuitOpenError,
-    RetryPolicy,
-    ServiceClient,
-    get_service_client,
-    install_service_clients,
-    retry_async,
-    validate_service_health,
-)
-from .middleware import (
-    PerformanceMiddleware,
-    RequestBodyLimitMiddleware,
-    RequestIDMiddleware,
-    RequestMetrics,
-    SecurityHeadersMiddleware,
-    UnhandledErrorMiddleware,
-)
+from ._settings import CORSSettings, LoggingSettings, SecurityHeadersSettings, ServiceSettings
+from ._utils import sanitize_filename
+from .auth import AuthSettings, CurrentUser, OptionalUser, install_auth, require_admin, require_role
+from .client import RetryPolicy, ServiceClient
 from .models import PaginatedResponse
 
 __all__ = [
     "AuthSettings",
     "AuthenticationError",
     "BadRequestError",
-    "CONTRACTS_EXTENSION",
     "CORSSettings",
-    "CheckFunction",
-    "CircuitBreaker",
-    "CircuitOpenError",
-    "ClientAddressResolver",
     "ConflictError",
     "CurrentUser",
-    "DEFAULT_CHECK_TIMEOUT",
-    "DEFAULT_MAX_RETRY_AFTER",
-    "DEFAULT_SLOW_QUERY_MS",
     "DatabaseError",
     "FilterQuery",
-    "GENERIC_SERVER_ERROR_DETAIL",
     "HealthCheckError",
-    "HealthRegistry",
     "InternalError",
-    "LifespanHook",
     "LoggingSettings",
     "NotFoundError",
     "OptionalUser",
-    "PROBLEM_JSON",
     "PaginatedResponse",
     "PaginationQuery",
     "PayloadTooLargeError",
-    "PerformanceMiddleware",
     "PermissionDeniedError",
     "PreconditionFailedError",
-    "ProblemResponse",
     "REDACTED",
     "RateLimitedError",
-    "RequestBodyLimitMiddleware",
-    "RequestIDMiddleware",
-    "RequestMetrics",
     "RetryPolicy",
-    "SENSITIVE_KEY_PARTS",
-    "SecurityHeadersMiddleware",
     "SecurityHeadersSettings",
     "ServiceClient",
     "ServiceCommunicationError",
@@ -169,64 +67,25 @@ __all__ = [
     "ServiceSettings",
     "ServiceUnavailableError",
     "StandardHTTPException",
-    "TokenVerifier",
     "TraceContext",
-    "UnhandledErrorMiddleware",
     "ValidationError",
-    "VerifiedClaims",
-    "add_error_handlers",
-    "add_health_routes",
-    "add_standard_middleware",
-    "begin_request",
     "bind_log_context",
-    "bind_request_context",
-    "build_problem",
-    "chunk_list",
-    "code_for_status",
     "create_service_app",
     "decode_cursor",
-    "deep_merge_dicts",
-    "emit_event",
     "encode_cursor",
-    "env_prefix_for",
     "error_responses",
-    "format_duration",
-    "get_current_user",
-    "get_log_context",
     "get_logger",
-    "get_optional_user",
     "get_request_id",
     "get_runtime",
-    "get_service_client",
     "get_trace_context",
-    "handle_service_communication_error",
-    "health_router",
     "install_auth",
-    "install_openapi",
-    "install_service_clients",
-    "is_clean_flat_mapping",
-    "is_sensitive_key",
     "log_database_operation",
     "log_service_call",
-    "mask_event",
     "mask_sensitive_data",
-    "mask_string",
-    "merge_log_context",
-    "new_request_id",
-    "parse_retry_after",
-    "parse_traceparent",
     "register_health_check",
     "require_admin",
-    "require_permissions",
     "require_role",
-    "retry_async",
-    "rewrite_openapi",
     "sanitize_filename",
-    "send_problem",
     "setup_service_logging",
     "sort_params",
-    "upstream_error_body",
-    "validate_service_health",
-    "validation_error_details",
-    "verify_token_dependency",
 ]

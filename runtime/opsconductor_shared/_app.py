@@ -1,20 +1,43 @@
-"""The app factory: `create_service_app` and what it wires together.
+"""The app factory: `create_service_app`, and the `ServiceRuntime` it puts on `app.state`.
 
     create_service_app(name, version, settings)
       ├── setup_service_logging          (JSON in production, console in development)
-      ├── add_error_handlers              (every error is the shared envelope)
-      ├── add_standard_middleware         outermost first:
-      │     StandardMiddleware (RequestID → SecurityHeaders → Performance, one layer)
-      │     → CORSMiddleware (if configured) → RequestBodyLimitMiddleware
-      │     → UnhandledErrorMiddleware → (FastAPI's exception middleware and router)
-      ├── health routes                   /health/live, /health/ready, /health
-      ├── /metrics                        when metrics are enabled (prometheus extra)
-      ├── install_openapi                 errors documented as the envelope, contracts version
-      └── lifespan                        runs the runtime's hooks (pools, clients, key
-                                          refreshers) around the service's own lifespan
+      ├── add_error_handlers             (every error FastAPI answers is the shared envelope)
+      ├── the middleware stack           (below)
+      ├── the runtime's routes           /health/live, /health/ready, /health, /metrics,
+      │                                  the OpenAPI document and its docs pages: answered
+      │                                  before the service's routes (see `_routes`)
+      ├── install_openapi                errors documented as the envelope, the runtime's
+      │                                  routes with the service's, the contracts version
+      └── lifespan                       the runtime's hooks (pools, clients, key refreshers)
+                                         around the service's own lifespan
 
-The `ServiceRuntime` on `app.state.runtime` is where later parts plug in: they add lifespan
-hooks (opened at startup in order, closed at shutdown in reverse) and health checks.
+The middleware stack, outermost first, is `MIDDLEWARE_SLOTS`, written here once:
+
+    standard     request id and trace context, security headers, Server-Timing, the access
+                 log and metrics, and the last-resort envelope for any exception raised
+                 anywhere inside it (`middleware.standard`)
+    cors         Starlette's CORSMiddleware, when origins are configured
+    auth         the bearer identity (`install_auth`)
+    rate_limit   the service-wide limits (`install_rate_limiting`)
+    body_limit   the request body limit
+    ...          the app FastAPI builds: its error handling, the service's own middleware
+                 (`app.add_middleware`), the routes
+
+Why this order. `standard` is outermost so that every response, a refusal by any layer and a
+500 from an exception in any layer included, carries the request id and the security headers,
+and is timed and logged. `cors` comes next, so a browser can read every refusal (401, 429,
+413: they carry the CORS headers) and preflights are answered before anything verifies or
+counts them. `auth` is outside `rate_limit`, so limits count per principal and role, not per
+address. `rate_limit` is outside `body_limit`, so a refused request costs no body reading,
+and a flood of oversized requests is limited too. `body_limit` is innermost, right outside
+the app that reads the body; issue 18's `idempotency` slot goes after it (it replays what the
+app answered and fingerprints a body the limit has already bounded).
+
+`ServiceRuntime.middleware` holds one slot per name; `create_service_app` fills `standard`,
+`cors` and `body_limit`, `install_auth` and `install_rate_limiting` fill theirs, each by
+name, and the stack is built once, when the app first runs. Adding a layer to the runtime is
+one more name in `MIDDLEWARE_SLOTS` and one `fill`.
 """
 
 from __future__ import annotations
@@ -23,43 +46,84 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from ._client_ip import ClientAddressResolver
 from ._handlers import add_error_handlers
-from ._health import HEALTH_PATHS, CheckFunction, HealthRegistry, add_health_routes
+from ._health import CheckFunction, HealthRegistry, add_health_routes
 from ._logging import get_logger, setup_service_logging
 from ._openapi import install_openapi
+from ._routes import RuntimeRoutes, docs_routes
 from ._settings import ServiceSettings
-from .middleware import (
-    PerformanceMiddleware,
-    RequestBodyLimitMiddleware,
-    RequestIDMiddleware,
-    RequestMetrics,
-    SecurityHeadersMiddleware,
-    StandardMiddleware,
-    UnhandledErrorMiddleware,
-)
+from .middleware import RequestBodyLimitMiddleware, RequestMetrics, StandardMiddleware
+from .middleware.security_headers import security_headers
 
 __all__ = [
     "LifespanHook",
+    "MIDDLEWARE_SLOTS",
+    "MiddlewareStack",
     "ServiceRuntime",
-    "add_standard_middleware",
     "create_service_app",
     "get_runtime",
     "register_health_check",
 ]
 
+MIDDLEWARE_SLOTS = ("standard", "cors", "auth", "rate_limit", "body_limit")
+"""The runtime's middleware, outermost first (see the module docstring)."""
+
 LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 _log = get_logger("opsconductor.runtime")
 
 
+class MiddlewareStack:
+    """The runtime's middleware as named slots, built in the order of `MIDDLEWARE_SLOTS`."""
+
+    def __init__(self) -> None:
+        self._layers: dict[str, Middleware] = {}
+        self._built = False
+
+    def fill(self, slot: str, factory: Callable[..., ASGIApp], /, **options: Any) -> None:
+        """Put the layer `factory(app, **options)` in `slot`.
+
+        Raises:
+            ValueError: there is no such slot.
+            RuntimeError: the slot is filled already, or the app has started.
+        """
+        if slot not in MIDDLEWARE_SLOTS:
+            raise ValueError(f"no middleware slot {slot!r}; the slots are {MIDDLEWARE_SLOTS}")
+        if self._built:
+            raise RuntimeError(f"fill the {slot} slot before the app starts")
+        if slot in self._layers:
+            raise RuntimeError(f"the {slot} middleware is already installed on this app")
+        self._layers[slot] = Middleware(factory, **options)
+
+    @property
+    def filled(self) -> tuple[str, ...]:
+        """The slots with a layer, outermost first."""
+        return tuple(slot for slot in MIDDLEWARE_SLOTS if slot in self._layers)
+
+    def build(self, app: ASGIApp) -> ASGIApp:
+        """`app` inside every filled slot's layer (once: the slots are fixed afterwards)."""
+        self._built = True
+        for slot in reversed(MIDDLEWARE_SLOTS):
+            if slot in self._layers:
+                factory, args, kwargs = self._layers[slot]
+                app = factory(app, *args, **kwargs)
+        return app
+
+    def __repr__(self) -> str:
+        return f"MiddlewareStack({', '.join(self.filled)})"
+
+
 class ServiceRuntime:
-    """What the runtime owns for one app: settings, health checks, metrics, lifespan hooks."""
+    """What the runtime owns for one app: settings, the middleware stack, its own routes,
+    health checks, metrics and lifespan hooks."""
 
     def __init__(self, name: str, version: str, settings: ServiceSettings) -> None:
         self.name = name
@@ -70,6 +134,8 @@ class ServiceRuntime:
             [str(network) for network in settings.trusted_proxies]
         )
         self.metrics = RequestMetrics(name) if settings.metrics_enabled else None
+        self.middleware = MiddlewareStack()
+        self.routes = RuntimeRoutes()
         self._hooks: list[LifespanHook] = []
         self.started = False
 
@@ -85,7 +151,6 @@ class ServiceRuntime:
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
-        _move_rare_routes_last(app)
         async with AsyncExitStack() as stack:
             for hook in self._hooks:
                 await stack.enter_async_context(hook(app))
@@ -99,25 +164,11 @@ class ServiceRuntime:
                 _log.info("service_stopping")
 
 
-def _move_rare_routes_last(app: FastAPI) -> None:
-    # Routes match in order and each miss costs a few microseconds in FastAPI, so the routes
-    # the factory registers first (health, documentation) move behind the service's own.
-    # Their paths are unique, so the order changes nothing but the cost.
-    rare = {
-        path
-        for path in (
-            *HEALTH_PATHS,
-            app.openapi_url,
-            app.docs_url,
-            app.swagger_ui_oauth2_redirect_url,
-            app.redoc_url,
-        )
-        if path
-    }
-    routes = app.router.routes
-    routes[:] = [r for r in routes if getattr(r, "path", None) not in rare] + [
-        r for r in routes if getattr(r, "path", None) in rare
-    ]
+class _ServiceApp(FastAPI):
+    """A FastAPI app whose middleware stack is the runtime's around FastAPI's own."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return get_runtime(self).middleware.build(super().build_middleware_stack())
 
 
 def get_runtime(app: FastAPI) -> ServiceRuntime:
@@ -144,56 +195,51 @@ def register_health_check(
     get_runtime(app).health.register(name, check, timeout=timeout, critical=critical)
 
 
-async def _composed_only(_: Scope, __: Receive, ___: Send) -> None:
-    raise RuntimeError("this middleware is used through StandardMiddleware, which calls the app")
-
-
-def add_standard_middleware(
-    app: FastAPI,
-    settings: ServiceSettings,
-    *,
-    client_address: ClientAddressResolver | None = None,
-    metrics: RequestMetrics | None = None,
-) -> None:
-    """Install the runtime's middleware on `app` in the right order (see the module docstring).
+def _fill_standard_slots(runtime: ServiceRuntime) -> None:
+    """The layers every app has: standard, CORS when configured, the body limit.
 
     The production profile sends HSTS and allows no cross-origin callers unless configured;
     the development profile (`settings.environment == "development"`) drops HSTS and allows
     any origin without credentials.
     """
-    docs_paths = [
-        path for path in (app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url) if path
-    ]
-    # Starlette wraps in reverse order of addition: the last added is the outermost.
-    app.add_middleware(UnhandledErrorMiddleware)
-    app.add_middleware(RequestBodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    cors = settings.cors_options()
-    if cors is not None:
-        app.add_middleware(CORSMiddleware, **cors)
-    # Request id, security headers and timing as one layer (StandardMiddleware): the same
-    # behaviour as the three classes stacked in that order, for the cost of one.
-    app.add_middleware(
+    settings = runtime.settings
+    runtime.middleware.fill(
+        "standard",
         StandardMiddleware,
-        request_id=RequestIDMiddleware(
-            _composed_only,
-            header=settings.request_id_header,
-            trust_incoming=settings.trust_incoming_request_id,
-        ),
-        security_headers=SecurityHeadersMiddleware(
-            _composed_only,
+        request_id_header=settings.request_id_header,
+        trust_incoming=settings.trust_incoming_request_id,
+        headers=security_headers(
             hsts=settings.hsts,
             hsts_max_age=settings.security_headers.hsts_max_age,
             hsts_include_subdomains=settings.security_headers.hsts_include_subdomains,
-            docs_paths=docs_paths,
         ),
-        performance=PerformanceMiddleware(
-            _composed_only,
-            slow_request_ms=settings.slow_request_ms,
-            client_address=client_address
-            or ClientAddressResolver([str(n) for n in settings.trusted_proxies]),
-            metrics=metrics,
-        ),
+        slow_request_ms=settings.slow_request_ms,
+        client_address=runtime.client_address,
+        metrics=runtime.metrics,
     )
+    cors = settings.cors_options()
+    if cors is not None:
+        runtime.middleware.fill("cors", CORSMiddleware, **cors)
+    runtime.middleware.fill(
+        "body_limit", RequestBodyLimitMiddleware, max_body_bytes=settings.max_body_bytes
+    )
+
+
+def _add_runtime_routes(app: FastAPI, runtime: ServiceRuntime, docs: dict[str, Any]) -> None:
+    health = APIRouter()
+    add_health_routes(health, runtime.health)
+    for route in [*health.routes, *docs_routes(app, **docs)]:
+        runtime.routes.add(route)
+    if runtime.metrics is not None:
+        metrics = runtime.metrics
+
+        async def metrics_endpoint(_: Request) -> Response:
+            body, content_type = metrics.render()
+            return Response(body, media_type=content_type)
+
+        runtime.routes.add(Route("/metrics", metrics_endpoint, include_in_schema=False))
+    # The first route of the router, before any of the service's: see `_routes`.
+    app.router.routes.append(runtime.routes)
 
 
 def create_service_app(
@@ -215,7 +261,8 @@ def create_service_app(
         description: the OpenAPI description.
         lifespan: the service's own lifespan, run inside the runtime's.
         configure_logging: call `setup_service_logging` (turn off when the host configures logs).
-        **fastapi_options: passed to `FastAPI(...)`.
+        **fastapi_options: passed to `FastAPI(...)`; `openapi_url`, `docs_url`, `redoc_url`
+            and `swagger_ui_oauth2_redirect_url` say where the runtime serves the documents.
     """
     settings = settings or ServiceSettings.for_service(name)
     if configure_logging:
@@ -231,29 +278,33 @@ def create_service_app(
                 async with lifespan(app):
                     yield
 
-    fastapi_options.setdefault("docs_url", "/docs" if settings.docs_enabled else None)
-    fastapi_options.setdefault("redoc_url", None)
-    fastapi_options.setdefault("openapi_url", "/openapi.json" if settings.docs_enabled else None)
-    app = FastAPI(
+    enabled = settings.docs_enabled
+    docs = {
+        "openapi_url": fastapi_options.pop("openapi_url", "/openapi.json" if enabled else None),
+        "docs_url": fastapi_options.pop("docs_url", "/docs" if enabled else None),
+        "redoc_url": fastapi_options.pop("redoc_url", None),
+        "oauth2_redirect_url": fastapi_options.pop(
+            "swagger_ui_oauth2_redirect_url", "/docs/oauth2-redirect"
+        ),
+    }
+    # FastAPI serves no documents of its own: the runtime does, as its own routes.
+    app = _ServiceApp(
         title=name,
         version=version,
         description=description,
         lifespan=app_lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
         **fastapi_options,
     )
+    app.openapi_url = docs["openapi_url"]
+    app.docs_url = docs["docs_url"]
+    app.redoc_url = docs["redoc_url"]
+    app.swagger_ui_oauth2_redirect_url = docs["oauth2_redirect_url"]
     app.state.runtime = runtime
     add_error_handlers(app)
-    add_standard_middleware(
-        app, settings, client_address=runtime.client_address, metrics=runtime.metrics
-    )
-    add_health_routes(app.router, runtime.health)
-    if runtime.metrics is not None:
-        metrics = runtime.metrics
-
-        async def metrics_endpoint(_: Request) -> Response:
-            body, content_type = metrics.render()
-            return Response(body, media_type=content_type)
-
-        app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
-    install_openapi(app)
+    _fill_standard_slots(runtime)
+    _add_runtime_routes(app, runtime, docs)
+    install_openapi(app, routes=runtime.routes.routes)
     return app

@@ -1,16 +1,18 @@
-"""Per-request context in contextvars: the request id, the W3C trace context and the log context.
+"""Per-request context: the request id and trace context for code, the log context for logs.
 
-The request-id middleware sets them at the start of every request. Each request runs in its
-own task with its own copy of the context, so routes, dependencies (also those run in the
-threadpool), background tasks and outgoing service calls of one request all see its values,
-and concurrent requests never see each other's.
+The standard layer starts every request with `begin_request`. The request id and the W3C
+trace context go in one context variable of the runtime's: `get_request_id` and
+`get_trace_context` read it (error envelopes, outgoing calls). The log context, the values
+every log line of the request carries (`request_id`, `trace_id`, and whatever
+`bind_log_context` adds, such as `user_id`), is structlog's contextvars, the one mechanism for
+it: cleared, then bound, at the start of every request, as structlog's documentation has it.
+A service's own `structlog.contextvars.bind_contextvars` calls land in the same place. The
+logging pipeline merges it into every line (`merge_contextvars`) and masks it with the event.
 
-The log context (`request_id`, `trace_id`, and whatever `bind_log_context` adds, such as
-`user_id`) is one immutable mapping in one context variable: starting a request is one
-`set`, and `merge_log_context` adds it to every log line with one `get`. Binding replaces the
-mapping instead of changing it, so a value bound in one task (or one thread of the pool) is
-never seen by a task that merely inherited the context. Values are masked once, when they are
-bound (`mask_sensitive_data`), not again on every line that carries them.
+Each request runs in its own task with its own copy of the context, so routes, dependencies
+(also those run in the threadpool), background tasks and outgoing service calls of one
+request all see its values, concurrent requests never see each other's, and a value bound in
+a child task never reaches its parent.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from structlog.typing import EventDict, WrappedLogger
+from structlog.contextvars import bind_contextvars, clear_contextvars, get_contextvars
 
-from ._masking import is_clean_flat_mapping, mask_sensitive_data, mask_string
+from ._masking import MaskedStr, is_clean_flat_mapping, mask_sensitive_data, mask_string
 
 __all__ = [
     "TraceContext",
@@ -34,7 +36,6 @@ __all__ = [
     "get_log_context",
     "get_request_id",
     "get_trace_context",
-    "merge_log_context",
     "new_request_id",
     "parse_traceparent",
 ]
@@ -43,11 +44,10 @@ _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 _INVALID_TRACE_ID = "0" * 32
 _INVALID_SPAN_ID = "0" * 16
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
-# The whole request context is one value in one variable, (request id, trace context, log
-# context): starting a request is one `set`. Never changed in place, only replaced.
-_Current = tuple[str | None, "TraceContext | None", Mapping[str, Any]]
-_current: ContextVar[_Current] = ContextVar("opsconductor_request", default=(None, None, _EMPTY))
+# The request id and trace context are one value in one variable: starting a request is one
+# `set`, and a task that merely inherited the context can never change its parent's.
+_Current = tuple[str | None, "TraceContext | None"]
+_current: ContextVar[_Current] = ContextVar("opsconductor_request", default=(None, None))
 
 
 class TraceContext(NamedTuple):
@@ -115,14 +115,17 @@ def begin_request(request_id: str | None, caller: TraceContext | None) -> str:
     # Written out in one function, from one random draw: this runs for every request.
     ids = "%080x" % (_getrandbits(_ID_BITS) | _NONZERO)
     if request_id is None:
-        request_id = logged_id = ids[:32]
+        request_id = ids[:32]
+        logged_id = MaskedStr(request_id)
     else:
-        logged_id = mask_string(request_id)  # a caller's id could carry anything
+        logged_id = MaskedStr(mask_string(request_id))  # a caller's id could carry anything
     if caller is None:
         trace = _TUPLE_NEW(TraceContext, (ids[32:64], ids[64:], "01", None))
     else:
         trace = _TUPLE_NEW(TraceContext, (caller[0], ids[64:], caller[2], caller[1]))
-    _current.set((request_id, trace, {"request_id": logged_id, "trace_id": trace[0]}))
+    _current.set((request_id, trace))
+    clear_contextvars()
+    bind_contextvars(request_id=logged_id, trace_id=MaskedStr(trace[0]))
     return request_id
 
 
@@ -139,41 +142,32 @@ def get_trace_context() -> TraceContext | None:
 def bind_request_context(request_id: str, trace: TraceContext | None) -> None:
     """Make `request_id` and `trace` the current request's context, for code and for logs.
 
-    Replaces the log context the task inherited, so nothing bound for an earlier request
+    Clears the log context the task inherited first, so nothing bound for an earlier request
     leaks into this one.
     """
-    log = {"request_id": mask_string(request_id)}
+    _current.set((request_id, trace))
+    clear_contextvars()
+    bind_contextvars(request_id=MaskedStr(mask_string(request_id)))
     if trace is not None:
-        log["trace_id"] = mask_string(trace.trace_id)
-    _current.set((request_id, trace, log))
+        bind_contextvars(trace_id=MaskedStr(mask_string(trace.trace_id)))
 
 
 def bind_log_context(**values: Any) -> None:
     """Add values (such as `user_id`) to every later log line of the current request.
 
-    They are masked now, once, as every log line is (`mask_sensitive_data`).
+    They are masked now, once (`mask_sensitive_data`), so the log context never holds a secret
+    in clear and its strings need no scan on every line (see `MaskedStr`).
     """
-    request_id, trace, log = _current.get()
     if not is_clean_flat_mapping(values):  # the usual ids and names need no copy
         values = mask_sensitive_data(values)
-    _current.set((request_id, trace, {**log, **values}))
+    bind_contextvars(
+        **{
+            key: MaskedStr(value) if value.__class__ is str else value
+            for key, value in values.items()
+        }
+    )
 
 
 def get_log_context() -> Mapping[str, Any]:
-    """The values every log line of the current request carries, masked (read-only)."""
-    return MappingProxyType(dict(_current.get()[2]))
-
-
-def merge_log_context(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """structlog processor: add the log context to the event (the event's own keys win).
-
-    The context was masked when it was bound, so this may run after the masking processor.
-    """
-    context = _current.get()[2]
-    if context.keys().isdisjoint(event_dict):
-        event_dict.update(context)
-        return event_dict
-    for key, value in context.items():
-        if key not in event_dict:
-            event_dict[key] = value
-    return event_dict
+    """The values every log line of the current request carries (read-only)."""
+    return MappingProxyType(get_contextvars())

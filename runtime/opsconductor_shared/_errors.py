@@ -1,35 +1,43 @@
 """The library's exceptions: each one is an HTTP error in the shared envelope.
 
     StandardHTTPException                  (a starlette HTTPException)
-    ├── BadRequestError                    400 BAD_REQUEST
-    ├── AuthenticationError                401 UNAUTHORIZED, WWW-Authenticate: Bearer
-    ├── PermissionDeniedError              403 FORBIDDEN
-    ├── NotFoundError(resource, id)        404 NOT_FOUND
-    ├── ConflictError                      409 CONFLICT
-    ├── PreconditionFailedError            412 PRECONDITION_FAILED
-    ├── PayloadTooLargeError               413 PAYLOAD_TOO_LARGE
-    ├── ValidationError                    422 VALIDATION_ERROR, with `errors`
-    ├── RateLimitedError                   429 RATE_LIMITED, with `retry_after`
-    ├── InternalError                      500 INTERNAL_ERROR
-    ├── ServiceUnavailableError            503 SERVICE_UNAVAILABLE, with `retry_after`
-    ├── ServiceCommunicationError          502 UPSTREAM_ERROR, 503 SERVICE_UNAVAILABLE,
-    │                                      504 UPSTREAM_TIMEOUT: a dependency failed
-    └── DatabaseError                      500 DATABASE_ERROR, 503 SERVICE_UNAVAILABLE
+    ├── BadRequestError                    BAD_REQUEST
+    ├── AuthenticationError                UNAUTHORIZED, WWW-Authenticate: Bearer
+    ├── PermissionDeniedError              FORBIDDEN
+    ├── NotFoundError(resource, id)        NOT_FOUND
+    ├── ConflictError                      CONFLICT
+    ├── PreconditionFailedError            PRECONDITION_FAILED
+    ├── PayloadTooLargeError               PAYLOAD_TOO_LARGE
+    ├── ValidationError                    VALIDATION_ERROR, with `errors`
+    ├── RateLimitedError                   RATE_LIMITED, with `retry_after`
+    ├── InternalError                      INTERNAL_ERROR: what an unhandled exception becomes
+    ├── ServiceUnavailableError            SERVICE_UNAVAILABLE, with `retry_after`
+    ├── ServiceCommunicationError          UPSTREAM_ERROR, SERVICE_UNAVAILABLE or
+    │                                      UPSTREAM_TIMEOUT: a dependency failed
+    └── DatabaseError                      DATABASE_ERROR, or SERVICE_UNAVAILABLE
+
+A class names its `ErrorCode`; the HTTP status of every code is `ERROR_STATUS`, generated
+from `x-status` in `schemas/errors.yaml`, and nowhere else (a class whose status disagrees with
+it is refused when it is defined). `code_for_status` reads the same table the other way, for
+errors that only have a status (a bare `HTTPException(404)`).
 
 Every exception carries `status`, `code`, `title`, a `detail` that is safe to show a client,
 optional `errors` (validation problems), response `headers`, `retry_after` (sent as
-`Retry-After`), and `metadata` that goes to the log only. `add_error_handlers` turns them into `ErrorResponse` bodies; `to_response()` does
-the same for code that prefers to return an error rather than raise it.
+`Retry-After`, in whole seconds, at least one), and `metadata` that goes to the log only.
+`to_problem()` is the one place an error becomes the `ErrorResponse` envelope; every error
+response, from a handler or from a middleware, is built by it (see `_problem`).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, ClassVar
 
-from opsconductor_contracts import ErrorCode, ErrorDetail, ErrorResponse
+from opsconductor_contracts import ERROR_STATUS, ErrorCode, ErrorDetail, ErrorResponse
 from starlette.exceptions import HTTPException
 
 __all__ = [
@@ -47,26 +55,83 @@ __all__ = [
     "ServiceUnavailableError",
     "StandardHTTPException",
     "ValidationError",
+    "code_for_status",
+    "retry_after_header",
 ]
+
+GENERIC_SERVER_ERROR_DETAIL = (
+    "An unexpected error occurred. The request id identifies it in the service log."
+)
+_STATUS_OF: Mapping[str, int] = {str(code): status for code, status in ERROR_STATUS.items()}
+# A status's own code is the first one listed with it (INTERNAL_ERROR before DATABASE_ERROR).
+_CODE_OF: dict[int, str] = {}
+for _code, _status in _STATUS_OF.items():
+    _CODE_OF.setdefault(_status, _code)
+_NON_CODE = re.compile(r"[^A-Z0-9_]")
+
+
+def code_for_status(status: int) -> str:
+    """The code of an error that has only a status: its `ErrorCode` (`NOT_FOUND`), else the
+    status's name (`IM_A_TEAPOT`)."""
+    found = _CODE_OF.get(status)
+    if found is not None:
+        return found
+    try:
+        return HTTPStatus(status).name
+    except ValueError:
+        return str(ErrorCode.BAD_REQUEST if status < 500 else ErrorCode.INTERNAL_ERROR)
+
+
+def retry_after_header(seconds: float) -> str:
+    """The `Retry-After` value for a wait of `seconds`: whole seconds, rounded up, at least 1."""
+    return str(max(1, math.ceil(seconds)))
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 class StandardHTTPException(HTTPException):
     """Base of every library error: an HTTP status with a stable code and a safe detail.
 
+    A subclass sets `default_code`; its status is that code's in `ERROR_STATUS`. A subclass
+    with a code of its own (a domain code such as `TARGET_LOCKED`) keeps its parent's status,
+    or sets `default_status`.
+
     Args:
         detail: explanation safe to show to a client (never SQL, hosts, secrets or stacks).
-        status: HTTP status; defaults to the class's.
-        code: machine code in UPPER_SNAKE case; defaults to the class's.
+        status: HTTP status; default: the code's (or the class's, for a domain code).
+        code: machine code in UPPER_SNAKE case; default: the class's, or the status's own
+            code when only `status` is given.
         errors: individual problems (validation failures).
         headers: response headers to add.
         metadata: context for the log line only; never sent to the client.
         type_uri: the problem type URI (default `about:blank`).
-        retry_after: seconds the client should wait; sent as `Retry-After` (rounded up).
+        retry_after: seconds the client should wait; sent as `Retry-After` (see
+            `retry_after_header`).
+
+    Raises:
+        ValueError: `status` and `code` are both given and the code's status is another.
     """
 
-    default_status: ClassVar[int] = 500
     default_code: ClassVar[str] = ErrorCode.INTERNAL_ERROR
-    default_detail: ClassVar[str] = "An unexpected error occurred."
+    default_status: ClassVar[int] = ERROR_STATUS[ErrorCode.INTERNAL_ERROR]
+    default_detail: ClassVar[str] = GENERIC_SERVER_ERROR_DETAIL
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        standard = _STATUS_OF.get(str(cls.default_code))
+        if standard is None:
+            return
+        if "default_status" in cls.__dict__ and cls.default_status != standard:
+            raise TypeError(
+                f"{cls.__name__}: the status of {cls.default_code} is {standard} "
+                f"(x-status in schemas/errors.yaml), not {cls.default_status}"
+            )
+        cls.default_status = standard
 
     def __init__(
         self,
@@ -80,13 +145,25 @@ class StandardHTTPException(HTTPException):
         type_uri: str = "about:blank",
         retry_after: float | None = None,
     ) -> None:
-        status = status or self.default_status
+        if code is None:
+            code = (
+                self.default_code
+                if status is None or status == self.default_status
+                else code_for_status(status)
+            )
+        standard = _STATUS_OF.get(str(code))
+        if status is None:
+            status = standard if standard is not None else self.default_status
+        elif standard is not None and standard != status:
+            raise ValueError(
+                f"the status of {code} is {standard} (x-status in schemas/errors.yaml), not {status}"
+            )
+        merged = dict(headers or {})
+        if retry_after is not None:
+            merged["Retry-After"] = retry_after_header(retry_after)
+        super().__init__(status_code=status, detail=detail or self.default_detail, headers=merged)
+        self.code = str(code)
         self.retry_after = retry_after
-        headers = _retry_after_headers(retry_after, headers)
-        super().__init__(
-            status_code=status, detail=detail or self.default_detail, headers=dict(headers or {})
-        )
-        self.code = str(code or self.default_code)
         self.errors = list(errors)
         self.metadata = dict(metadata or {})
         self.type_uri = type_uri
@@ -99,23 +176,27 @@ class StandardHTTPException(HTTPException):
     @property
     def title(self) -> str:
         """The standard phrase of the status, such as `Not Found`."""
-        try:
-            return HTTPStatus(self.status_code).phrase
-        except ValueError:
-            return "Error"
+        return _title(self.status_code)
 
     def to_problem(self, *, request_id: str, instance: str | None = None) -> ErrorResponse:
-        """This error as the shared envelope."""
-        from ._problem import build_problem  # noqa: PLC0415 - _problem imports this module
+        """This error as the shared envelope, for the occurrence `request_id` at `instance`.
 
-        return build_problem(
-            self.status_code,
-            code=self.code,
-            detail=self.detail,
-            request_id=request_id,
-            instance=instance,
-            errors=self.errors,
-            type_uri=self.type_uri,
+        Every error response is built here: the code is made UPPER_SNAKE, and every member is
+        cut to the length the schema allows, so whatever a caller put in, the envelope is valid.
+        """
+        code = _NON_CODE.sub("_", self.code.upper()).lstrip("_0123456789") or str(
+            ErrorCode.INTERNAL_ERROR
+        )
+        return ErrorResponse(
+            type=self.type_uri,
+            title=self.title,
+            status=self.status_code,
+            detail=self.detail[:4096],
+            instance=instance[:2048] if instance else None,
+            code=code[:64],
+            request_id=request_id[:128],
+            timestamp=datetime.now(UTC),
+            errors=self.errors[:1000],
         )
 
     def to_response(self, *, request_id: str | None = None, instance: str | None = None) -> Any:
@@ -123,39 +204,24 @@ class StandardHTTPException(HTTPException):
 
         The request id defaults to the current request's.
         """
-        from ._context import get_request_id, new_request_id  # noqa: PLC0415
-        from ._problem import ProblemResponse  # noqa: PLC0415
+        from ._problem import problem_response  # noqa: PLC0415 - _problem imports this module
 
-        problem = self.to_problem(
-            request_id=request_id or get_request_id() or new_request_id(), instance=instance
-        )
-        return ProblemResponse(problem, headers=self.headers)
+        return problem_response(self, request_id=request_id, instance=instance)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status_code}, code={self.code!r}, detail={self.detail!r})"
 
 
-def _retry_after_headers(
-    retry_after: float | None, headers: Mapping[str, str] | None
-) -> dict[str, str]:
-    merged = dict(headers or {})
-    if retry_after is not None:
-        merged["Retry-After"] = str(max(0, math.ceil(retry_after)))
-    return merged
-
-
 class BadRequestError(StandardHTTPException):
-    """400: the request is malformed in a way validation does not describe."""
+    """The request is malformed in a way validation does not describe."""
 
-    default_status = 400
     default_code = ErrorCode.BAD_REQUEST
     default_detail = "The request is malformed."
 
 
 class AuthenticationError(StandardHTTPException):
-    """401: credentials are missing, invalid or expired. Carries `WWW-Authenticate: Bearer`."""
+    """Credentials are missing, invalid or expired. Carries `WWW-Authenticate: Bearer`."""
 
-    default_status = 401
     default_code = ErrorCode.UNAUTHORIZED
     default_detail = "Authentication is required."
 
@@ -170,22 +236,20 @@ class AuthenticationError(StandardHTTPException):
 
 
 class PermissionDeniedError(StandardHTTPException):
-    """403: authenticated, but not allowed to do this."""
+    """Authenticated, but not allowed to do this."""
 
-    default_status = 403
     default_code = ErrorCode.FORBIDDEN
     default_detail = "You are not allowed to do this."
 
 
 class NotFoundError(StandardHTTPException):
-    """404: no `resource` with this `id` exists.
+    """No `resource` with this `id` exists.
 
     Args:
         resource: what was looked for, such as `Target`.
         id: the id that was looked for.
     """
 
-    default_status = 404
     default_code = ErrorCode.NOT_FOUND
     default_detail = "The resource was not found."
 
@@ -209,59 +273,57 @@ class NotFoundError(StandardHTTPException):
 
 
 class ConflictError(StandardHTTPException):
-    """409: the change conflicts with the current state (a duplicate, a stale version)."""
+    """The change conflicts with the current state (a duplicate, a stale version)."""
 
-    default_status = 409
     default_code = ErrorCode.CONFLICT
     default_detail = "The request conflicts with the current state of the resource."
 
 
 class PreconditionFailedError(StandardHTTPException):
-    """412: an `If-Match` or version precondition failed."""
+    """An `If-Match` or version precondition failed."""
 
-    default_status = 412
     default_code = ErrorCode.PRECONDITION_FAILED
     default_detail = "A precondition of the request failed."
 
 
 class PayloadTooLargeError(StandardHTTPException):
-    """413: the request body is larger than the service accepts."""
+    """The request body is larger than the service accepts."""
 
-    default_status = 413
     default_code = ErrorCode.PAYLOAD_TOO_LARGE
     default_detail = "The request body is too large."
 
 
 class ValidationError(StandardHTTPException):
-    """422: the request failed validation; `errors` says where and why."""
+    """The request failed validation; `errors` says where and why."""
 
-    default_status = 422
     default_code = ErrorCode.VALIDATION_ERROR
     default_detail = "The request failed validation."
 
 
 class RateLimitedError(StandardHTTPException):
-    """429: too many requests; `retry_after` seconds until the next one is admitted."""
+    """Too many requests; `retry_after` seconds until the next one is admitted."""
 
-    default_status = 429
     default_code = ErrorCode.RATE_LIMITED
     default_detail = "Too many requests. Retry after the time in the Retry-After header."
 
 
 class InternalError(StandardHTTPException):
-    """500: an unexpected failure; the detail stays generic, the log has the rest."""
+    """An unexpected failure (an unhandled exception); the detail stays generic, the log has
+    the rest."""
+
+    default_code = ErrorCode.INTERNAL_ERROR
 
 
 class ServiceUnavailableError(StandardHTTPException):
-    """503: this service cannot serve the request now; retry later."""
+    """This service cannot serve the request now; retry later."""
 
-    default_status = 503
     default_code = ErrorCode.SERVICE_UNAVAILABLE
     default_detail = "The service is temporarily unavailable. Retry later."
 
 
 class ServiceCommunicationError(StandardHTTPException):
-    """502, 503 or 504: a service this one depends on failed, was unreachable, or too slow.
+    """A service this one depends on failed (UPSTREAM_ERROR), was unreachable
+    (SERVICE_UNAVAILABLE), or was too slow (UPSTREAM_TIMEOUT).
 
     Args:
         service: name of the upstream service.
@@ -270,7 +332,6 @@ class ServiceCommunicationError(StandardHTTPException):
         retry_after: seconds to wait, passed through from the upstream's `Retry-After`.
     """
 
-    default_status = 502
     default_code = ErrorCode.UPSTREAM_ERROR
     default_detail = "A service this one depends on failed."
 
@@ -310,8 +371,8 @@ class ServiceCommunicationError(StandardHTTPException):
 
 
 class DatabaseError(StandardHTTPException):
-    """500 DATABASE_ERROR, or 503 SERVICE_UNAVAILABLE (with Retry-After) when transient."""
+    """The database failed (DATABASE_ERROR), or is unavailable for now (SERVICE_UNAVAILABLE,
+    with Retry-After)."""
 
-    default_status = 500
     default_code = ErrorCode.DATABASE_ERROR
     default_detail = "The database could not complete the request."

@@ -1,12 +1,20 @@
 """`add_error_handlers`: every error a FastAPI app returns becomes the shared envelope.
 
-Handled here: the library's own exceptions, FastAPI's request validation (422, with
-`errors[]` that never echo the input), Starlette's `HTTPException` (unknown routes 404, wrong
-methods 405 with `Allow`, anything raised by code or other libraries), and, as a last resort,
-unhandled exceptions (500 with a generic detail; the exception and its stack go to the log
-only). `UnhandledErrorMiddleware` catches unhandled exceptions inside the middleware stack so
-their 500 still carries the request id and security headers; the handler registered here
-covers apps without it.
+Each handler turns what it catches into one of the library's exceptions and answers with
+`problem_response`, so every envelope is built by `StandardHTTPException.to_problem`:
+
+- the library's own exceptions, as they are;
+- FastAPI's request validation, as a `ValidationError` whose `errors[]` never echo the input;
+- Starlette's `HTTPException` (unknown routes 404, wrong methods 405 with `Allow`, anything
+  raised by code or other libraries), with the status's own code (`code_for_status`) and, for
+  a 5xx, a generic detail;
+- a response that fails its own model, and any other exception, as an `InternalError` (a
+  generic detail; the exception goes to the log only).
+
+An unhandled exception is answered by Starlette's `ServerErrorMiddleware` with the handler
+registered here and then re-raised; the runtime's standard layer, around the whole app, logs
+it with its stack (and answers itself for exceptions raised in the middleware outside
+FastAPI; see `middleware.standard`).
 """
 
 from __future__ import annotations
@@ -23,30 +31,28 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ._context import get_request_id, new_request_id
-from ._errors import StandardHTTPException
+from ._errors import (
+    InternalError,
+    StandardHTTPException,
+    ValidationError,
+    code_for_status,
+)
 from ._logging import get_logger
-from ._problem import ProblemResponse, build_problem, code_for_status
+from ._problem import problem_response
 
 __all__ = [
-    "GENERIC_SERVER_ERROR_DETAIL",
     "add_error_handlers",
+    "as_standard_error",
+    "log_failure",
     "validation_error_details",
 ]
 
-GENERIC_SERVER_ERROR_DETAIL = (
-    "An unexpected error occurred. The request id identifies it in the service log."
-)
 _DEFAULT_DETAILS = {
     404: "No resource exists at this path.",
     405: "This path does not accept this method; the Allow header lists the ones it does.",
 }
 _NON_CODE = re.compile(r"[^a-z0-9_]+")
 _log = get_logger("opsconductor.errors")
-
-
-def _request_id(request: Request) -> str:
-    return get_request_id() or request.scope.get("state", {}).get("request_id") or new_request_id()
 
 
 def _pointer_token(part: Any) -> str:
@@ -79,9 +85,27 @@ def validation_error_details(errors: Iterable[Mapping[str, Any]]) -> list[ErrorD
     return details
 
 
-async def _standard_exception(request: Request, exc: Exception) -> Response:
-    exc = cast("StandardHTTPException", exc)
-    request_id = _request_id(request)
+def as_standard_error(exc: HTTPException) -> StandardHTTPException:
+    """A Starlette `HTTPException` (or the library's own) as one of the library's exceptions."""
+    if isinstance(exc, StandardHTTPException):
+        return exc
+    status = exc.status_code
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+    metadata = {}
+    if status >= 500:
+        detail = None  # the generic detail: a 5xx tells the client nothing of what happened
+        metadata["original_detail"] = exc.detail
+    elif isinstance(exc.detail, str) and exc.detail and exc.detail != phrase:
+        detail = exc.detail
+    else:
+        detail = _DEFAULT_DETAILS.get(status, phrase or "The request failed.")
+    return StandardHTTPException(
+        detail, status=status, code=code_for_status(status), headers=exc.headers, metadata=metadata
+    )
+
+
+def log_failure(exc: StandardHTTPException) -> None:
+    """Log an error response: INFO for a 4xx, ERROR for a 5xx, with the error's metadata."""
     level = _log.error if exc.status_code >= 500 else _log.info
     level(
         "request_failed",
@@ -91,63 +115,41 @@ async def _standard_exception(request: Request, exc: Exception) -> Response:
         exc_type=type(exc).__name__,
         **exc.metadata,
     )
-    problem = exc.to_problem(request_id=request_id, instance=request.url.path)
-    return ProblemResponse(problem, headers=exc.headers)
-
-
-async def _validation_exception(request: Request, exc: Exception) -> Response:
-    exc = cast("RequestValidationError", exc)
-    errors = validation_error_details(exc.errors())
-    _log.info("request_invalid", status=422, problems=[(e.pointer, e.code) for e in errors])
-    noun = "problem" if len(errors) == 1 else "problems"
-    problem = build_problem(
-        422,
-        code="VALIDATION_ERROR",
-        detail=f"The request failed validation: {len(errors)} {noun}, listed in errors.",
-        request_id=_request_id(request),
-        instance=request.url.path,
-        errors=errors,
-    )
-    return ProblemResponse(problem)
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
-    exc = cast("HTTPException", exc)
-    status = exc.status_code
-    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
-    if status >= 500:
-        _log.error("request_failed", status=status, detail=exc.detail)
-        detail = GENERIC_SERVER_ERROR_DETAIL
-    elif isinstance(exc.detail, str) and exc.detail and exc.detail != phrase:
-        detail = exc.detail
-    else:
-        detail = _DEFAULT_DETAILS.get(status, phrase or "The request failed.")
-    problem = build_problem(
-        status,
-        code=code_for_status(status),
-        detail=detail,
-        request_id=_request_id(request),
-        instance=request.url.path,
+    error = as_standard_error(cast("HTTPException", exc))
+    if error is exc or error.status_code >= 500:  # Starlette's own 404s and 405s are not news
+        log_failure(error)
+    return problem_response(error, instance=request.url.path)
+
+
+async def _validation_exception(request: Request, exc: Exception) -> Response:
+    errors = validation_error_details(cast("RequestValidationError", exc).errors())
+    noun = "problem" if len(errors) == 1 else "problems"
+    error = ValidationError(
+        f"The request failed validation: {len(errors)} {noun}, listed in errors.", errors=errors
     )
-    return ProblemResponse(problem, headers=exc.headers)
+    _log.info(
+        "request_invalid", status=error.status, problems=[(e.pointer, e.code) for e in errors]
+    )
+    return problem_response(error, instance=request.url.path)
 
 
-async def _unhandled_exception(request: Request, exc: Exception) -> Response:
+async def _response_invalid(request: Request, exc: Exception) -> Response:
     _log.error("unhandled_exception", exc_info=exc, exc_type=type(exc).__name__)
-    problem = build_problem(
-        500,
-        code="INTERNAL_ERROR",
-        detail=GENERIC_SERVER_ERROR_DETAIL,
-        request_id=_request_id(request),
-        instance=request.url.path,
-    )
-    return ProblemResponse(problem)
+    return problem_response(InternalError(), instance=request.url.path)
+
+
+async def _unhandled_exception(request: Request, _: Exception) -> Response:
+    # Starlette's ServerErrorMiddleware sends this and re-raises the exception, which the
+    # standard layer around the whole app then logs, once, with its stack.
+    return problem_response(InternalError(), instance=request.url.path)
 
 
 def add_error_handlers(app: FastAPI) -> None:
     """Register the envelope handlers on `app` (see the module docstring)."""
-    app.add_exception_handler(StandardHTTPException, _standard_exception)
-    app.add_exception_handler(RequestValidationError, _validation_exception)
     app.add_exception_handler(HTTPException, _http_exception)
-    app.add_exception_handler(ResponseValidationError, _unhandled_exception)
+    app.add_exception_handler(RequestValidationError, _validation_exception)
+    app.add_exception_handler(ResponseValidationError, _response_invalid)
     app.add_exception_handler(Exception, _unhandled_exception)

@@ -34,7 +34,6 @@ __all__ = [
 ]
 
 DEFAULT_CHECK_TIMEOUT = 2.0
-HEALTH_PATHS = ("/health/live", "/health/ready", "/health")
 
 CheckFunction = Callable[[], Awaitable[HealthStatus | bool | None]]
 _log = get_logger("opsconductor.health")
@@ -163,9 +162,7 @@ def _respond(report: HealthResponse) -> JSONResponse:
 def add_health_routes(router: APIRouter, registry: HealthRegistry) -> None:
     """Add the `/health/live`, `/health/ready` and `/health` routes for `registry` to `router`.
 
-    `create_service_app` adds them to the app's own router rather than including a router of
-    their own: FastAPI matches an included router through an extra, slower path on every
-    request, and plain routes can be moved behind the service's routes at startup.
+    `create_service_app` makes them runtime routes, answered before the service's own.
     """
     documented: dict[int | str, dict[str, Any]] = {
         200: {"model": HealthResponse, "description": "Healthy or degraded."},

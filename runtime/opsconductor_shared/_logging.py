@@ -4,8 +4,10 @@
 production, coloured console output in development) and routes the standard library's
 logging (uvicorn, httpx, asyncpg, anything else) through the same processors. Every line
 carries `timestamp` (RFC 3339, UTC), `level`, `service`, `logger`, `event` and the request's
-log context (`request_id`, `trace_id`, `user_id`; see `_context`). Every event passes
-through `mask_sensitive_data` before it is rendered, exceptions included.
+log context (`request_id`, `trace_id`, `user_id`: structlog's contextvars; see `_context`).
+Every event passes through `mask_sensitive_data` before it is rendered, exceptions and the
+log context included. There is one pipeline: the access log of every request goes through it
+like any other event.
 
 Calling `setup_service_logging` again reconfigures in place: loggers obtained earlier (and
 cached by structlog) follow the new level, format and stream.
@@ -20,19 +22,17 @@ import select
 import sys
 import threading
 import time
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from typing import IO, Any
 
 import orjson
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from ._context import merge_log_context
 from ._masking import is_clean_flat_mapping, mask_sensitive_data
 
 __all__ = [
     "DEFAULT_SLOW_QUERY_MS",
-    "emit_event",
     "get_logger",
     "log_database_operation",
     "log_service_call",
@@ -184,28 +184,19 @@ class _State:
         # structlog keeps a reference to this list in every cached logger, so it is changed in
         # place on reconfiguration rather than replaced.
         self.processors: list[Processor] = []
-        self.hot_processors: list[Processor] = []
         self.configured = False
 
 
 _STATE = _State()
 
 
-_LEVEL_NUMBERS = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "msg": logging.INFO,
-    "warning": logging.WARNING,
-    "warn": logging.WARNING,
-    "error": logging.ERROR,
-    "exception": logging.ERROR,
-    "critical": logging.CRITICAL,
-    "fatal": logging.CRITICAL,
-}
+_LEVEL_OF = structlog.processors.NAME_TO_LEVEL
 
 
 def _filter_level(_: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
-    if _LEVEL_NUMBERS.get(method, logging.INFO) < _STATE.level:
+    # A processor, not a filtering logger class: loggers structlog has cached follow a new
+    # level at once. (`msg` is not in structlog's table: it logs at INFO.)
+    if _LEVEL_OF.get(method, logging.INFO) < _STATE.level:
         raise structlog.DropEvent
     return event_dict
 
@@ -213,24 +204,19 @@ def _filter_level(_: WrappedLogger, method: str, event_dict: EventDict) -> Event
 _STACK_INFO = structlog.processors.StackInfoRenderer()
 
 
-def _render_exceptions(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
-    # Most events carry neither; skip both renderers for them.
-    if "exc_info" in event_dict or "stack_info" in event_dict:
-        event_dict = _STACK_INFO(logger, method, event_dict)
-        event_dict = structlog.processors.format_exc_info(logger, method, event_dict)
-    return event_dict
-
-
-def _add_service(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+def _add_fields(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+    # What every line has besides the event and the log context, in one processor: `level`
+    # (structlog's `add_log_level`), `service`, `logger` (the stdlib record's name
+    # for routed records), and the exception and stack, rendered, when the event has one.
+    event_dict = structlog.processors.add_log_level(logger, method, event_dict)
     event_dict.setdefault("service", _STATE.service)
-    return event_dict
-
-
-def _add_logger_name(logger: WrappedLogger, _: str, event_dict: EventDict) -> EventDict:
     if "logger" not in event_dict:
         record = event_dict.get("_record")
         name = record.name if record is not None else getattr(logger, "name", None)
         event_dict["logger"] = name or "app"
+    if "exc_info" in event_dict or "stack_info" in event_dict:
+        event_dict = _STACK_INFO(logger, method, event_dict)
+        event_dict = structlog.processors.format_exc_info(logger, method, event_dict)
     return event_dict
 
 
@@ -242,42 +228,12 @@ def _render_json_text(logger: WrappedLogger, method: str, event_dict: EventDict)
     return _render_json(logger, method, event_dict).decode()
 
 
-# What `emit_event` fills in itself (and, for hot-path events, which carry no exception, what
-# it does not need); it runs the rest of the chain.
-_PREFILLED = (
-    _filter_level,
-    structlog.processors.add_log_level,
-    _add_service,
-    _add_logger_name,
-    _render_exceptions,
-)
-
-
-# structlog keeps one context variable per key it was ever asked to bind, in this registry;
-# while it is empty, nothing was bound through structlog and there is nothing of its to merge.
-# (Without the registry, which is structlog's own detail, its merge always runs.)
-_STRUCTLOG_VARS: Mapping[str, Any] | None = getattr(structlog.contextvars, "_CONTEXT_VARS", None)
-
-
-def _merge_structlog_context(
-    logger: WrappedLogger, method: str, event_dict: EventDict
-) -> EventDict:
-    if _STRUCTLOG_VARS is None or _STRUCTLOG_VARS:
-        event_dict = structlog.contextvars.merge_contextvars(logger, method, event_dict)
-    return event_dict
-
-
 def _shared_processors() -> list[Processor]:
-    # Values bound with structlog's own contextvars are masked with the event; the runtime's
-    # log context was masked when it was bound, and joins after.
+    # The log context is merged first, so it is masked with the event.
     return [
-        _merge_structlog_context,
-        structlog.processors.add_log_level,
-        _add_service,
-        _add_logger_name,
-        _render_exceptions,
+        structlog.contextvars.merge_contextvars,
+        _add_fields,
         mask_event,
-        merge_log_context,
         _UTCTimestamp(),
     ]
 
@@ -323,7 +279,6 @@ def setup_service_logging(
     colours = not json and bool(getattr(_STATE.sink.stream, "isatty", lambda: False)())
     renderer: Processor = _render_json if json else structlog.dev.ConsoleRenderer(colors=colours)
     _STATE.processors[:] = [_filter_level, *_shared_processors(), renderer]
-    _STATE.hot_processors = [p for p in _STATE.processors if p not in _PREFILLED]
     if not _STATE.configured:
         structlog.configure(
             processors=_STATE.processors,
@@ -353,36 +308,6 @@ def _route_stdlib_logging(json: bool, colours: bool) -> None:
         routed.handlers = []
         routed.propagate = name not in _SILENCED_LOGGERS
         routed.setLevel(max(_STATE.level, _QUIET_LOGGERS.get(name, logging.NOTSET)))
-
-
-def emit_event(logger_name: str, level: str, event: str, fields: dict[str, Any]) -> None:
-    """Log one event through the configured processors, without structlog's logger objects.
-
-    For per-request hot paths (the access log): the same level, context, masking, timestamp,
-    renderer and sink as every other line, minus the cost of the lazy proxy, the bound logger
-    and the processors that would only add `level`, `service` and `logger`. `fields` must not
-    carry `exc_info` or `stack_info` (log exceptions through `get_logger`).
-    """
-    if not _STATE.processors:
-        getattr(structlog.get_logger(logger_name), level)(event, **fields)
-        return
-    if _LEVEL_NUMBERS.get(level, logging.INFO) < _STATE.level:
-        return
-    # The level, service and logger processors would only add these keys, and an access line
-    # carries no exception: the event starts with them and skips those five processors.
-    event_dict: Any = {
-        "event": event,
-        "level": level,
-        "service": _STATE.service,
-        "logger": logger_name,
-        **fields,
-    }
-    try:
-        for processor in _STATE.hot_processors:
-            event_dict = processor(None, level, event_dict)
-    except structlog.DropEvent:
-        return
-    _STATE.sink.write_line(event_dict)
 
 
 def get_logger(name: str) -> Any:

@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import SecretBytes, SecretStr
 
 __all__ = [
+    "MaskedStr",
     "REDACTED",
     "SENSITIVE_KEY_PARTS",
     "is_clean_flat_mapping",
@@ -117,8 +118,18 @@ def mask_string(value: str) -> str:
     return _AWS_KEY_ID.sub(REDACTED, value)
 
 
+class MaskedStr(str):
+    """A string that holds no secret: masked already, or made by the runtime (an id).
+
+    The log context binds its values as these, masked once when bound, so the pipeline does
+    not scan them again on every line; a plain `str` is always scanned.
+    """
+
+    __slots__ = ()
+
+
 _PLAIN = (bool, int, float, type(None))
-_PLAIN_CLASSES = frozenset(_PLAIN)
+_PLAIN_CLASSES = frozenset({*_PLAIN, MaskedStr})
 
 
 def _mask_mapping(mapping: Mapping[Any, Any], depth: int) -> dict[Any, Any]:

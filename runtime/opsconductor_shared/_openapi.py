@@ -7,17 +7,22 @@ refers to `ErrorResponse` is served as `application/problem+json`; FastAPI's 422
 its schemas dropped); operations with a body document the 400 FastAPI sends for a body it
 cannot read; secured operations document 401 and 403; `ErrorResponse` and
 `ErrorDetail` are components; `info.x-opsconductor-contracts` names the contracts version.
+The runtime's own routes (health and readiness, answered before the service's routes; see
+`_routes`) are documented in the same document, after the service's.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from opsconductor_contracts import CONTRACTS_VERSION, ErrorResponse
 from pydantic.json_schema import models_json_schema
+from starlette.routing import BaseRoute
 
 from ._problem import PROBLEM_JSON
 
@@ -135,13 +140,40 @@ def rewrite_openapi(
     return document
 
 
-def install_openapi(app: FastAPI, *, contracts_version: str = CONTRACTS_VERSION) -> None:
-    """Make `app.openapi()` return the rewritten document (built once, then cached)."""
+def _add_operations(document: dict[str, Any], app: FastAPI, routes: Sequence[BaseRoute]) -> None:
+    extra = get_openapi(
+        title=app.title, version=app.version, openapi_version=app.openapi_version, routes=routes
+    )
+    paths = document.setdefault("paths", {})
+    for path, item in extra.get("paths", {}).items():
+        paths[path] = item  # the runtime answers these paths, whatever the service declared
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in extra.get("components", {}).get("schemas", {}).items():
+        schemas.setdefault(name, schema)
+
+
+def install_openapi(
+    app: FastAPI,
+    *,
+    routes: Sequence[BaseRoute] = (),
+    contracts_version: str = CONTRACTS_VERSION,
+) -> None:
+    """Make `app.openapi()` return the rewritten document (built once, then cached).
+
+    Args:
+        app: the app.
+        routes: routes outside the app's router to document too (the runtime's own).
+        contracts_version: the contracts version the document declares.
+    """
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = rewrite_openapi(build(), contracts_version=contracts_version)
+            document = build()
+            if routes:
+                document = copy.deepcopy(document)
+                _add_operations(document, app, routes)
+            app.openapi_schema = rewrite_openapi(document, contracts_version=contracts_version)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -22,7 +22,8 @@ from .middleware.cors import (
     DEFAULT_EXPOSED_HEADERS,
     cors_middleware_options,
 )
-from .middleware.performance import DEFAULT_SLOW_REQUEST_MS
+from .middleware.security_headers import DEFAULT_HSTS_MAX_AGE
+from .middleware.standard import DEFAULT_SLOW_REQUEST_MS
 
 __all__ = [
     "CORSSettings",
@@ -73,7 +74,7 @@ class SecurityHeadersSettings(BaseModel):
     """Security headers; `hsts` None means on in production, off in development."""
 
     hsts: bool | None = None
-    hsts_max_age: int = Field(31_536_000, ge=0)
+    hsts_max_age: int = Field(DEFAULT_HSTS_MAX_AGE, ge=0)
     hsts_include_subdomains: bool = True
 
 

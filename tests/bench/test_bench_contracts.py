@@ -6,7 +6,7 @@ import importlib.util
 from types import ModuleType
 
 import pytest
-from opsconductor_shared.contracts import document_source, validate_sources
+from opsconductor_conformance import document_source, validate_sources
 
 from tests.conftest import ROOT
 

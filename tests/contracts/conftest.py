@@ -7,8 +7,8 @@ import pkgutil
 from typing import Any
 
 import pytest
+from opsconductor_conformance import SchemaSet, load_schema_dir
 from opsconductor_contracts import _gen
-from opsconductor_shared.contracts import SchemaSet, load_schema_dir
 from pydantic import TypeAdapter
 
 from tests.conftest import SCHEMAS

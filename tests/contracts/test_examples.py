@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from opsconductor_shared.contracts import SchemaSet
+from opsconductor_conformance import SchemaSet
 
 from tests.contracts.conftest import COMPONENTS, SCHEMASET, adapter
 

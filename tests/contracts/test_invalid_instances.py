@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from opsconductor_shared.contracts import SchemaSet
+from opsconductor_conformance import SchemaSet
 from pydantic import ValidationError
 
 from tests.contracts.conftest import SCHEMASET, adapter

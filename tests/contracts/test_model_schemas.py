@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from opsconductor_shared.contracts import SchemaSet
-from opsconductor_shared.contracts._normalize import normalize_schema, schema_differences
+from opsconductor_conformance import SchemaSet
+from opsconductor_conformance.normalize import normalize_schema, schema_differences
 
 from tests.contracts.conftest import COMPONENTS, adapter
 

@@ -8,8 +8,8 @@ import sys
 
 import opsconductor_contracts
 import pytest
+from opsconductor_conformance import load_schema_dir
 from opsconductor_contracts import _gen
-from opsconductor_shared.contracts import load_schema_dir
 
 from tests.conftest import SCHEMAS
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from opsconductor_shared.contracts._normalize import normalize_schema
+from opsconductor_conformance.normalize import normalize_schema
 
 from tests.contracts.conftest import COMPONENTS, SCHEMASET, adapter
 from tests.contracts.strategies import from_schema

@@ -11,8 +11,8 @@ import pydantic
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from opsconductor_conformance import assert_conforms
 from opsconductor_contracts import JsonWebKeySet, TokenClaims, TokenResponse, VerifyResponse
-from opsconductor_shared.contracts import assert_conforms
 
 from examples.auth_service.app import create_app
 from examples.auth_service.settings import AuthServiceSettings

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from opsconductor_conformance import assert_conforms
 from opsconductor_contracts import AuditLog, BulkOperationResult
-from opsconductor_shared.contracts import assert_conforms
 
 AuthHeaders = Callable[..., dict[str, str]]
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from opsconductor_conformance import load_schema_dir
 
 from tests.conftest import CONTRACTS_PACKAGE, GENERATED, ROOT, SCHEMAS
 
@@ -207,6 +208,30 @@ BROKEN = [
         "audit.yaml#/info/version",
         id="version-disagrees",
     ),
+    pytest.param(
+        "errors.yaml",
+        ("        UPSTREAM_TIMEOUT: 504\n", ""),
+        "x-status: codes without a status: ['UPSTREAM_TIMEOUT']",
+        id="code-without-status",
+    ),
+    pytest.param(
+        "errors.yaml",
+        ("        CONFLICT: 409\n", "        CONFLICT: 409\n        TEAPOT: 418\n"),
+        "statuses for codes the enum does not list: ['TEAPOT']",
+        id="status-without-code",
+    ),
+    pytest.param(
+        "errors.yaml",
+        ("        CONFLICT: 409\n", "        CONFLICT: 200\n"),
+        "not an HTTP error status (400-599): ['CONFLICT']",
+        id="status-not-an-error",
+    ),
+    pytest.param(
+        "errors.yaml",
+        ("        CONFLICT: 409\n", "        CONFLICT: 409\n        CONFLICT: 412\n"),
+        "duplicate key 'CONFLICT'",
+        id="code-with-two-statuses",
+    ),
 ]
 
 
@@ -231,3 +256,26 @@ def test_broken_schema_fails_and_leaves_output_alone(
     assert "Traceback" not in result.stderr
     assert _tree(output) == before
     assert not list(output.parent.glob(".generate-*"))
+
+
+def test_schemas_are_checked_while_the_contracts_package_is_broken(
+    schemas: Path, tmp_path: Path
+) -> None:
+    # generate.py imports the schema checker normally; that must not import the package it
+    # is about to regenerate (or the runtime built on it), which may be what is broken.
+    broken = tmp_path / "shadow" / "opsconductor_contracts"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise ImportError('the generated package is broken')\n")
+    probe = (
+        f"import runpy, sys\nsys.path.insert(0, {str(broken.parent)!r})\n"
+        f"generate = runpy.run_path({str(SCRIPT)!r})\n"
+        f"print(generate['check_schemas'](__import__('pathlib').Path({str(schemas)!r})))\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('opsconductor_contracts', 'opsconductor_shared'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    version, imported = result.stdout.splitlines()
+    assert version == load_schema_dir(schemas).version
+    assert imported == "[]"

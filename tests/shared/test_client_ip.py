@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from opsconductor_shared import ClientAddressResolver
+from opsconductor_shared._client_ip import ClientAddressResolver
 
 
 def _scope(peer: str, forwarded: str | None = None) -> dict[str, Any]:

@@ -12,14 +12,15 @@ import structlog
 from opsconductor_shared import (
     REDACTED,
     TraceContext,
-    begin_request,
     bind_log_context,
-    bind_request_context,
-    get_log_context,
     get_logger,
     get_request_id,
     get_trace_context,
-    merge_log_context,
+)
+from opsconductor_shared._context import (
+    begin_request,
+    bind_request_context,
+    get_log_context,
     new_request_id,
     parse_traceparent,
 )
@@ -96,7 +97,9 @@ def test_bound_values_are_merged_and_the_event_wins() -> None:
     def run() -> None:
         bind_request_context("r-1", None)
         bind_log_context(user_id="u-1", tenant="t")
-        event = merge_log_context(None, "info", {"event": "x", "tenant": "own"})
+        event = structlog.contextvars.merge_contextvars(
+            None, "info", {"event": "x", "tenant": "own"}
+        )
         assert event == {"event": "x", "tenant": "own", "request_id": "r-1", "user_id": "u-1"}
 
     _fresh(run)

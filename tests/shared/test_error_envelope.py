@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from opsconductor_shared.contracts import load_schema_dir
+from opsconductor_conformance import load_schema_dir
 from opsconductor_shared.testing import CapturedLogs
 
 from tests.conftest import SCHEMAS

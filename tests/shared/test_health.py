@@ -8,14 +8,12 @@ import time
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from opsconductor_conformance import load_schema_dir
 from opsconductor_contracts import HealthResponse, HealthStatus
-from opsconductor_shared import (
-    HealthCheckError,
-    HealthRegistry,
-    health_router,
-    register_health_check,
-)
-from opsconductor_shared.contracts import load_schema_dir
+from opsconductor_shared import HealthCheckError, register_health_check
+from opsconductor_shared._health import HealthRegistry, health_router
+from opsconductor_shared._routes import RuntimeRoutes
+from starlette.routing import Match
 
 from tests.conftest import SCHEMAS
 from tests.shared.apps import make_app
@@ -141,18 +139,22 @@ def test_health_routes_are_public_and_documented() -> None:
     ].endswith("/HealthResponse")
 
 
-def test_service_routes_are_matched_before_health_and_docs() -> None:
-    # Every request walks the route list until it matches; the runtime's own routes (health,
-    # docs) are plain routes and move behind the service's routes at startup.
+def test_service_routes_keep_their_order_behind_one_runtime_route() -> None:
+    # Every request walks the route list until it matches: the runtime's own routes (health,
+    # docs) are one route, first, that matches by an exact path lookup, and the service's
+    # routes follow in the order they were declared, also after startup.
     app = make_app()
-    with TestClient(app):
-        paths = [getattr(route, "path", None) for route in app.router.routes]
-    assert None not in paths  # no included router (FastAPI matches those on a slower path)
-    rare = {"/health/live", "/health/ready", "/health", app.openapi_url, app.docs_url}
-    first_rare = min(index for index, path in enumerate(paths) if path in rare)
-    assert first_rare > 0
-    assert rare <= set(paths[first_rare:])
-    assert all(path in rare or path.startswith("/docs") for path in paths[first_rare:])
+    declared = [getattr(route, "path", None) for route in app.router.routes[1:]]
+    with TestClient(app) as client:
+        assert client.get("/health/live").status_code == 200
+        first, *rest = app.router.routes
+    assert isinstance(first, RuntimeRoutes)
+    assert [getattr(route, "path", None) for route in rest] == declared
+    assert {"/health/live", "/health/ready", "/health", "/openapi.json", "/docs"} <= {
+        route.path  # type: ignore[attr-defined]
+        for route in first.routes
+    }
+    assert first.matches({"type": "http", "path": "/items/1", "method": "GET"})[0] is Match.NONE
 
 
 def test_health_router_serves_the_same_routes_outside_the_factory() -> None:

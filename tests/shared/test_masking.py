@@ -10,12 +10,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from opsconductor_shared import (
-    REDACTED,
-    is_clean_flat_mapping,
-    is_sensitive_key,
-    mask_sensitive_data,
-)
+from opsconductor_shared import REDACTED, mask_sensitive_data
+from opsconductor_shared._masking import is_clean_flat_mapping, is_sensitive_key
 from pydantic import SecretStr
 
 SECRET_KEYS = [

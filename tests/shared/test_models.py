@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from opsconductor_conformance import load_schema_dir
+from opsconductor_conformance.normalize import normalize_schema, schema_differences
 from opsconductor_contracts import PaginationMeta
 from opsconductor_shared import PaginatedResponse
-from opsconductor_shared.contracts import load_schema_dir
-from opsconductor_shared.contracts._normalize import normalize_schema, schema_differences
 from pydantic import BaseModel, Field, ValidationError
 
 from tests.conftest import SCHEMAS

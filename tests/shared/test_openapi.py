@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 from fastapi import Depends, FastAPI
 from fastapi.security import HTTPBearer
+from opsconductor_conformance import load_schema_dir
+from opsconductor_conformance.normalize import normalize_schema, schema_differences
 from opsconductor_contracts import CONTRACTS_VERSION
-from opsconductor_shared import error_responses, rewrite_openapi
-from opsconductor_shared.contracts import load_schema_dir, normalize_schema, schema_differences
+from opsconductor_shared import error_responses
+from opsconductor_shared._openapi import rewrite_openapi
 
 from tests.conftest import SCHEMAS
 from tests.shared.apps import make_app

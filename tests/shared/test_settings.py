@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pydantic
 import pytest
-from opsconductor_shared import ServiceSettings, env_prefix_for
+from opsconductor_shared import ServiceSettings
+from opsconductor_shared._settings import env_prefix_for
 
 
 def test_defaults_are_production_safe(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,8 @@ import unicodedata
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from opsconductor_shared import chunk_list, deep_merge_dicts, format_duration, sanitize_filename
+from opsconductor_shared import sanitize_filename
+from opsconductor_shared._utils import chunk_list, deep_merge_dicts, format_duration
 
 WINDOWS_RESERVED = {"con", "prn", "aux", "nul", "conin$", "conout$", "clock$"} | {
     f"{p}{n}" for p in ("com", "lpt") for n in "0123456789¹²³"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import TypeVar
+
+from .._cache import TTLCache
 
 __all__ = [
     "TokenCache",
@@ -26,8 +27,9 @@ def token_digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
 
 
-class TokenCache(Generic[V]):
-    """A bounded LRU map from token digests to values that expire one by one.
+class TokenCache(TTLCache[bytes, V]):
+    """A `TTLCache` from token digests to values, on the wall clock (a verified token's entry
+    ends at its `exp`, which is wall-clock time).
 
     Args:
         max_entries: entries kept at most; 0 turns the cache off.
@@ -35,46 +37,7 @@ class TokenCache(Generic[V]):
     """
 
     def __init__(self, max_entries: int, *, clock: Callable[[], float] = time.time) -> None:
-        if max_entries < 0:
-            raise ValueError(f"max_entries cannot be negative, not {max_entries}")
-        self.max_entries = max_entries
-        self._clock = clock
-        self._entries: OrderedDict[bytes, tuple[float, V]] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._entries)
+        super().__init__(max_entries, clock=clock)
 
     def __repr__(self) -> str:
-        return f"TokenCache(entries={len(self._entries)}, max_entries={self.max_entries})"
-
-    def get(self, key: bytes) -> V | None:
-        """The live value of `key`, or None (an expired entry is dropped)."""
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry[0] <= self._clock():
-            del self._entries[key]
-            return None
-        self._entries.move_to_end(key)
-        return entry[1]
-
-    def put(self, key: bytes, value: V, *, expires_at: float) -> None:
-        """Keep `value` under `key` until `expires_at` (seconds since the epoch)."""
-        if self.max_entries == 0 or expires_at <= self._clock():
-            return
-        self._entries[key] = (expires_at, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
-
-    def discard(self, key: bytes) -> None:
-        """Forget `key`."""
-        self._entries.pop(key, None)
-
-    def clear(self) -> None:
-        """Forget everything."""
-        self._entries.clear()
-
-    def now(self) -> float:
-        """The cache's clock."""
-        return self._clock()
+        return f"TokenCache(entries={len(self)}, max_entries={self.max_entries})"

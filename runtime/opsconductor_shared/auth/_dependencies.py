@@ -30,7 +30,7 @@ from starlette.requests import Request
 
 from .._context import bind_log_context
 from .._errors import AuthenticationError, PermissionDeniedError
-from ..client import bind_caller_token
+from ..client._propagation import bind_caller_token
 from ._middleware import recorded_verification
 from ._verifier import TokenVerifier, VerifiedToken
 
@@ -146,6 +146,7 @@ def require_role(role: Role | str) -> Callable[..., Awaitable[Identity]]:
         return identity
 
     dependency.__name__ = f"require_role_{required.value}"
+    dependency.__doc__ = f"Admits callers with the {required.value} role or a higher one."
     return dependency
 
 

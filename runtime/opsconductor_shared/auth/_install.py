@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.middleware import Middleware
 
 from .._app import get_runtime
 from ._local import LocalTokenVerifier
@@ -27,19 +26,6 @@ def create_verifier(settings: AuthSettings, **kwargs: Any) -> TokenVerifier:
     return LocalTokenVerifier(settings, **kwargs)
 
 
-def _add_identity_middleware(app: FastAPI, verifier: TokenVerifier) -> None:
-    """`BearerIdentityMiddleware` just outside the rate limiter, or else the body limit, so
-    that the limiter knows the caller whichever of the two was installed first."""
-    entry = Middleware(BearerIdentityMiddleware, verifier=verifier)
-    anchors = ("RateLimitMiddleware", "RequestBodyLimitMiddleware")
-    for anchor in anchors:
-        for index, middleware in enumerate(app.user_middleware):
-            if getattr(middleware.cls, "__name__", "") == anchor:
-                app.user_middleware.insert(index, entry)
-                return
-    app.user_middleware.insert(0, entry)
-
-
 def install_auth(
     app: FastAPI,
     settings: AuthSettings | None = None,
@@ -51,7 +37,8 @@ def install_auth(
     Creates the verifier (unless one is given), opens and closes it with the app (the JWKS
     refresher, the auth service's client), registers readiness checks (the auth service's
     reachability in remote mode, whether any signing key is known with a JWKS), and adds
-    `BearerIdentityMiddleware` so that rate limits count per principal and role.
+    `BearerIdentityMiddleware` in the stack's `auth` slot, so that rate limits count per
+    principal and role.
 
     Args:
         app: the app.
@@ -75,7 +62,7 @@ def install_auth(
                 else AuthSettings.for_service(runtime.name)
             )
         verifier = create_verifier(settings)
-    _add_identity_middleware(app, verifier)
+    runtime.middleware.fill("auth", BearerIdentityMiddleware, verifier=verifier)
     runtime.add_lifespan_hook(verifier.lifespan)
     for name, check in verifier.readiness_checks().items():
         runtime.health.register(name, check, timeout=verifier.settings.timeout, critical=True)

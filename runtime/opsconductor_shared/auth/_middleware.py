@@ -1,7 +1,7 @@
 """`BearerIdentityMiddleware`: verify a request's bearer token before the rest of the stack.
 
-`install_auth` puts it just outside the rate limiter (or the body limit), so that everything
-inside it, rate limiting above all, knows the caller: the verified identity is on
+`install_auth` puts it in the stack's `auth` slot, outside the rate limiter, so that
+everything inside it, rate limiting above all, knows the caller: the verified identity is on
 `request.state.identity` before any limit is charged, and per-principal and per-role limits
 apply to the service-wide policies too, not only to routes with a `rate_limit()` dependency.
 
@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._context import bind_log_context
 from .._errors import StandardHTTPException
-from ..client import bind_caller_token
+from ..client._propagation import bind_caller_token
 from ._verifier import TokenVerifier, VerifiedToken
 
 __all__ = [

@@ -25,13 +25,8 @@ from opsconductor_contracts import VerifyRequest, VerifyResponse
 
 from .._errors import ServiceCommunicationError, ServiceUnavailableError
 from .._logging import get_logger
-from ..client import (
-    IDEMPOTENT_METHODS,
-    CircuitBreaker,
-    RetryPolicy,
-    ServiceClient,
-    validate_service_health,
-)
+from ..client import CircuitBreaker, RetryPolicy, ServiceClient, validate_service_health
+from ..client._retry import IDEMPOTENT_METHODS
 from ._settings import AuthSettings
 from ._verifier import (
     Rejection,

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
+from opsconductor_contracts import ErrorCode
+
 from .._errors import ServiceCommunicationError
 from .._logging import get_logger
 
@@ -45,13 +47,12 @@ class CircuitState(StrEnum):
 
 
 class CircuitOpenError(ServiceCommunicationError):
-    """503: the circuit to an upstream is open, so the call was not made."""
+    """SERVICE_UNAVAILABLE: the circuit to an upstream is open, so the call was not made."""
 
     def __init__(self, service: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(
             f"The {service} service is unavailable. Retry later.",
-            status=503,
-            code="SERVICE_UNAVAILABLE",
+            code=ErrorCode.SERVICE_UNAVAILABLE,
             service=service,
             retry_after=retry_after,
             metadata={"circuit": "open"},

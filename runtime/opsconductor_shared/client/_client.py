@@ -24,10 +24,10 @@ from types import TracebackType
 from typing import Any, Self, TypeVar, Unpack, overload
 
 import httpx
+from opsconductor_contracts import ErrorCode
 
 from .._errors import ServiceCommunicationError
 from .._logging import log_service_call
-from .._upstream import DEFAULT_MAX_RETRY_AFTER, handle_service_communication_error
 from ._breaker import CircuitBreaker, CircuitOpenError
 from ._propagation import propagation_headers
 from ._requests import HTTPMethods, RequestOptions
@@ -45,6 +45,11 @@ from ._settings import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_TIMEOUT_SECONDS,
     ServiceClientSettings,
+)
+from ._upstream import (
+    DEFAULT_MAX_RETRY_AFTER,
+    HTTPX_EXCEPTIONS,
+    handle_service_communication_error,
 )
 
 __all__ = [
@@ -219,15 +224,18 @@ class ServiceClient(HTTPMethods):
             merged.update(headers)
         if idempotency_key is not None:
             merged[IDEMPOTENCY_KEY_HEADER] = idempotency_key
-        request = self._client.build_request(
-            method,
-            path,
-            params=params,
-            json=json,
-            content=content,
-            headers=merged,
-            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-        )
+        try:
+            request = self._client.build_request(
+                method,
+                path,
+                params=params,
+                json=json,
+                content=content,
+                headers=merged,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
+        except HTTPX_EXCEPTIONS as exc:  # a path or parameters httpx cannot make a URL of
+            raise handle_service_communication_error(exc, service=self.name) from exc
         policy = retry or self.retry
         attempt = 0
 
@@ -244,7 +252,7 @@ class ServiceClient(HTTPMethods):
             response = exc.response
         except CircuitOpenError:
             raise
-        except httpx.HTTPError as exc:
+        except HTTPX_EXCEPTIONS as exc:
             raise handle_service_communication_error(
                 exc, service=self.name, max_retry_after=self.max_retry_after
             ) from exc
@@ -253,8 +261,7 @@ class ServiceClient(HTTPMethods):
                 self.breaker.record_failure()
             raise ServiceCommunicationError(
                 f"The {self.name} service did not answer within {policy.deadline:g} s.",
-                status=504,
-                code="UPSTREAM_TIMEOUT",
+                code=ErrorCode.UPSTREAM_TIMEOUT,
                 service=self.name,
                 metadata={"error": "deadline_exceeded", "attempts": attempt},
             ) from exc

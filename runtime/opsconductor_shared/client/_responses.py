@@ -16,7 +16,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from .._errors import ServiceCommunicationError
-from .._upstream import DEFAULT_MAX_RETRY_AFTER, handle_service_communication_error
+from ._upstream import DEFAULT_MAX_RETRY_AFTER, handle_service_communication_error
 
 __all__ = [
     "parse_response",
@@ -69,8 +69,6 @@ def parse_response(response: httpx.Response, model: type[T], *, service: str) ->
         raise ServiceCommunicationError(
             f"The {service} service sent a response that is not JSON "
             f"({media_type or 'no content type'}).",
-            status=502,
-            code="UPSTREAM_ERROR",
             service=service,
             upstream_status=response.status_code,
             metadata={"content_type": media_type},
@@ -89,8 +87,6 @@ def parse_response(response: httpx.Response, model: type[T], *, service: str) ->
             )
         raise ServiceCommunicationError(
             detail,
-            status=502,
-            code="UPSTREAM_ERROR",
             service=service,
             upstream_status=response.status_code,
             metadata={

@@ -26,7 +26,7 @@ import httpx
 import tenacity
 
 from .._errors import ServiceCommunicationError
-from .._upstream import parse_retry_after
+from ._upstream import parse_retry_after
 
 __all__ = [
     "DEFAULT_BACKOFF_INITIAL",
@@ -41,7 +41,6 @@ __all__ = [
     "RETRYABLE_STATUSES",
     "RetryPolicy",
     "RetryableStatusError",
-    "retries_enabled",
     "retry_async",
     "set_retries_enabled",
 ]
@@ -75,11 +74,6 @@ def set_retries_enabled(enabled: bool) -> None:
     """
     global _enabled  # noqa: PLW0603 - one process-wide switch, by design
     _enabled = enabled
-
-
-def retries_enabled() -> bool:
-    """Whether retries are switched on (see `set_retries_enabled`)."""
-    return _enabled
 
 
 class RetryableStatusError(Exception):

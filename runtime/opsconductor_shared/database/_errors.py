@@ -144,7 +144,6 @@ def _details(names: list[str], code: str, detail: str) -> list[ErrorDetail]:
 def _unavailable(retry_after: float, metadata: dict[str, Any]) -> DatabaseError:
     return DatabaseError(
         _UNAVAILABLE_DETAIL,
-        status=503,
         code=ErrorCode.SERVICE_UNAVAILABLE,
         retry_after=retry_after,
         metadata=metadata,
@@ -238,7 +237,6 @@ def handle_database_error(
     if sqlstate == "57014":
         return DatabaseError(
             "The database did not answer in time.",
-            status=504,
             code=ErrorCode.UPSTREAM_TIMEOUT,
             metadata=metadata,
         )

@@ -1,34 +1,29 @@
 """Pure-ASGI middleware of the runtime (never `BaseHTTPMiddleware`)."""
 
-from .body_limit import DEFAULT_MAX_BODY_BYTES, RequestBodyLimitMiddleware, RequestBodyTooLarge
+from .body_limit import DEFAULT_MAX_BODY_BYTES, RequestBodyLimitMiddleware
 from .cors import cors_middleware_options
-from .errors import RESPONSE_PROGRESS_KEY, ResponseProgress, UnhandledErrorMiddleware
 from .metrics import RequestMetrics
-from .performance import (
+from .security_headers import API_CSP, DOCS_CSP, document_headers, security_headers
+from .standard import (
+    DEFAULT_REQUEST_ID_HEADER,
     DEFAULT_SLOW_REQUEST_MS,
-    PerformanceMiddleware,
+    StandardMiddleware,
+    add_response_headers,
     route_template,
-    server_timing,
 )
-from .request_id import DEFAULT_REQUEST_ID_HEADER, RequestIDMiddleware
-from .security_headers import SecurityHeadersMiddleware
-from .standard import StandardMiddleware
 
 __all__ = [
+    "API_CSP",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_REQUEST_ID_HEADER",
     "DEFAULT_SLOW_REQUEST_MS",
-    "PerformanceMiddleware",
-    "RESPONSE_PROGRESS_KEY",
+    "DOCS_CSP",
     "RequestBodyLimitMiddleware",
-    "RequestBodyTooLarge",
-    "RequestIDMiddleware",
     "RequestMetrics",
-    "ResponseProgress",
-    "SecurityHeadersMiddleware",
     "StandardMiddleware",
-    "UnhandledErrorMiddleware",
+    "add_response_headers",
     "cors_middleware_options",
+    "document_headers",
     "route_template",
-    "server_timing",
+    "security_headers",
 ]

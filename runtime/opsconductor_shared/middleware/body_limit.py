@@ -3,34 +3,32 @@
 A declared `Content-Length` over the limit is refused before the app runs; one within it is
 enforced by the server, which never delivers more than the declared length. A body without
 one (chunked, or HTTP/2 without the header) is counted as the app reads it; the read that
-crosses the limit raises `RequestBodyTooLarge` (a Starlette `HTTPException`, so FastAPI's
-body parsing passes it on and the error handlers render it), and if it escapes the app
-before a response started, this middleware sends the 413 itself.
+crosses the limit raises `PayloadTooLargeError` (an `HTTPException`, so FastAPI's body
+parsing passes it on and the error handlers render it), and if it escapes the app before a
+response started, this middleware sends it itself (`send_problem`). Either way the response
+closes the connection: the rest of the body is never read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .._context import get_request_id, new_request_id
-from .._problem import build_problem, send_problem
+from .._errors import PayloadTooLargeError
+from .._problem import send_problem
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "RequestBodyLimitMiddleware", "RequestBodyTooLarge"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "RequestBodyLimitMiddleware"]
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 _FRAMED = ("1.0", "1.1")
 
 
-class RequestBodyTooLarge(HTTPException):
-    """Raised from `receive` when the body crosses the limit."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(
-            status_code=413, detail=f"The request body is larger than the limit of {limit} bytes."
-        )
+def _too_large(limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(
+        f"The request body is larger than the limit of {limit} bytes.",
+        headers={"Connection": "close"},
+    )
 
 
 class RequestBodyLimitMiddleware:
@@ -48,14 +46,7 @@ class RequestBodyLimitMiddleware:
         self.max_body_bytes = max_body_bytes
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        problem = build_problem(
-            413,
-            code="PAYLOAD_TOO_LARGE",
-            detail=f"The request body is larger than the limit of {self.max_body_bytes} bytes.",
-            request_id=get_request_id() or new_request_id(),
-            instance=scope.get("path"),
-        )
-        await send_problem(send, problem, {"connection": "close"})
+        await send_problem(send, _too_large(self.max_body_bytes), scope)
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # Not a coroutine itself: a request with nothing to count gets the app's own awaitable,
@@ -91,7 +82,7 @@ class RequestBodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise RequestBodyTooLarge(limit)
+                    raise _too_large(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -102,7 +93,7 @@ class RequestBodyLimitMiddleware:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except RequestBodyTooLarge:
+        except PayloadTooLargeError:
             if started:
                 raise
             await self._refuse(scope, send)

@@ -1,47 +1,90 @@
-"""`StandardMiddleware`: request id, security headers and timing in one layer.
+"""`StandardMiddleware`: what every request of a service gets, in one layer.
 
-`add_standard_middleware` installs this instead of the three classes stacked: the behaviour
-is the same (it calls their methods, in their order: request id outermost, then security
-headers, then timing and the access log), but every request pays for one layer and one
-response wrapper instead of three, which is most of the cost of the stack. Each of the three
-classes is still a middleware of its own for apps that want only one of them.
+- **A request id and the trace context.** A valid incoming `X-Request-ID` (1-128 characters
+  of `A-Z a-z 0-9 . _ : -`; anything else is replaced, never echoed) is kept, else one is
+  generated; it is echoed on every response, errors included, and bound for code and logs
+  (see `_context`). A valid `traceparent` is continued as a child span, else a trace starts.
+  With `trust_incoming=False` both are always fresh.
+- **Security headers** (`security_headers`) on every response, except the ones the route set
+  itself (a `Cache-Control` of its own, the documentation pages' CSP); any `Server` header
+  the app sends is removed.
+- **Timing.** `Server-Timing: app;dur=<ms>` (the time until the response started), one
+  access-log event `request` per request when the response is done (method, route template,
+  never the raw path's ids as a label, path, status, duration, bytes, the client address
+  through trusted proxies only), at WARNING from `slow_request_ms`, and the Prometheus
+  metrics when a `RequestMetrics` is given.
+- **The last resort.** An exception raised anywhere inside this layer, by any middleware or
+  by the app, becomes the envelope (`send_problem`): an `HTTPException` its own, anything
+  else a 500 `INTERNAL_ERROR` whose stack goes to the log only, so even that response carries
+  the request id and the security headers. After the response started it cannot be changed:
+  the exception is logged, and re-raised if the body was not complete, so the server aborts
+  the connection instead of passing off a truncated body as whole.
 
-It also keeps the request's `ResponseProgress` in the scope, so an `UnhandledErrorMiddleware`
-further in needs no wrapper of its own to know whether the response started.
+One layer, one `send` wrapper, every header list built in `__init__`: a response with none of
+the headers this layer manages (Starlette's usual content type and length) gets its block of
+headers appended, nothing more. A layer further in that adds headers to every response (the
+rate limiter's) hands them to this layer with `add_response_headers` instead of wrapping
+`send` itself.
 """
 
 from __future__ import annotations
 
-from time import perf_counter
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import RESPONSE_PROGRESS_KEY, ResponseProgress
-from .performance import PerformanceMiddleware, server_timing
-from .request_id import RequestIDMiddleware
-from .security_headers import SecurityHeadersMiddleware
+from .._client_ip import ClientAddressResolver
+from .._context import begin_request, parse_traceparent
+from .._errors import InternalError, StandardHTTPException
+from .._handlers import as_standard_error, log_failure
+from .._logging import get_logger
+from .._problem import send_problem
+from .metrics import RequestMetrics
+from .security_headers import security_headers
 
-__all__ = ["StandardMiddleware"]
+__all__ = [
+    "DEFAULT_REQUEST_ID_HEADER",
+    "DEFAULT_SLOW_REQUEST_MS",
+    "StandardMiddleware",
+    "add_response_headers",
+    "route_template",
+]
 
-# Common response headers (lowercase, as Starlette sends them). A response with only these,
-# minus any name the configured layers drop or set (see `StandardMiddleware.__init__`),
-# takes the short path.
-_COMMON = frozenset(
-    (
-        b"content-type",
-        b"content-length",
-        b"content-encoding",
-        b"etag",
-        b"last-modified",
-        b"location",
-        b"vary",
-        b"allow",
-        b"retry-after",
-        b"www-authenticate",
-        b"ratelimit",
-        b"ratelimit-policy",
-    )
-)
+DEFAULT_REQUEST_ID_HEADER = "X-Request-ID"
+DEFAULT_SLOW_REQUEST_MS = 1000.0
+ACCESS_LOGGER = "opsconductor.access"
+UNMATCHED_ROUTE = "<unmatched>"
+HeaderSource = Callable[[], Iterable[tuple[bytes, bytes]]]
+
+_VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+_HEADER_SOURCES = "opsconductor.response_headers"
+_SERVER = b"server"
+_TIMING = b"server-timing"
+_log = get_logger("opsconductor.errors")
+
+
+def add_response_headers(scope: Scope, source: HeaderSource) -> None:
+    """Have the standard layer add `source()`'s headers to this request's response.
+
+    `source` is called once, when the response starts, so it can report what was decided
+    after this call (a `rate_limit()` dependency's decision, say).
+    """
+    scope.setdefault(_HEADER_SOURCES, []).append(source)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (`/targets/{target_id}`), or `<unmatched>`."""
+    route = scope.get("route")
+    path = getattr(route, "path_format", None)
+    if path.__class__ is not str:
+        path = getattr(route, "path", None)
+        if not isinstance(path, str):
+            return UNMATCHED_ROUTE
+    root_path = scope.get("root_path")
+    return f"{root_path}{path}" if root_path else path
 
 
 class StandardMiddleware:
@@ -49,78 +92,166 @@ class StandardMiddleware:
 
     Args:
         app: the ASGI app to wrap.
-        request_id: the configured request-id middleware (its `app` is not used).
-        security_headers: the configured security-headers middleware.
-        performance: the configured performance middleware.
+        request_id_header: the request id header name.
+        trust_incoming: honour a client's request id and trace context; False to always
+            start fresh, for services exposed to untrusted clients.
+        headers: the headers of every response (default: `security_headers()`).
+        slow_request_ms: requests at least this slow are logged at WARNING.
+        client_address: resolves the client address (trusted proxies); default: the peer.
+        metrics: record Prometheus metrics here (see `RequestMetrics`).
+        access_log: log one `request` event per request.
+
+    Raises:
+        ValueError: the header name is not ASCII, or `slow_request_ms` is not positive.
     """
 
     def __init__(
         self,
         app: ASGIApp,
         *,
-        request_id: RequestIDMiddleware,
-        security_headers: SecurityHeadersMiddleware,
-        performance: PerformanceMiddleware,
+        request_id_header: str = DEFAULT_REQUEST_ID_HEADER,
+        trust_incoming: bool = True,
+        headers: Mapping[str, str] | None = None,
+        slow_request_ms: float = DEFAULT_SLOW_REQUEST_MS,
+        client_address: ClientAddressResolver | None = None,
+        metrics: RequestMetrics | None = None,
+        access_log: bool = True,
     ) -> None:
+        if not request_id_header or not request_id_header.isascii():
+            raise ValueError("the request id header must be a non-empty ASCII header name")
+        if slow_request_ms <= 0:
+            raise ValueError("slow_request_ms must be positive")
         self.app = app
-        self.request_id = request_id
-        self.security_headers = security_headers
-        self.performance = performance
-        managed = {b"server", request_id.header}
-        managed.update(name for name, _ in security_headers.api_headers)
-        managed.update(name for name, _ in security_headers.docs_headers)
-        self._ordinary = _COMMON - managed
+        self.trust_incoming = trust_incoming
+        self.slow_request_ms = slow_request_ms
+        self.client_address = client_address or ClientAddressResolver()
+        self.metrics = metrics
+        self.access_log = access_log
+        # The bound logger itself rather than structlog's lazy proxy, which would look it up
+        # on every line; it follows reconfiguration (`setup_service_logging`) all the same.
+        self._access_log = get_logger(ACCESS_LOGGER).bind()
+        self._id_name = request_id_header.lower().encode("latin-1")
+        defaults = security_headers() if headers is None else headers
+        self._defaults = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in defaults.items()
+        ]
+        # What this layer drops (`Server`, a request id of the app's) or sets only when the
+        # route did not: a response with none of these names takes the short path.
+        self._replaced = frozenset({_SERVER, self._id_name})
+        self._managed = self._replaced | {name for name, _ in self._defaults}
+
+    def _begin(self, scope: Scope) -> tuple[bytes, bytes]:
+        incoming_id = traceparent = None
+        if self.trust_incoming:
+            id_name = self._id_name
+            for name, value in scope["headers"]:
+                if name == id_name:
+                    incoming_id = value
+                elif name == b"traceparent":
+                    traceparent = value
+        caller = parse_traceparent(traceparent.decode("latin-1")) if traceparent else None
+        request_id = begin_request(
+            incoming_id.decode("ascii")
+            if incoming_id is not None and _VALID_REQUEST_ID.match(incoming_id)
+            else None,
+            caller,
+        )
+        return (self._id_name, request_id.encode("ascii"))
+
+    def _headers(
+        self, raw: Iterable[tuple[bytes, bytes]], own: list[tuple[bytes, bytes]]
+    ) -> list[tuple[bytes, bytes]]:
+        # The full path: the app set a header this layer manages, or one in another case
+        # than Starlette's lowercase.
+        replaced = self._replaced
+        headers = [header for header in raw if header[0].lower() not in replaced]
+        present = {name.lower() for name, _ in headers}
+        headers += [header for header in self._defaults if header[0] not in present]
+        headers += own
+        return headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "websocket":
-                self.request_id.begin(scope)
+                self._begin(scope)
             await self.app(scope, receive, send)
             return
-        request_id = self.request_id.begin(scope)
-        path = scope["path"]
-        start = perf_counter()
-        progress = scope[RESPONSE_PROGRESS_KEY] = ResponseProgress()
+        id_header = self._begin(scope)
+        start = time.perf_counter()
         status = 500
         sent = 0
-        id_name = request_id[0]
-        defaults_for = self.security_headers.defaults_for
-        all_for = self.security_headers.all_for
-        ordinary = self._ordinary
+        started = complete = False
+        managed = self._managed
+        defaults = self._defaults
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status, sent
-            kind = message["type"]
-            if kind == "http.response.body":
+            nonlocal status, sent, started, complete
+            if message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
                 if not message.get("more_body", False):
-                    progress.complete = True
-            elif kind == "http.response.start":
-                progress.started = True
+                    complete = True
+            elif message["type"] == "http.response.start":
+                started = True
                 status = message["status"]
+                own = [
+                    (_TIMING, b"app;dur=%.2f" % ((time.perf_counter() - start) * 1000)),
+                    id_header,
+                ]
+                for source in scope.get(_HEADER_SOURCES, ()):
+                    own.extend(source())
                 raw = message.get("headers", ())
                 for name, _ in raw:
-                    if name not in ordinary:
+                    # Starlette sends lowercase names; anything else takes the full path.
+                    if name in managed or not name.islower():
+                        message["headers"] = self._headers(raw, own)
                         break
                 else:
-                    # The usual response (content type and length): none of its headers is
-                    # one this layer drops or sets, so ours are simply added.
-                    message["headers"] = [*raw, server_timing(start), *all_for(path), request_id]
-                    await send(message)
-                    return
-                # One pass over the app's own headers serves all three: drop `Server` and any
-                # request id the app set, add the defaults it did not set, then ours.
-                headers = list(raw)
-                present = {name.lower() for name, _ in headers}
-                if b"server" in present or id_name in present:
-                    headers = [h for h in headers if h[0].lower() not in (b"server", id_name)]
-                headers.append(server_timing(start))
-                headers += defaults_for(path, present)
-                headers.append(request_id)
-                message["headers"] = headers
+                    message["headers"] = [*raw, *defaults, *own]
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            if started:
+                _log.error(
+                    "unhandled_exception",
+                    exc_info=exc,
+                    exc_type=type(exc).__name__,
+                    response_started=True,
+                )
+                if not complete:
+                    raise
+            else:
+                await send_problem(send_wrapper, self._error_for(exc), scope)
         finally:
-            self.performance.record(scope, status, sent, start)
+            self._record(scope, status, sent, start)
+
+    def _error_for(self, exc: Exception) -> StandardHTTPException:
+        if isinstance(exc, HTTPException):
+            error = as_standard_error(exc)
+            log_failure(error)
+            return error
+        _log.error("unhandled_exception", exc_info=exc, exc_type=type(exc).__name__)
+        return InternalError()
+
+    def _record(self, scope: Scope, status: int, sent: int, start: float) -> None:
+        duration_ms = (time.perf_counter() - start) * 1000
+        route = route_template(scope)
+        if self.metrics is not None:
+            self.metrics.observe(scope["method"], route, status, duration_ms / 1000)
+        if not self.access_log:
+            return
+        slow = duration_ms >= self.slow_request_ms
+        (self._access_log.warning if slow else self._access_log.info)(
+            "request",
+            method=scope["method"],
+            route=route,
+            path=scope["path"],
+            status=status,
+            # Rounded to the microsecond; round() itself costs more than the arithmetic.
+            duration_ms=int(duration_ms * 1000 + 0.5) / 1000,
+            bytes=sent,
+            client=self.client_address(scope),
+            slow=slow,
+        )

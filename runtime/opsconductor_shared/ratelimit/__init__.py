@@ -8,64 +8,29 @@ and the draft-09 `RateLimit-Policy` / `RateLimit` headers. redis is imported onl
 store is made.
 """
 
+from .._redis import RedisSettings
 from ._dependency import get_rate_limiter, rate_limit
-from ._headers import rate_limit_headers
 from ._install import install_rate_limiting
-from ._keys import (
-    IDENTITY_STATE_KEY,
-    IdentityResolver,
-    Principal,
-    principal_from_state,
-    principal_of,
-    subject_for,
-)
-from ._limiter import (
-    DEFAULT_RETRY_INTERVAL,
-    RateLimiter,
-    RequestLimits,
-    denied_detail,
-    request_limits,
-)
-from ._memory import DEFAULT_MAX_KEYS, MemoryRateLimitStore
-from ._middleware import RateLimitMiddleware
+from ._keys import Principal
+from ._memory import MemoryRateLimitStore
 from ._policy import RateLimit, RateLimitDecision, RateLimitResult
-from ._redis import DEFAULT_KEY_PREFIX, DEFAULT_STORE_TIMEOUT, GCRA_SCRIPT, RedisRateLimitStore
-from ._rules import DEFAULT_EXEMPT_PATHS, RateLimitRules, RouteRule
-from ._settings import DEFAULT_LIMIT, RateLimitSettings, RouteLimitSettings
+from ._redis import RedisRateLimitStore
+from ._settings import RateLimitSettings, RouteLimitSettings
 from ._store import RateLimitStore, RateLimitStoreError
 
 __all__ = [
-    "DEFAULT_EXEMPT_PATHS",
-    "DEFAULT_KEY_PREFIX",
-    "DEFAULT_LIMIT",
-    "DEFAULT_MAX_KEYS",
-    "DEFAULT_RETRY_INTERVAL",
-    "DEFAULT_STORE_TIMEOUT",
-    "GCRA_SCRIPT",
-    "IDENTITY_STATE_KEY",
-    "IdentityResolver",
     "MemoryRateLimitStore",
     "Principal",
     "RateLimit",
     "RateLimitDecision",
-    "RateLimitMiddleware",
     "RateLimitResult",
-    "RateLimitRules",
     "RateLimitSettings",
     "RateLimitStore",
     "RateLimitStoreError",
-    "RateLimiter",
     "RedisRateLimitStore",
-    "RequestLimits",
+    "RedisSettings",
     "RouteLimitSettings",
-    "RouteRule",
-    "denied_detail",
     "get_rate_limiter",
     "install_rate_limiting",
-    "principal_from_state",
-    "principal_of",
     "rate_limit",
-    "rate_limit_headers",
-    "request_limits",
-    "subject_for",
 ]

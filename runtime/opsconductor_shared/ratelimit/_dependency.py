@@ -24,9 +24,8 @@ from typing import Any
 from fastapi import Depends
 from starlette.requests import Request
 
-from .._errors import RateLimitedError, ServiceUnavailableError
 from ._keys import principal_of
-from ._limiter import UNAVAILABLE_DETAIL, RateLimiter, denied_detail, request_limits
+from ._limiter import RateLimiter, refusal, request_limits
 from ._policy import RateLimit
 
 __all__ = ["get_rate_limiter", "rate_limit"]
@@ -95,11 +94,8 @@ def rate_limit(
             limiter.subject(request.scope, principal), (chosen,), cost=cost
         )
         limits.decisions.extend(result.decisions)
-        if result.allowed:
-            return
-        if not result.store_available:
-            raise ServiceUnavailableError(UNAVAILABLE_DETAIL, retry_after=limiter.retry_interval)
-        raise RateLimitedError(denied_detail(result), retry_after=max(1.0, result.retry_after))
+        if not result.allowed:
+            raise refusal(limiter, result)
 
     if identity is None:
 

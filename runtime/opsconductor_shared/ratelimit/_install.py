@@ -1,14 +1,11 @@
 """`install_rate_limiting`: a limiter, its store and its middleware, on an app.
 
-The middleware goes right outside `RequestBodyLimitMiddleware`, so the stack becomes
-
-    RequestID -> SecurityHeaders -> Performance -> CORS -> RateLimit -> BodyLimit
-    -> UnhandledError -> app
-
-Inside RequestID, SecurityHeaders and Performance, so a 429 carries the request id and the
-security headers and is timed and logged like any response; inside CORS, so a browser can read
-a 429 (it gets the CORS headers) and preflights are answered before they count; outside the body
-limit and everything else, so a refused request costs no body reading and no app work.
+The middleware fills the stack's `rate_limit` slot (see `_app`): inside the standard layer,
+so a 429 carries the request id and the security headers and is timed and logged like any
+response; inside CORS, so a browser can read a 429 (it gets the CORS headers) and preflights
+are answered before they count; inside the bearer identity, so limits count per principal;
+outside the body limit and everything else, so a refused request costs no body reading and
+no app work.
 """
 
 from __future__ import annotations
@@ -16,11 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.middleware import Middleware
 
 from .._app import get_runtime
 from .._logging import get_logger
-from ..middleware import RequestBodyLimitMiddleware
 from ._dependency import _STATE_ATTRIBUTE
 from ._keys import IdentityResolver, principal_from_state
 from ._limiter import RateLimiter
@@ -91,19 +86,7 @@ def install_rate_limiting(
             timeout=settings.store_timeout + 0.5,
             critical=settings.failure_policy == "closed",
         )
-    entry = Middleware(RateLimitMiddleware, limiter=limiter)
-    index = next(
-        (
-            i
-            for i, m in enumerate(app.user_middleware)
-            if getattr(m, "cls", None) is RequestBodyLimitMiddleware
-        ),
-        None,
-    )
-    if index is None:
-        app.user_middleware.insert(0, entry)
-    else:
-        app.user_middleware.insert(index, entry)
+    runtime.middleware.fill("rate_limit", RateLimitMiddleware, limiter=limiter)
     setattr(app.state, _STATE_ATTRIBUTE, limiter)
     if settings.enabled and not runtime.settings.trusted_proxies:
         _log.info(

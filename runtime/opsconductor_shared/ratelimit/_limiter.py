@@ -10,9 +10,8 @@ So a Redis outage costs at most one store timeout per `retry_interval`.
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,8 +19,10 @@ from typing import Any, Literal
 from starlette.types import Scope
 
 from .._client_ip import ClientAddressResolver
+from .._errors import RateLimitedError, ServiceUnavailableError, retry_after_header
 from .._health import HealthCheckError
 from .._logging import get_logger
+from ._headers import rate_limit_headers
 from ._keys import IdentityResolver, Principal, principal_from_state, subject_for
 from ._policy import RateLimit, RateLimitDecision, RateLimitResult
 from ._rules import RateLimitRules
@@ -32,6 +33,7 @@ __all__ = [
     "RateLimiter",
     "RequestLimits",
     "denied_detail",
+    "refusal",
     "request_limits",
 ]
 
@@ -47,6 +49,10 @@ class RequestLimits:
 
     policies: list[RateLimit] = field(default_factory=list)
     decisions: list[RateLimitDecision] = field(default_factory=list)
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """The RateLimit headers of what applied so far (none when no policy did)."""
+        return rate_limit_headers(self.policies, self.decisions) if self.policies else []
 
 
 def request_limits(scope: Scope) -> RequestLimits:
@@ -65,10 +71,21 @@ def denied_detail(result: RateLimitResult) -> str:
         key=lambda d: d.retry_after,
         default=None,
     )
-    wait = max(1, math.ceil(result.retry_after))
+    wait = retry_after_header(result.retry_after)
     if denied is None:
         return f"Too many requests. Retry after {wait} s."
     return f"Too many requests: the limit is {denied.policy}. Retry after {wait} s."
+
+
+def refusal(
+    limiter: RateLimiter, result: RateLimitResult, *, headers: Mapping[str, str] | None = None
+) -> RateLimitedError | ServiceUnavailableError:
+    """The error of a refused request: 429, or 503 when the store could not decide."""
+    if not result.store_available:
+        return ServiceUnavailableError(
+            UNAVAILABLE_DETAIL, retry_after=limiter.retry_interval, headers=headers
+        )
+    return RateLimitedError(denied_detail(result), retry_after=result.retry_after, headers=headers)
 
 
 class RateLimiter:

@@ -3,22 +3,21 @@
 Pure ASGI. For every HTTP request that is not exempt, it finds the principal (or client
 address), charges the policies that apply in one store call, and either answers 429 in the
 envelope (`RATE_LIMITED`, `Retry-After`, the RateLimit headers) without calling the app, or
-calls the app and adds the RateLimit headers to its response, including those of
-`rate_limit()` dependencies that ran inside. When the store cannot decide and the failure
-policy is `closed`, it answers 503 with `Retry-After`.
+calls the app, and the RateLimit headers of every policy that applied, those of
+`rate_limit()` dependencies that ran inside included, go on its response through the standard
+layer (`add_response_headers`; no `send` wrapper of its own). When the store cannot decide and
+the failure policy is `closed`, it answers 503 with `Retry-After`.
 """
 
 from __future__ import annotations
 
-import math
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from .._context import get_request_id, new_request_id
 from .._logging import get_logger
-from .._problem import build_problem, send_problem
-from ._headers import rate_limit_headers
-from ._limiter import UNAVAILABLE_DETAIL, RateLimiter, denied_detail, request_limits
+from .._problem import send_problem
+from .._routes import route_path
+from ..middleware.standard import add_response_headers
+from ._limiter import RateLimiter, refusal, request_limits
 from ._policy import RateLimitResult
 
 __all__ = ["RateLimitMiddleware"]
@@ -43,10 +42,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limiter = self.limiter
-        path = scope["path"]
-        root = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :] or "/"
+        path = route_path(scope)
         if limiter.rules.is_exempt(path):
             await self.app(scope, receive, send)
             return
@@ -62,44 +58,15 @@ class RateLimitMiddleware:
             if not result.allowed:
                 await self._refuse(scope, send, result)
                 return
-        if not limiter.headers:
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start" and limits.policies:
-                message["headers"] = [
-                    *message.get("headers", ()),
-                    *rate_limit_headers(limits.policies, limits.decisions),
-                ]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        if limiter.headers:
+            add_response_headers(scope, limits.headers)
+        await self.app(scope, receive, send)
 
     async def _refuse(self, scope: Scope, send: Send, result: RateLimitResult) -> None:
-        request_id = get_request_id() or new_request_id()
-        if not result.store_available:
-            problem = build_problem(
-                503,
-                code="SERVICE_UNAVAILABLE",
-                detail=UNAVAILABLE_DETAIL,
-                request_id=request_id,
-                instance=scope.get("path"),
-            )
-            retry = str(max(1, math.ceil(self.limiter.retry_interval)))
-            await send_problem(send, problem, {"Retry-After": retry})
-            return
-        _log.info("rate_limited", retry_after_s=round(result.retry_after, 3))
-        problem = build_problem(
-            429,
-            code="RATE_LIMITED",
-            detail=denied_detail(result),
-            request_id=request_id,
-            instance=scope.get("path"),
-        )
-        headers = {"Retry-After": str(max(1, math.ceil(result.retry_after)))}
+        if result.store_available:
+            _log.info("rate_limited", retry_after_s=round(result.retry_after, 3))
+        headers = {}
         if self.limiter.headers:
-            limits = request_limits(scope)
-            for name, value in rate_limit_headers(limits.policies, limits.decisions):
+            for name, value in request_limits(scope).headers():
                 headers[name.decode()] = value.decode("latin-1")
-        await send_problem(send, problem, headers)
+        await send_problem(send, refusal(self.limiter, result, headers=headers), scope)

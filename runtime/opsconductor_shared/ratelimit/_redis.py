@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..cache._redis import RedisSettings, _require_redis, create_redis_client
+from .._redis import RedisSettings, create_redis_client, require_redis
 from ._policy import RateLimit, RateLimitDecision, RateLimitResult
 from ._store import RateLimitStoreError
 
@@ -82,7 +82,7 @@ class RedisRateLimitStore:
         key_prefix: str = DEFAULT_KEY_PREFIX,
         timeout: float = DEFAULT_STORE_TIMEOUT,
     ) -> None:
-        redis = _require_redis()
+        redis = require_redis()
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         self.client = client

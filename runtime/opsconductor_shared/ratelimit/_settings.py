@@ -18,7 +18,7 @@ from typing import Literal, Self
 from opsconductor_contracts import Role
 from pydantic import BaseModel, Field, model_validator
 
-from ..cache._redis import RedisSettings
+from .._redis import RedisSettings
 from ._memory import DEFAULT_MAX_KEYS
 from ._policy import RateLimit
 from ._redis import DEFAULT_KEY_PREFIX, DEFAULT_STORE_TIMEOUT

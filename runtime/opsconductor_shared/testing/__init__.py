@@ -28,7 +28,7 @@ when a `LiveServer` is made, and pytest only in the plugin.
 
 from ._fake_auth import FAKE_AUTH_MODES, FakeAuthService
 from ._forged import forged_tokens
-from ._logs import CapturedLogs, capture_json_logs
+from ._logs import DEFAULT_TEST_SERVICE, CapturedLogs, capture_json_logs
 from ._server import DEFAULT_START_TIMEOUT, LiveServer, app_client, closed_port, closed_port_url
 from ._tokens import (
     DEFAULT_HS256_SECRET,
@@ -46,6 +46,7 @@ __all__ = [
     "DEFAULT_KID",
     "DEFAULT_POLL_INTERVAL",
     "DEFAULT_START_TIMEOUT",
+    "DEFAULT_TEST_SERVICE",
     "DEFAULT_TOKEN_TTL",
     "DEFAULT_WAIT_TIMEOUT",
     "FAKE_AUTH_MODES",

@@ -41,7 +41,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from ..auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER, AuthSettings
+from ..auth import AuthSettings
+from ..auth._settings import DEFAULT_AUDIENCE, DEFAULT_ISSUER
 from ._server import LiveServer
 from ._tokens import KeySet, TokenFactory
 

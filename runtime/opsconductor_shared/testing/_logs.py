@@ -22,8 +22,11 @@ from .. import setup_service_logging
 
 __all__ = [
     "CapturedLogs",
+    "DEFAULT_TEST_SERVICE",
     "capture_json_logs",
 ]
+
+DEFAULT_TEST_SERVICE = "test-service"
 
 
 class CapturedLogs:
@@ -53,7 +56,10 @@ class CapturedLogs:
 
 @contextlib.contextmanager
 def capture_json_logs(
-    service: str = "test-service", *, level: str | int = "DEBUG", restore_level: str | int = "INFO"
+    service: str = DEFAULT_TEST_SERVICE,
+    *,
+    level: str | int = "DEBUG",
+    restore_level: str | int = "INFO",
 ) -> Iterator[CapturedLogs]:
     """Configure the service logging pipeline to write JSON lines into a `CapturedLogs`.
 

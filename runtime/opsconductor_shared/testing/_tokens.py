@@ -24,7 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from opsconductor_contracts import JsonWebKey, JsonWebKeySet, Role, TokenClaims
 from pydantic import ValidationError as PydanticValidationError
 
-from ..auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER, AuthSettings
+from ..auth import AuthSettings
+from ..auth._settings import DEFAULT_AUDIENCE, DEFAULT_ISSUER
 
 __all__ = [
     "DEFAULT_HS256_SECRET",

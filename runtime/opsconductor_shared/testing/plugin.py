@@ -26,6 +26,11 @@ Fixtures:
 
 Override any of them in your own `conftest.py` (for example `auth_keys` with more keys).
 `fake_auth` needs uvicorn (the `server` extra).
+
+At the start of the session the plugin configures the logging pipeline once (JSON lines at
+INFO, into pytest's captured output), as a service does at startup: loggers the runtime builds
+with an app then always write through the pipeline, so `captured_logs` sees them whichever
+fixture came first.
 """
 
 from __future__ import annotations
@@ -36,9 +41,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .. import setup_service_logging
 from ..auth import AuthSettings
 from ._fake_auth import FakeAuthService
-from ._logs import CapturedLogs, capture_json_logs
+from ._logs import DEFAULT_TEST_SERVICE, CapturedLogs, capture_json_logs
 from ._tokens import KeySet, TokenFactory
 
 if TYPE_CHECKING:
@@ -53,7 +59,13 @@ __all__ = [
     "captured_logs",
     "fake_auth",
     "fake_auth_server",
+    "pytest_sessionstart",
 ]
+
+
+def pytest_sessionstart() -> None:
+    """Configure the logging pipeline once for the session (see the module docstring)."""
+    setup_service_logging(DEFAULT_TEST_SERVICE, level="INFO", json=True)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI
 from opsconductor_contracts import Identity
-from opsconductor_shared import ServiceSettings, create_service_app, get_log_context
+from opsconductor_shared import ServiceSettings, create_service_app
+from opsconductor_shared._context import get_log_context
 from opsconductor_shared.auth import (
     AuthSettings,
     CurrentUser,

@@ -7,11 +7,8 @@ from typing import Any
 
 import pytest
 from fastapi import Depends
-from opsconductor_shared.auth import (
-    BEARER_SCHEME_NAME,
-    require_permissions,
-    require_role,
-)
+from opsconductor_shared.auth import require_permissions, require_role
+from opsconductor_shared.auth._dependencies import BEARER_SCHEME_NAME
 from opsconductor_shared.testing import KeySet, app_client
 
 from .conftest import bearer, hs256_tokens, protected_app

@@ -8,7 +8,8 @@ import time
 
 import pytest
 from opsconductor_shared import ServiceUnavailableError
-from opsconductor_shared.auth import AuthSettings, LocalTokenVerifier, parse_jwks
+from opsconductor_shared.auth import AuthSettings, LocalTokenVerifier
+from opsconductor_shared.auth._jwks import parse_jwks
 from opsconductor_shared.testing import (
     DEFAULT_KID,
     FakeAuthService,

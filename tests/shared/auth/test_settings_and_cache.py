@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from opsconductor_shared.auth import (
-    AuthSettings,
-    TokenCache,
-    TokenRejectedError,
-    install_auth,
-    token_digest,
-)
+from opsconductor_shared.auth import AuthSettings, TokenRejectedError, install_auth
+from opsconductor_shared.auth._cache import TokenCache, token_digest
 from opsconductor_shared.auth._verifier import unverified_token
 from opsconductor_shared.testing import DEFAULT_HS256_SECRET as HS256_SECRET
 

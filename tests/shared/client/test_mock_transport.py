@@ -10,20 +10,16 @@ from typing import Any
 import httpx
 import pytest
 from opsconductor_contracts import ErrorResponse
-from opsconductor_shared import (
-    ServiceCommunicationError,
-    TraceContext,
-    bind_request_context,
-    build_problem,
-    handle_service_communication_error,
-)
+from opsconductor_shared import ServiceCommunicationError, StandardHTTPException, TraceContext
+from opsconductor_shared._context import bind_request_context
 from opsconductor_shared.client import (
     CircuitBreaker,
     CircuitOpenError,
     RetryPolicy,
     ServiceClient,
-    bind_caller_token,
+    handle_service_communication_error,
 )
+from opsconductor_shared.client._propagation import bind_caller_token
 from pydantic import BaseModel
 
 pytestmark = pytest.mark.anyio
@@ -44,7 +40,9 @@ def client_for(handler: Callable[[httpx.Request], httpx.Response], **options: An
 
 
 def problem(status: int, code: str) -> httpx.Response:
-    body = build_problem(status, code=code, detail="nope", request_id="upstream-req-1")
+    body = StandardHTTPException("nope", status=status, code=code).to_problem(
+        request_id="upstream-req-1"
+    )
     return httpx.Response(
         status, content=body.model_dump_json(), headers={"content-type": "application/problem+json"}
     )

@@ -12,9 +12,9 @@ from opsconductor_shared.client import (
     CircuitOpenError,
     CircuitState,
     RetryPolicy,
-    retry_async,
     set_retries_enabled,
 )
+from opsconductor_shared.client._retry import retry_async
 
 REQUEST = httpx.Request("GET", "http://upstream/x")
 

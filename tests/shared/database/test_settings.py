@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import pytest
 from opsconductor_shared import ServiceSettings
-from opsconductor_shared.database import (
-    DEFAULT_ACQUIRE_TIMEOUT,
-    DEFAULT_MAX_SIZE,
-    DatabaseSettings,
-)
+from opsconductor_shared.database import DatabaseSettings
+from opsconductor_shared.database._settings import DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_SIZE
 from pydantic import ValidationError
 
 

@@ -1,5 +1,5 @@
-"""SecurityHeadersMiddleware (alone and in StandardMiddleware): the API set, HSTS by profile,
-docs CSP, kept Cache-Control, each header once."""
+"""Security headers (added by StandardMiddleware): the API set, HSTS by profile, the docs'
+own CSP, kept Cache-Control, each header once."""
 
 from __future__ import annotations
 
@@ -9,13 +9,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from opsconductor_shared.middleware import (
-    PerformanceMiddleware,
-    RequestIDMiddleware,
-    SecurityHeadersMiddleware,
-    StandardMiddleware,
-)
-from opsconductor_shared.middleware.security_headers import API_CSP, DOCS_CSP
+from opsconductor_shared.middleware import StandardMiddleware
+from opsconductor_shared.middleware.security_headers import API_CSP, DOCS_CSP, security_headers
 from starlette.types import Message, Receive, Scope, Send
 
 from tests.shared.apps import make_app
@@ -79,10 +74,7 @@ def _standard(
         await send({"type": "http.response.body", "body": b"{}"})
 
     middleware = StandardMiddleware(
-        app,
-        request_id=RequestIDMiddleware(app),
-        security_headers=SecurityHeadersMiddleware(app, **security_options),
-        performance=PerformanceMiddleware(app, access_log=False),
+        app, headers=security_headers(**security_options), access_log=False
     )
     sent: list[Message] = []
 

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from opsconductor_shared import ServiceSettings, create_service_app
-from opsconductor_shared.cache import RedisSettings, create_redis_client
+from opsconductor_shared._redis import create_redis_client
 from opsconductor_shared.ratelimit import (
     RateLimitSettings,
     RateLimitStore,
+    RedisSettings,
     install_rate_limiting,
 )
 from pydantic import SecretStr

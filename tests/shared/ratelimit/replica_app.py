@@ -6,8 +6,7 @@ import os
 
 from fastapi import FastAPI
 from opsconductor_shared import ServiceSettings, create_service_app
-from opsconductor_shared.cache import RedisSettings
-from opsconductor_shared.ratelimit import RateLimitSettings, install_rate_limiting
+from opsconductor_shared.ratelimit import RateLimitSettings, RedisSettings, install_rate_limiting
 from pydantic import SecretStr
 
 

@@ -6,15 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 from opsconductor_contracts import Role
-from opsconductor_shared.ratelimit import (
-    Principal,
-    RateLimit,
-    RateLimitDecision,
-    principal_from_state,
-    principal_of,
-    rate_limit_headers,
-    subject_for,
-)
+from opsconductor_shared.ratelimit import Principal, RateLimit, RateLimitDecision
+from opsconductor_shared.ratelimit._headers import rate_limit_headers
+from opsconductor_shared.ratelimit._keys import principal_from_state, principal_of, subject_for
 
 
 @pytest.mark.parametrize(

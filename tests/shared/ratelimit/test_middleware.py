@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 from fastapi import Depends, FastAPI, Request
 from opsconductor_contracts import Identity
-from opsconductor_shared import ServiceSettings
+from opsconductor_shared import ServiceSettings, get_runtime
 from opsconductor_shared.ratelimit import (
     RateLimit,
-    RateLimitMiddleware,
     RateLimitResult,
     RateLimitSettings,
     RateLimitStoreError,
@@ -21,6 +20,7 @@ from opsconductor_shared.ratelimit import (
     install_rate_limiting,
     rate_limit,
 )
+from opsconductor_shared.ratelimit._middleware import RateLimitMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from structlog.testing import capture_logs
 
@@ -145,7 +145,7 @@ class FakeAuthMiddleware:
 
 
 def with_fake_auth(app: FastAPI) -> None:
-    app.add_middleware(FakeAuthMiddleware)
+    get_runtime(app).middleware.fill("auth", FakeAuthMiddleware)
 
 
 async def test_principals_count_separately_and_per_role() -> None:
@@ -349,14 +349,7 @@ async def test_middleware_sits_between_cors_and_the_body_limit() -> None:
         "rl-test", cors={"allow_origins": ["https://ops.example.com"]}
     )
     app = make_app(RateLimitSettings(default_limit="1/minute"), service=service)
-    names = [m.cls.__name__ for m in app.user_middleware]  # type: ignore[attr-defined]
-    assert names == [
-        "StandardMiddleware",  # request id, security headers, timing
-        "CORSMiddleware",
-        "RateLimitMiddleware",
-        "RequestBodyLimitMiddleware",
-        "UnhandledErrorMiddleware",
-    ]
+    assert get_runtime(app).middleware.filled == ("standard", "cors", "rate_limit", "body_limit")
     async with app_client(app) as client:
         origin = {"origin": "https://ops.example.com"}
         await client.get("/things", headers=origin)

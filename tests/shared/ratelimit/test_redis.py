@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio
-from opsconductor_shared.cache import RedisSettings
 from opsconductor_shared.ratelimit import (
     RateLimit,
     RateLimitSettings,
     RateLimitStoreError,
     RedisRateLimitStore,
+    RedisSettings,
 )
 from opsconductor_shared.testing import async_wait_until, wait_until
 from pydantic import SecretStr

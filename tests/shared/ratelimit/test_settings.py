@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 from opsconductor_shared import ServiceSettings
-from opsconductor_shared.ratelimit import (
-    DEFAULT_LIMIT,
-    RateLimit,
-    RateLimitSettings,
-    RouteLimitSettings,
-)
+from opsconductor_shared.ratelimit import RateLimit, RateLimitSettings, RouteLimitSettings
+from opsconductor_shared.ratelimit._settings import DEFAULT_LIMIT
 from pydantic import ValidationError
 
 

@@ -110,6 +110,11 @@ def test_admin(api_client, auth_headers):
 
 def test_anonymous(api_client):
     assert api_client.get("/whoami").status_code == 401
+
+
+def test_logs_whichever_fixture_comes_first(api_client, auth_headers, captured_logs):
+    api_client.get("/whoami", headers=auth_headers())
+    assert [line["path"] for line in captured_logs.events("request")] == ["/whoami"]
 """
 
 
@@ -117,4 +122,4 @@ def test_a_project_enables_the_plugin_as_documented(pytester: pytest.Pytester) -
     pytester.makeconftest(PROJECT_CONFTEST)
     pytester.makepyfile(test_service=PROJECT_TEST)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)

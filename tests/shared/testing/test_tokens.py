@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opsconductor_contracts import JsonWebKeySet, Role
 from opsconductor_shared import AuthenticationError
-from opsconductor_shared.auth import LocalTokenVerifier, RemoteTokenVerifier, parse_jwks
+from opsconductor_shared.auth import LocalTokenVerifier, RemoteTokenVerifier
+from opsconductor_shared.auth._jwks import parse_jwks
 from opsconductor_shared.testing import (
     DEFAULT_KID,
     FakeAuthService,

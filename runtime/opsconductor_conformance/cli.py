@@ -1,0 +1,250 @@
+"""`opsconductor-contracts`: the command line of the conformance tooling.
+
+    opsconductor-contracts validate SOURCE... [--format F] [--strict] [--config PATH]
+    opsconductor-contracts breaking --against REF | --against-dir DIR [--schemas DIR]
+    opsconductor-contracts lint [DIRECTORY]
+    opsconductor-contracts rules
+
+Exit codes: 0 clean, 1 findings that fail the run (errors, or warnings with `--strict`),
+2 bad usage or unreadable input, with a one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, NoReturn
+
+from .breaking import CONTRACTS_SERVICE, compare_schema_sets, schema_dir_label
+from .config import Config, ConfigError, load_config
+from .document import SharedContracts
+from .report import FORMATS, Report, render_report
+from .rules import BREAKING, LINT, RULES, VALIDATE, Rule, lint_schema_dir
+from .schemaset import SchemaSet, SchemaSetError, load_schema_dir, shared_schema_dir
+from .source import DEFAULT_TIMEOUT, SourceError, load_schemas_at_ref, load_source
+from .validate import validate_sources
+
+__all__ = ["CONFIGURABLE_RULES", "main"]
+
+PROG = "opsconductor-contracts"
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+CONFIGURABLE_RULES: tuple[Rule, ...] = RULES.rules(VALIDATE, BREAKING)
+"""The rules a configuration may name: those of `validate` and `breaking`."""
+
+
+class _UsageError(Exception):
+    """Bad usage or unreadable input: exit 2 with this one-line message."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _config(args: argparse.Namespace) -> Config:
+    if args.no_config:
+        return Config()
+    return load_config(args.config, known_rules=[known.id for known in CONFIGURABLE_RULES])
+
+
+def _use_color(args: argparse.Namespace, stream: IO[str]) -> bool:
+    if args.color != "auto":
+        return bool(args.color == "always")
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb" or args.output:
+        return False
+    return stream.isatty()
+
+
+def _emit(report: Report, args: argparse.Namespace) -> int:
+    text = render_report(report, args.format, color=_use_color(args, sys.stdout))
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise _UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK if report.passed else EXIT_FINDINGS
+
+
+def _schemas(directory: str | None, *, default_local: bool) -> tuple[SchemaSet, Path]:
+    if directory:
+        path = Path(directory)
+    elif default_local and Path("schemas").is_dir():
+        path = Path("schemas")
+    else:
+        path = shared_schema_dir()
+    try:
+        return load_schema_dir(path), path
+    except SchemaSetError as exc:
+        first = exc.problems[0]
+        more = (
+            f" (and {len(exc.problems) - 1} more problem(s); run `{PROG} lint {path}`)"
+            if len(exc.problems) > 1
+            else ""
+        )
+        raise _UsageError(f"{first}{more}") from exc
+
+
+def _validate(args: argparse.Namespace) -> int:
+    config = _config(args)
+    contracts = (
+        SharedContracts(_schemas(args.schemas, default_local=False)[0])
+        if args.schemas
+        else SharedContracts.load()
+    )
+    sources = [load_source(source, timeout=args.timeout) for source in args.sources]
+    report = validate_sources(sources, contracts=contracts, config=config, strict=args.strict)
+    return _emit(report, args)
+
+
+def _breaking(args: argparse.Namespace) -> int:
+    config = _config(args)
+    new, new_path = _schemas(args.schemas, default_local=True)
+    if args.against_dir:
+        old, _ = _schemas(args.against_dir, default_local=False)
+        old_label = schema_dir_label(Path(args.against_dir))
+    else:
+        old = load_schemas_at_ref(new_path, args.against)
+        old_label = f"{args.against}:{schema_dir_label(new_path)}"
+    findings = compare_schema_sets(
+        old, new, old_label=old_label, new_label=schema_dir_label(new_path)
+    )
+    report = Report.build(
+        BREAKING,
+        findings,
+        services=[(CONTRACTS_SERVICE, schema_dir_label(new_path))],
+        rules=RULES.rules(BREAKING),
+        contracts_version=new.version,
+        config=config,
+        strict=args.strict,
+    )
+    return _emit(report, args)
+
+
+def _lint(args: argparse.Namespace) -> int:
+    directory = Path(args.directory) if args.directory else shared_schema_dir()
+    if not directory.is_dir():
+        raise _UsageError(f"{directory} is not a directory")
+    findings = lint_schema_dir(directory)
+    for finding in findings:
+        print(finding)
+    if findings:
+        print(f"{len(findings)} finding(s) in {directory}", file=sys.stderr)
+        return EXIT_FINDINGS
+    print(f"{directory}: clean")
+    return EXIT_OK
+
+
+def _rules(_args: argparse.Namespace) -> int:
+    for kind in (VALIDATE, BREAKING, LINT):
+        print(f"{kind}:")
+        for known in RULES.rules(kind):
+            print(f"  {known.id:<30} {known.severity.value:<8} {known.summary}")
+    return EXIT_OK
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        "-f",
+        choices=list(FORMATS),
+        default="text",
+        help="output format (default: text)",
+    )
+    parser.add_argument(
+        "--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout"
+    )
+    parser.add_argument("--strict", action="store_true", help="warnings fail the run too")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="contracts.yaml or pyproject.toml (default: found from the working directory up)",
+    )
+    parser.add_argument("--no-config", action="store_true", help="ignore any configuration file")
+    parser.add_argument(
+        "--color",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="colour the text format (default: auto, on a terminal)",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Check OpenAPI documents and schemas against the OpsConductor contracts.",
+        epilog="Exit codes: 0 clean, 1 findings (errors, or warnings with --strict), 2 bad usage or unreadable input.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    validate = commands.add_parser(
+        "validate", help="check services' OpenAPI documents against the shared contracts"
+    )
+    validate.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="openapi.json/.yaml file, http(s) URL, or package.module:app",
+    )
+    validate.add_argument(
+        "--schemas",
+        metavar="DIR",
+        help="contract schema directory (default: the shipped shared schemas)",
+    )
+    validate.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds to wait for a URL (default: {DEFAULT_TIMEOUT:g})",
+    )
+    _output_options(validate)
+    validate.set_defaults(handler=_validate)
+    breaking = commands.add_parser(
+        "breaking", help="report breaking changes of the shared schemas against an older version"
+    )
+    against = breaking.add_mutually_exclusive_group(required=True)
+    against.add_argument(
+        "--against", metavar="REF", help="git revision to compare with (main, v1.2.0, HEAD~1)"
+    )
+    against.add_argument(
+        "--against-dir", metavar="DIR", help="directory of older schemas (an unpacked release)"
+    )
+    breaking.add_argument(
+        "--schemas",
+        metavar="DIR",
+        help="the schemas as they are now (default: ./schemas, else the shipped ones)",
+    )
+    _output_options(breaking)
+    breaking.set_defaults(handler=_breaking)
+    lint = commands.add_parser("lint", help="lint a directory of contract schemas")
+    lint.add_argument(
+        "directory", nargs="?", help="schema directory (default: the shipped shared schemas)"
+    )
+    lint.set_defaults(handler=_lint)
+    rules = commands.add_parser("rules", help="list every rule with its id and default severity")
+    rules.set_defaults(handler=_rules)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 clean, 1 findings, 2 bad usage or input)."""
+    try:
+        args = _parser().parse_args(argv)
+        return int(args.handler(args))
+    except SystemExit as exc:  # --help and --version
+        return int(exc.code or 0)
+    except (_UsageError, SourceError, ConfigError, FileNotFoundError) as exc:
+        message = " ".join(str(exc).split())
+    except RecursionError:
+        message = "the input nests too deeply to check"
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
