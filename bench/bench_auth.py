@@ -28,17 +28,8 @@ from opsconductor_shared.auth import (
     get_verified_token,
     install_auth,
 )
+from opsconductor_shared.testing import FakeAuthService, TokenFactory
 from starlette.requests import Request
-
-from tests.live_server import LiveServer
-from tests.shared.auth.fake_auth import (
-    AUDIENCE,
-    HS256_SECRET,
-    ISSUER,
-    FakeAuthService,
-    base_claims,
-    new_rsa_key,
-)
 
 GROUP = "auth"
 
@@ -75,7 +66,7 @@ async def _cache_hit(fake: FakeAuthService, url: str, quick: bool) -> dict[str, 
     iterations = 2_000 if quick else 20_000
 
     def bare_decode() -> None:
-        jwt.decode(token, public, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER)
+        jwt.decode(token, public, algorithms=["RS256"], audience=fake.audience, issuer=fake.issuer)
 
     async def base() -> float:
         return sync_per_call_us(bare_decode, max(200, iterations // 20))
@@ -106,17 +97,19 @@ async def _local_miss(fake: FakeAuthService, url: str, quick: bool) -> list[dict
     await rs.start()
     rs_token = fake.issue()
     rs_key = (await rs.keys.get(fake.signing_kid)).jwk  # type: ignore[union-attr]
-    hs = LocalTokenVerifier(AuthSettings(hs256_secret=HS256_SECRET, cache_max_entries=0))
-    hs_token = jwt.encode(base_claims(), HS256_SECRET, algorithm="HS256")
+    hs = LocalTokenVerifier(fake.keys.hs256_settings(cache_max_entries=0))
+    hs_token = TokenFactory(fake.keys, algorithm="HS256").issue()
     cases = [
         ("RS256", rs, rs_token, rs_key),
-        ("HS256", hs, hs_token, HS256_SECRET.encode()),
+        ("HS256", hs, hs_token, fake.keys.hs256_secret.encode()),
     ]
     iterations = 300 if quick else 3_000
     for algorithm, verifier, token, key in cases:
 
         def bare(token: str = token, key: Any = key, algorithm: str = algorithm) -> None:
-            jwt.decode(token, key, algorithms=[algorithm], audience=AUDIENCE, issuer=ISSUER)
+            jwt.decode(
+                token, key, algorithms=[algorithm], audience=fake.audience, issuer=fake.issuer
+            )
 
         async def verify(token: str = token, verifier: LocalTokenVerifier = verifier) -> None:
             await verifier.verify(token)
@@ -182,8 +175,8 @@ async def _single_flight(fake: FakeAuthService, url: str, quick: bool) -> dict[s
 
 
 async def _run(quick: bool) -> list[dict[str, Any]]:
-    fake = FakeAuthService({"k1": new_rsa_key()})
-    with LiveServer(fake.app, lifespan="off") as server:
+    fake = FakeAuthService()
+    with fake.serve() as server:
         rows = [await _cache_hit(fake, server.url, quick)]
         rows += await _local_miss(fake, server.url, quick)
         rows.append(await _single_flight(fake, server.url, quick))

@@ -28,16 +28,12 @@ except ImportError:  # run as a script
 import httpx
 from opsconductor_shared import setup_service_logging
 from opsconductor_shared.client import ServiceClient
+from opsconductor_shared.testing import wait_until
 
 GROUP = "client"
 POOL = 10
 CONCURRENCY = 50
-_SERVER = """
-import sys, uvicorn
-sys.path.insert(0, {root!r})
-from tests.shared.client.upstream import FakeUpstream
-uvicorn.run(FakeUpstream().app, host="127.0.0.1", port={port}, log_level="warning", access_log=False)
-"""
+UPSTREAM = ROOT / "bench" / "upstream.py"
 
 
 def _free_port() -> int:
@@ -49,20 +45,28 @@ def _free_port() -> int:
 def _start_upstream() -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-c", _SERVER.format(root=str(ROOT), port=port)],
+        [sys.executable, str(UPSTREAM), str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"the benchmark upstream exited with {process.returncode}")
         try:
-            if httpx.get(f"{url}/health/live", timeout=0.5).status_code == 200:
-                return process, url
+            return httpx.get(f"{url}/health/live", timeout=0.5).status_code == 200
         except httpx.HTTPError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("the benchmark upstream did not start")
+            return False
+
+    try:
+        wait_until(
+            answers, timeout=15, interval=0.05, message="the benchmark upstream did not start"
+        )
+    except BaseException:
+        process.kill()
+        raise
+    return process, url
 
 
 async def _connections(url: str) -> int:

@@ -1,4 +1,6 @@
-"""Shared test configuration: paths, and the anyio backend for async tests."""
+"""Shared test configuration: paths, the anyio backend for async tests, and the testing kit's
+fixtures (`opsconductor_shared.testing.plugin`), which this project's tests use as a service's
+tests would."""
 
 from __future__ import annotations
 
@@ -6,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["opsconductor_shared.testing.plugin", "pytester"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "schemas"
-GENERATED = ROOT / "generated" / "opsconductor_contracts"
+CONTRACTS_PACKAGE = ROOT / "generated" / "opsconductor_contracts"
+GENERATED = CONTRACTS_PACKAGE / "_gen"
 
 
 @pytest.fixture

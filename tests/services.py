@@ -5,10 +5,10 @@ A service that does not answer SKIPS the test, with the reason, outside CI; with
 in the environment it FAILS the test, so CI can never pass by skipping. Everything a test
 creates in them carries `unique_name()`, so concurrent runs never collide.
 
-Also here: `app_client` (an httpx client on an ASGI app with its lifespan running),
-`closed_port` (a loopback port nothing listens on) and `TcpProxy` (a loopback proxy a test can
-stop or turn into a black hole, to take a service away from the code under test without
-touching the shared server).
+Also here: `TcpProxy` (a loopback proxy a test can stop or turn into a black hole, to take a
+service away from the code under test without touching the shared server), and, from the
+testing kit (`opsconductor_shared.testing`), `app_client` (an httpx client on an ASGI app with
+its lifespan running) and `closed_port` (a loopback port nothing listens on).
 """
 
 from __future__ import annotations
@@ -17,16 +17,25 @@ import asyncio
 import contextlib
 import functools
 import os
-import socket
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any, NoReturn
+from typing import NoReturn
 from urllib.parse import urlsplit
 
-import httpx
 import psycopg
 import pytest
 import redis
+from opsconductor_shared.testing import app_client, closed_port
+
+__all__ = [
+    "TcpProxy",
+    "app_client",
+    "closed_port",
+    "in_ci",
+    "require_postgres",
+    "require_redis",
+    "service_missing",
+    "unique_name",
+]
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -93,28 +102,6 @@ def require_redis() -> str:
 def unique_name(prefix: str) -> str:
     """A name no other test run uses: `prefix_<pid>_<random>`, a valid SQL identifier."""
     return f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-
-
-def closed_port() -> int:
-    """A loopback TCP port that nothing listens on (connections are refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def app_client(
-    app: Any, *, client: tuple[str, int] = ("127.0.0.1", 50000), lifespan: bool = True
-) -> AsyncIterator[httpx.AsyncClient]:
-    """An httpx client on `app` (in this event loop), with the app's lifespan running."""
-    transport = httpx.ASGITransport(app=app, client=client)
-    async with contextlib.AsyncExitStack() as stack:
-        if lifespan:
-            await stack.enter_async_context(app.router.lifespan_context(app))
-        http = await stack.enter_async_context(
-            httpx.AsyncClient(transport=transport, base_url="http://testserver")
-        )
-        yield http
 
 
 class TcpProxy:

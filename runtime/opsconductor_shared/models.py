@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from typing import Generic, Self, TypeVar
 
 from opsconductor_contracts import ContractModel, PaginationMeta
-from opsconductor_contracts import PaginatedResponse as _PageTemplate
+from opsconductor_contracts._gen.pagination import PaginatedResponse as _PageTemplate
 from pydantic import Field
 
 __all__ = ["PaginatedResponse"]
 
 ItemT = TypeVar("ItemT")
 
+# The schema's page template, which `opsconductor_contracts` does not export (no item type).
 _TEMPLATE_FIELDS = _PageTemplate.model_fields
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from opsconductor_shared.testing import wait_until
 
 from examples.launcher import ServiceProcess, auth_service, free_port, targets_service
 
@@ -153,18 +153,18 @@ def test_request_id_follows_the_call_chain(
         return any(line["event"] == "request" and line["path"] == path for line in lines)
 
     # A service writes its access line after the response is sent: poll for it, bounded.
-    deadline = time.monotonic() + 10
-    while True:
+    def both_logged() -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
         targets_lines, auth_lines = lines_with(remote_targets), lines_with(auth)
-        done = access_line(targets_lines, "/targets") and access_line(auth_lines, "/auth/verify")
-        if done or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert access_line(targets_lines, "/targets")
+        if access_line(targets_lines, "/targets") and access_line(auth_lines, "/auth/verify"):
+            return targets_lines, auth_lines
+        return None
+
+    targets_lines, auth_lines = wait_until(
+        both_logged, message="the access lines of the call chain never arrived"
+    )
     assert any(
         line["event"] == "service_call" and line["upstream"] == "auth" for line in targets_lines
     )
-    assert access_line(auth_lines, "/auth/verify")
     trace_ids = {line["trace_id"] for line in targets_lines + auth_lines}
     assert len(trace_ids) == 1  # one trace across both services
 

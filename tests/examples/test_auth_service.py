@@ -167,12 +167,14 @@ def test_jwks_is_cacheable(client: TestClient) -> None:
     assert response.headers["cache-control"] == "public, max-age=300"
 
 
-def test_key_is_generated_once_and_kept_private(auth_settings: AuthServiceSettings) -> None:
-    first = create_app(auth_settings)
-    second = create_app(auth_settings)
+def test_key_is_generated_once_and_kept_private(
+    auth_service_settings: AuthServiceSettings,
+) -> None:
+    first = create_app(auth_service_settings)
+    second = create_app(auth_service_settings)
     with TestClient(first) as a, TestClient(second) as b:
         assert a.get("/.well-known/jwks.json").json() == b.get("/.well-known/jwks.json").json()
-    assert stat.S_IMODE(os.stat(auth_settings.signing_key_file).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(auth_service_settings.signing_key_file).st_mode) == 0o600
 
 
 def test_production_requires_a_configured_key() -> None:

@@ -10,14 +10,14 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
-from opsconductor_shared import AuthSettings
+from opsconductor_shared.testing import KeySet, TokenFactory
 from schemathesis import checks
 
 from examples.auth_service.app import create_app as create_auth_app
 from examples.auth_service.settings import AuthServiceSettings
 from examples.targets_service.app import create_app as create_targets_app
 from examples.targets_service.settings import TargetsSettings
-from tests.examples.conftest import HS256_SECRET, PASSWORDS, hs256_token
+from tests.examples.conftest import PASSWORDS
 
 pytestmark = pytest.mark.slow
 CHECKS = [
@@ -30,10 +30,10 @@ FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=list(Healt
 
 
 # Built at collection time: schemathesis parametrises from the documents.
+KEYS = KeySet()
+TOKENS = TokenFactory(KEYS, algorithm="HS256")
 TARGETS_APP = create_targets_app(
-    TargetsSettings(
-        auth=AuthSettings(hs256_secret=HS256_SECRET), cursor_secret="fuzz", database=None
-    )
+    TargetsSettings(auth=KEYS.hs256_settings(), cursor_secret="fuzz", database=None)
 )
 AUTH_APP = create_auth_app(
     AuthServiceSettings(
@@ -61,9 +61,7 @@ def admin_token() -> str:
 @targets.parametrize()
 @FUZZ
 def test_targets_service(case: schemathesis.Case) -> None:
-    case.call_and_validate(
-        headers={"Authorization": f"Bearer {hs256_token('admin')}"}, checks=CHECKS
-    )
+    case.call_and_validate(headers=TOKENS.auth_headers("admin"), checks=CHECKS)
 
 
 @auth.parametrize()

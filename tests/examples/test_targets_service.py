@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from opsconductor_conformance import assert_conforms
 from opsconductor_contracts import AuditLog, BulkOperationResult
 
-Bearer = Callable[[str], dict[str, str]]
+AuthHeaders = Callable[..., dict[str, str]]
 
 
 @pytest.fixture
@@ -24,8 +24,12 @@ def _target(name: str, **extra: Any) -> dict[str, Any]:
     return {"name": name, "hostname": f"{name}.example.com", "os_type": "linux", **extra}
 
 
-def _create(client: TestClient, bearer: Bearer, name: str, **extra: Any) -> dict[str, Any]:
-    response = client.post("/targets", json=_target(name, **extra), headers=bearer("operator"))
+def _create(
+    client: TestClient, auth_headers: AuthHeaders, name: str, **extra: Any
+) -> dict[str, Any]:
+    response = client.post(
+        "/targets", json=_target(name, **extra), headers=auth_headers("operator")
+    )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -49,15 +53,15 @@ def test_no_token_no_access(client: TestClient) -> None:
 )
 def test_role_rules(
     client: TestClient,
-    bearer: Bearer,
+    auth_headers: AuthHeaders,
     method: str,
     path: str,
     body: dict[str, Any] | None,
     allowed: set[str],
 ) -> None:
-    _create(client, bearer, "existing")
+    _create(client, auth_headers, "existing")
     for role in ("viewer", "operator", "admin"):
-        response = client.request(method, path, json=body, headers=bearer(role))
+        response = client.request(method, path, json=body, headers=auth_headers(role))
         if role in allowed:
             assert response.status_code not in (401, 403), (role, response.text)
         else:
@@ -65,48 +69,54 @@ def test_role_rules(
             assert response.json()["code"] == "FORBIDDEN"
 
 
-def test_crud_and_optimistic_locking(client: TestClient, bearer: Bearer) -> None:
-    created = _create(client, bearer, "web-01", tags=["web"], ip_address="192.0.2.10")
+def test_crud_and_optimistic_locking(client: TestClient, auth_headers: AuthHeaders) -> None:
+    created = _create(client, auth_headers, "web-01", tags=["web"], ip_address="192.0.2.10")
     assert (created["lock_version"], created["created_by"], created["ip_address"]) == (
         1,
-        "7",
+        "1",  # the `sub` of the testing kit's tokens
         "192.0.2.10",
     )
-    duplicate = client.post("/targets", json=_target("WEB-01"), headers=bearer("operator"))
+    duplicate = client.post("/targets", json=_target("WEB-01"), headers=auth_headers("operator"))
     assert duplicate.status_code == 409
     target_id = created["id"]
     updated = client.patch(
-        f"/targets/{target_id}", json={"lock_version": 1, "port": 2222}, headers=bearer("operator")
+        f"/targets/{target_id}",
+        json={"lock_version": 1, "port": 2222},
+        headers=auth_headers("operator"),
     )
     assert updated.json()["lock_version"] == 2
     stale = client.patch(
-        f"/targets/{target_id}", json={"lock_version": 1, "port": 2223}, headers=bearer("operator")
+        f"/targets/{target_id}",
+        json={"lock_version": 1, "port": 2223},
+        headers=auth_headers("operator"),
     )
     assert stale.status_code == 409
     assert "lock_version 2" in stale.json()["detail"]
     null = client.patch(
         f"/targets/{target_id}",
         json={"lock_version": 2, "os_type": None},
-        headers=bearer("operator"),
+        headers=auth_headers("operator"),
     )
     assert null.status_code == 422
-    assert client.delete(f"/targets/{target_id}", headers=bearer("admin")).status_code == 204
-    missing = client.get(f"/targets/{target_id}", headers=bearer("viewer"))
+    assert client.delete(f"/targets/{target_id}", headers=auth_headers("admin")).status_code == 204
+    missing = client.get(f"/targets/{target_id}", headers=auth_headers("viewer"))
     assert missing.status_code == 404
     assert missing.json()["detail"] == f"Target {target_id} was not found."
 
 
-def test_offset_paging_sorting_and_filters(client: TestClient, bearer: Bearer) -> None:
+def test_offset_paging_sorting_and_filters(client: TestClient, auth_headers: AuthHeaders) -> None:
     for index, os_type in enumerate(["linux", "windows", "linux", "macos", "linux"]):
         _create(
             client,
-            bearer,
+            auth_headers,
             f"host-{index}",
             os_type=os_type,
             tags=["even"] if index % 2 == 0 else [],
         )
     page = client.get(
-        "/targets", params={"per_page": 2, "page": 2, "sort": "-name"}, headers=bearer("viewer")
+        "/targets",
+        params={"per_page": 2, "page": 2, "sort": "-name"},
+        headers=auth_headers("viewer"),
     ).json()
     assert [t["name"] for t in page["items"]] == ["host-2", "host-1"]
     assert {
@@ -121,33 +131,39 @@ def test_offset_paging_sorting_and_filters(client: TestClient, bearer: Bearer) -
         "has_prev": True,
     }
     linux = client.get(
-        "/targets", params={"os_type": "linux", "tag": "even"}, headers=bearer("viewer")
+        "/targets", params={"os_type": "linux", "tag": "even"}, headers=auth_headers("viewer")
     ).json()
     assert [t["name"] for t in linux["items"]] == ["host-0", "host-2", "host-4"]
-    search = client.get("/targets", params={"search": "HOST-3"}, headers=bearer("viewer")).json()
+    search = client.get(
+        "/targets", params={"search": "HOST-3"}, headers=auth_headers("viewer")
+    ).json()
     assert [t["name"] for t in search["items"]] == ["host-3"]
     future = client.get(
-        "/targets", params={"created_after": "2999-01-01T00:00:00Z"}, headers=bearer("viewer")
+        "/targets", params={"created_after": "2999-01-01T00:00:00Z"}, headers=auth_headers("viewer")
     ).json()
     assert future["items"] == []
     assert (
-        client.get("/targets", params={"sort": "secret"}, headers=bearer("viewer")).status_code
+        client.get(
+            "/targets", params={"sort": "secret"}, headers=auth_headers("viewer")
+        ).status_code
         == 422
     )
 
 
-def test_cursor_paging_walks_every_item_once(client: TestClient, bearer: Bearer) -> None:
+def test_cursor_paging_walks_every_item_once(client: TestClient, auth_headers: AuthHeaders) -> None:
     names = [f"node-{index:02d}" for index in range(11)]
     for name in reversed(names):
-        _create(client, bearer, name, os_type="windows" if name.endswith(("1", "5")) else "linux")
+        _create(
+            client, auth_headers, name, os_type="windows" if name.endswith(("1", "5")) else "linux"
+        )
     seen: list[str] = []
     params: dict[str, Any] = {"per_page": 4, "sort": "os_type,-name"}
-    first = client.get("/targets", params=params, headers=bearer("viewer")).json()
+    first = client.get("/targets", params=params, headers=auth_headers("viewer")).json()
     seen += [t["name"] for t in first["items"]]
     token = first["pagination"]["next_page_token"]
     while token:
         page = client.get(
-            "/targets", params={**params, "page_token": token}, headers=bearer("viewer")
+            "/targets", params={**params, "page_token": token}, headers=auth_headers("viewer")
         ).json()
         assert page["pagination"]["page"] is None
         seen += [t["name"] for t in page["items"]]
@@ -162,17 +178,17 @@ def test_cursor_paging_walks_every_item_once(client: TestClient, bearer: Bearer)
             "sort": "name",
             "page_token": first["pagination"]["next_page_token"],
         },
-        headers=bearer("viewer"),
+        headers=auth_headers("viewer"),
     )
     assert other_order.status_code == 422
 
 
-def test_bulk_create_reports_each_item(client: TestClient, bearer: Bearer) -> None:
-    _create(client, bearer, "taken")
+def test_bulk_create_reports_each_item(client: TestClient, auth_headers: AuthHeaders) -> None:
+    _create(client, auth_headers, "taken")
     response = client.post(
         "/targets/bulk",
         json={"items": [_target("fresh-1"), _target("taken"), _target("fresh-2")]},
-        headers=bearer("operator"),
+        headers=auth_headers("operator"),
     )
     result = BulkOperationResult.model_validate(response.json())
     assert (result.total, result.succeeded, result.failed) == (3, 2, 1)
@@ -184,32 +200,32 @@ def test_bulk_create_reports_each_item(client: TestClient, bearer: Bearer) -> No
     too_many = client.post(
         "/targets/bulk",
         json={"items": [_target(f"x{i}") for i in range(101)]},
-        headers=bearer("operator"),
+        headers=auth_headers("operator"),
     )
     assert too_many.status_code == 422
 
 
-def test_every_change_is_audited(client: TestClient, bearer: Bearer) -> None:
+def test_every_change_is_audited(client: TestClient, auth_headers: AuthHeaders) -> None:
     created = client.post(
         "/targets",
         json=_target("audited"),
-        headers={**bearer("operator"), "User-Agent": "ops-cli/1.0"},
+        headers={**auth_headers("operator"), "User-Agent": "ops-cli/1.0"},
     )
     client.patch(
         f"/targets/{created.json()['id']}",
         json={"lock_version": 1, "description": "db password=hunter2"},
-        headers=bearer("operator"),
+        headers=auth_headers("operator"),
     )
-    client.delete(f"/targets/{created.json()['id']}", headers=bearer("admin"))
+    client.delete(f"/targets/{created.json()['id']}", headers=auth_headers("admin"))
     entries = [
         AuditLog.model_validate(e)
-        for e in client.get("/audit", headers=bearer("admin")).json()["items"]
+        for e in client.get("/audit", headers=auth_headers("admin")).json()["items"]
     ]
     assert [e.action for e in entries] == ["target.delete", "target.update", "target.create"]
     create = entries[2]
     assert create.request_id == created.headers["x-request-id"]
     assert (create.actor.id, create.actor.role, create.user_agent, create.source_ip) == (
-        "7",
+        "1",
         "operator",
         "ops-cli/1.0",
         "testclient",

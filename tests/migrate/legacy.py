@@ -12,19 +12,21 @@ import contextlib
 import importlib
 import logging
 import sys
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jwt
+from opsconductor_shared.testing import KeySet, TokenFactory
 
 from tests.conftest import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "legacy"
 SERVICE = "legacy_service"
 SECRET = "legacy-fixture-secret-of-at-least-32-bytes"
+# The old `shared.auth` reads `sub`, `username`, `email`, `role` and ignores the rest.
+_TOKENS = TokenFactory(
+    KeySet(hs256_secret=SECRET), algorithm="HS256", defaults={"sub": "7", "token_version": 1}
+)
 _PACKAGES = (SERVICE, "shared")
 
 
@@ -52,24 +54,8 @@ def loaded_app(root: Path) -> Iterator[Any]:
 
 
 def token(role: str = "operator", username: str = "alice") -> str:
-    """A token both sides accept: HS256 with SECRET, the shared contract's claims (the old
-    `shared.auth` reads `sub`, `username`, `email`, `role` and ignores the rest)."""
-    now = int(time.time())
-    claims = {
-        "sub": "7",
-        "username": username,
-        "email": f"{username}@example.com",
-        "role": role,
-        "permissions": [],
-        "token_version": 1,
-        "type": "access",
-        "iat": now,
-        "exp": now + 900,
-        "iss": "opsconductor-auth",
-        "aud": "opsconductor",
-        "jti": str(uuid.uuid4()),
-    }
-    return jwt.encode(claims, SECRET, algorithm="HS256")
+    """A token both sides accept: HS256 with SECRET, the shared contract's claims."""
+    return _TOKENS.issue(role, username=username, email=f"{username}@example.com")
 
 
 def bearer(role: str = "operator") -> dict[str, str]:

@@ -18,8 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from opsconductor_migrate.cli import EXIT_MANUAL, EXIT_OK, main
-
-from tests.live_server import LiveServer, closed_port_url
+from opsconductor_shared.testing import LiveServer, closed_port_url
 
 from .legacy import FIXTURE, SECRET, SERVICE, bearer, loaded_app
 

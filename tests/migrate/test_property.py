@@ -43,7 +43,15 @@ def test_code_without_the_old_package_is_never_changed(code: str) -> None:
     assert result.manual == []
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# hypothesmith.from_node() discards many of the trees it draws (it filters for code that
+# compiles); how many varies from run to run, and one loaded full run failed the
+# filter_too_much health check on it (9 drawn, 50 discarded), a verdict on the strategy, not
+# on the codemod.
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(hypothesmith.from_node(), OLD_CODE)
 def test_the_codemod_never_raises_and_is_idempotent(code: str, old: str) -> None:
     text = old + code if code.endswith("\n") or not code else old + code + "\n"

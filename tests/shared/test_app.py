@@ -18,9 +18,9 @@ from opsconductor_shared.ratelimit import (
     RateLimitSettings,
     install_rate_limiting,
 )
+from opsconductor_shared.testing import CapturedLogs
 from starlette.types import Receive, Scope, Send
 
-from tests.shared.conftest import CapturedLogs
 from tests.shared.test_error_envelope import assert_envelope
 
 HS256_SECRET = "a-test-secret-of-at-least-thirty-two-bytes"
@@ -151,7 +151,7 @@ LAYERS = {
 
 @pytest.mark.parametrize("layer", list(LAYERS))
 def test_an_exception_inside_a_layer_is_the_envelope(
-    layer: str, logs: CapturedLogs, monkeypatch: pytest.MonkeyPatch
+    layer: str, captured_logs: CapturedLogs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if layer == "body_limit":
         original = RequestBodyLimitMiddleware.__call__
@@ -172,7 +172,7 @@ def test_an_exception_inside_a_layer_is_the_envelope(
     assert body["request_id"] == f"failing-{layer}"
     assert "strict-transport-security" in response.headers
     assert "hunter2" not in response.text
-    (event,) = logs.events("unhandled_exception")
+    (event,) = captured_logs.events("unhandled_exception")
     assert event["request_id"] == f"failing-{layer}"
-    (access,) = logs.events("request")
+    (access,) = captured_logs.events("request")
     assert access["status"] == 500

@@ -24,8 +24,7 @@ from opsconductor_shared._context import (
     new_request_id,
     parse_traceparent,
 )
-
-from tests.shared.conftest import CapturedLogs
+from opsconductor_shared.testing import CapturedLogs
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 HEX16 = re.compile(r"^[0-9a-f]{16}$")
@@ -143,7 +142,7 @@ async def test_a_child_task_binding_does_not_reach_its_parent_or_siblings() -> N
     assert get_request_id() == "parent"
 
 
-def test_structlog_contextvars_are_merged_and_masked(logs: CapturedLogs) -> None:
+def test_structlog_contextvars_are_merged_and_masked(captured_logs: CapturedLogs) -> None:
     def run() -> None:
         bind_request_context("r-1", None)
         structlog.contextvars.bind_contextvars(deployment="blue", api_token="t0k3n")
@@ -153,13 +152,13 @@ def test_structlog_contextvars_are_merged_and_masked(logs: CapturedLogs) -> None
             structlog.contextvars.unbind_contextvars("deployment", "api_token")
 
     _fresh(run)
-    (line,) = logs.events("event-with-both")
+    (line,) = captured_logs.events("event-with-both")
     assert line["request_id"] == "r-1"
     assert line["deployment"] == "blue"
     assert line["api_token"] == REDACTED
 
 
-def test_bound_values_are_masked_once_when_bound(logs: CapturedLogs) -> None:
+def test_bound_values_are_masked_once_when_bound(captured_logs: CapturedLogs) -> None:
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
 
     def run() -> None:
@@ -170,7 +169,7 @@ def test_bound_values_are_masked_once_when_bound(logs: CapturedLogs) -> None:
         assert get_request_id() == jwt  # the id itself is kept for the response header
 
     _fresh(run)
-    (line,) = logs.events("masked-context")
+    (line,) = captured_logs.events("masked-context")
     assert jwt not in json.dumps(line)
     assert line["session_id"] == REDACTED
     assert line["user_id"] == "u-1"

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from opsconductor_conformance import load_schema_dir
+from opsconductor_shared.testing import CapturedLogs
 
 from tests.conftest import SCHEMAS
 from tests.shared.apps import make_app
-from tests.shared.conftest import CapturedLogs
 
 ENVELOPE = load_schema_dir(SCHEMAS).validator("ErrorResponse")
 
@@ -87,13 +87,13 @@ def test_incoming_request_id_is_kept_on_errors(client: TestClient) -> None:
     assert response.json()["request_id"] == "caller-chosen-id.42"
 
 
-def test_500_hides_internals_and_logs_them(client: TestClient, logs: CapturedLogs) -> None:
+def test_500_hides_internals_and_logs_them(client: TestClient, captured_logs: CapturedLogs) -> None:
     response = client.get("/boom")
     body = response.json()
     assert "hunter2" not in response.text
     assert "RuntimeError" not in response.text
     assert "unexpected error" in body["detail"]
-    (event,) = logs.events("unhandled_exception")
+    (event,) = captured_logs.events("unhandled_exception")
     assert event["request_id"] == body["request_id"]
     assert "RuntimeError" in event["exception"]
     assert "hunter2" not in event["exception"]

@@ -21,8 +21,8 @@ from tests.shared.apps import make_app
 HEALTH_SCHEMA = load_schema_dir(SCHEMAS).validator("HealthResponse")
 
 
-def _client_with(**checks: tuple[object, bool]) -> TestClient:
-    app = make_app(health_check_timeout=0.2)
+def _client_with(timeout: float = 0.2, **checks: tuple[object, bool]) -> TestClient:
+    app = make_app(health_check_timeout=timeout)
     for name, (check, critical) in checks.items():
         register_health_check(app, name, check, critical=critical)  # type: ignore[arg-type]
     return TestClient(app)
@@ -72,11 +72,16 @@ def test_all_healthy() -> None:
     assert all(c.duration_ms >= 40 for c in report.checks)
 
 
+async def _takes_a_while() -> None:
+    await asyncio.sleep(0.3)
+
+
 def test_checks_run_concurrently() -> None:
-    client = _client_with(a=(_ok, True), b=(_ok, True), c=(_ok, True), d=(_ok, True))
+    check = (_takes_a_while, True)
+    client = _client_with(timeout=5, a=check, b=check, c=check, d=check)
     start = time.perf_counter()
-    client.get("/health")
-    assert time.perf_counter() - start < 0.15  # four 50 ms checks, not 200 ms
+    assert client.get("/health").status_code == 200
+    assert time.perf_counter() - start < 0.9  # four 300 ms checks at once, not 1.2 s in a row
 
 
 def test_critical_failure_is_503_without_internals() -> None:

@@ -15,16 +15,16 @@ import structlog
 from fastapi.testclient import TestClient
 from opsconductor_shared import get_logger, setup_service_logging
 from opsconductor_shared._logging import _Sink, log_database_operation, log_service_call
+from opsconductor_shared.testing import CapturedLogs
 
 from tests.shared.apps import make_app
-from tests.shared.conftest import CapturedLogs
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 
-def test_every_line_has_the_standard_fields(logs: CapturedLogs) -> None:
+def test_every_line_has_the_standard_fields(captured_logs: CapturedLogs) -> None:
     get_logger("tests.logging").info("hello", answer=42)
-    (line,) = logs.lines
+    (line,) = captured_logs.lines
     assert line["event"] == "hello"
     assert line["answer"] == 42
     assert line["level"] == "info"
@@ -34,21 +34,21 @@ def test_every_line_has_the_standard_fields(logs: CapturedLogs) -> None:
 
 
 def test_route_dependency_and_background_task_lines_carry_the_request_id(
-    logs: CapturedLogs,
+    captured_logs: CapturedLogs,
 ) -> None:
     client = TestClient(make_app())
     response = client.get("/whoami", headers={"X-Request-ID": "req-abc-1"})
     assert response.json()["request_id"] == "req-abc-1"
     for event in ("dependency_ran", "route_ran", "background_ran", "request"):
-        (line,) = logs.events(event)
+        (line,) = captured_logs.events(event)
         assert line["request_id"] == "req-abc-1", event
         assert len(line["trace_id"]) == 32
 
 
-def test_access_log_line(logs: CapturedLogs) -> None:
+def test_access_log_line(captured_logs: CapturedLogs) -> None:
     client = TestClient(make_app())
     client.get("/items/1")
-    (line,) = logs.events("request")
+    (line,) = captured_logs.events("request")
     assert line["method"] == "GET"
     assert line["route"] == "/items/{item_id}"
     assert line["path"] == "/items/1"
@@ -59,16 +59,16 @@ def test_access_log_line(logs: CapturedLogs) -> None:
     assert line["logger"] == "opsconductor.access"
 
 
-def test_slow_requests_are_warnings(logs: CapturedLogs) -> None:
+def test_slow_requests_are_warnings(captured_logs: CapturedLogs) -> None:
     client = TestClient(make_app(slow_request_ms=20))
     client.get("/slow", params={"ms": 40})
     client.get("/slow", params={"ms": 0})
-    slow, fast = logs.events("request")
+    slow, fast = captured_logs.events("request")
     assert (slow["level"], slow["slow"]) == ("warning", True)
     assert (fast["level"], fast["slow"]) == ("info", False)
 
 
-def test_masking_applies_to_every_event(logs: CapturedLogs) -> None:
+def test_masking_applies_to_every_event(captured_logs: CapturedLogs) -> None:
     log = get_logger("tests.masking")
     log.info(
         "connecting",
@@ -76,20 +76,20 @@ def test_masking_applies_to_every_event(logs: CapturedLogs) -> None:
         headers={"Authorization": "Bearer abc.def"},
     )
     log.info("token is eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl now")
-    text = logs.stream.getvalue()
+    text = captured_logs.stream.getvalue()
     assert "hunter2" not in text
     assert "abc.def" not in text
     assert "c2lnbmF0dXJl" not in text
-    first, second = logs.lines
+    first, second = captured_logs.lines
     assert first["dsn"] == "[REDACTED]"
     assert first["headers"] == {"Authorization": "[REDACTED]"}
     assert second["event"] == "token is [REDACTED] now"
 
 
-def test_stdlib_logging_goes_through_the_same_pipeline(logs: CapturedLogs) -> None:
+def test_stdlib_logging_goes_through_the_same_pipeline(captured_logs: CapturedLogs) -> None:
     logging.getLogger("uvicorn.error").warning("worker password=swordfish restarted")
     logging.getLogger("some.library").info("plain %s", "message")
-    uvicorn_line, library_line = logs.lines
+    uvicorn_line, library_line = captured_logs.lines
     assert uvicorn_line["logger"] == "uvicorn.error"
     assert uvicorn_line["level"] == "warning"
     assert uvicorn_line["service"] == "test-service"
@@ -98,9 +98,9 @@ def test_stdlib_logging_goes_through_the_same_pipeline(logs: CapturedLogs) -> No
     assert RFC3339_UTC.match(library_line["timestamp"])
 
 
-def test_uvicorn_access_log_is_silenced_in_favour_of_ours(logs: CapturedLogs) -> None:
+def test_uvicorn_access_log_is_silenced_in_favour_of_ours(captured_logs: CapturedLogs) -> None:
     logging.getLogger("uvicorn.access").info("GET / 200")
-    assert logs.lines == []
+    assert captured_logs.lines == []
 
 
 def test_level_filters_and_reconfiguration_reaches_cached_loggers() -> None:
@@ -134,7 +134,7 @@ def test_unknown_level_is_a_clear_error() -> None:
         setup_service_logging("svc", level="LOUD")
 
 
-def test_service_call_and_database_events(logs: CapturedLogs) -> None:
+def test_service_call_and_database_events(captured_logs: CapturedLogs) -> None:
     structlog.contextvars.bind_contextvars(request_id="r-1")
     try:
         log_service_call(
@@ -147,7 +147,7 @@ def test_service_call_and_database_events(logs: CapturedLogs) -> None:
         )
     finally:
         structlog.contextvars.clear_contextvars()
-    ok, failed = logs.events("service_call")
+    ok, failed = captured_logs.events("service_call")
     assert (ok["level"], ok["upstream"], ok["status"], ok["duration_ms"], ok["request_id"]) == (
         "info",
         "targets",
@@ -156,12 +156,12 @@ def test_service_call_and_database_events(logs: CapturedLogs) -> None:
         "r-1",
     )
     assert (failed["level"], failed["attempt"]) == ("warning", 2)
-    fast, slow = logs.events("database_operation")
+    fast, slow = captured_logs.events("database_operation")
     assert (fast["level"], fast["slow"], fast["rows"]) == ("info", False, 2)
     assert (slow["level"], slow["slow"]) == ("warning", True)
 
 
-def test_the_access_line_goes_through_the_one_pipeline(logs: CapturedLogs) -> None:
+def test_the_access_line_goes_through_the_one_pipeline(captured_logs: CapturedLogs) -> None:
     # No side door: what replaces the pipeline's processors (structlog's capture_logs here)
     # sees the access line too, and the masking of the pipeline applies to it.
     client = TestClient(make_app())
@@ -170,9 +170,9 @@ def test_the_access_line_goes_through_the_one_pipeline(logs: CapturedLogs) -> No
     (line,) = [entry for entry in captured if entry["event"] == "request"]
     assert (line["log_level"], line["status"], line["route"]) == ("info", 200, "/items/{item_id}")
     client.get("/no/password=hunter2")
-    (line,) = logs.events("request")
+    (line,) = captured_logs.events("request")
     assert line["path"] == "/no/password=[REDACTED]"
-    assert "hunter2" not in logs.stream.getvalue()
+    assert "hunter2" not in captured_logs.stream.getvalue()
 
 
 def test_uvicorn_skips_its_own_access_line() -> None:

@@ -1,6 +1,6 @@
 """Paging without hand-written glue: offset-only and cursor-only page dependencies, the sort
 syntax in the OpenAPI document, `Keyset` and `paginate` (every item once, in order, whatever
-the order and page size: hypothesis), and the contracts' page template refusing `[T]` clearly."""
+the order and page size: hypothesis)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opsconductor_conformance import assert_conforms
-from opsconductor_contracts import PaginatedResponse as PageTemplate
 from opsconductor_contracts import PaginationParams, SortDirection, SortKey, SortParams
 from opsconductor_shared import (
     CursorPaginationQuery,
@@ -235,12 +234,6 @@ def test_a_keyset_needs_fields_of_the_model() -> None:
         Keyset(SortParams(sort=[SortKey(field="colour")]), model=Item)
     with pytest.raises(ValueError, match="has no field 'uuid'"):
         Keyset(None, model=Item, tiebreaker="uuid")
-
-
-def test_the_contracts_page_template_says_what_to_use() -> None:
-    with pytest.raises(TypeError, match=r"opsconductor_shared\.PaginatedResponse\[Item\]"):
-        PageTemplate[Item]  # type: ignore[misc]
-    assert PaginatedResponse[Item].model_fields["items"].annotation == list[Item]
 
 
 def test_offset_only_and_cursor_only_lists_validate_strict() -> None:

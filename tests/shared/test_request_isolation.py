@@ -7,13 +7,13 @@ import random
 
 import httpx
 import pytest
+from opsconductor_shared.testing import CapturedLogs
 
 from tests.shared.apps import make_app
-from tests.shared.conftest import CapturedLogs
 
 
 @pytest.mark.anyio
-async def test_concurrent_requests_keep_their_own_request_id(logs: CapturedLogs) -> None:
+async def test_concurrent_requests_keep_their_own_request_id(captured_logs: CapturedLogs) -> None:
     app = make_app()
     transport = httpx.ASGITransport(app=app)
     rng = random.Random(7)
@@ -30,6 +30,6 @@ async def test_concurrent_requests_keep_their_own_request_id(logs: CapturedLogs)
         results = await asyncio.gather(*(call(i) for i in range(60)))
 
     assert all(sent == seen for sent, seen in results)
-    access = logs.events("request")
+    access = captured_logs.events("request")
     assert sorted(line["request_id"] for line in access) == sorted(sent for sent, _ in results)
     assert all(line["path"] == "/slow" for line in access)

@@ -1,13 +1,10 @@
-"""Fixtures of the auth tests: a live fake auth service, and a protected app to call."""
+"""Fixtures of the auth tests: the testing kit's fake auth service (`fake_auth`, from the
+plugin), settings that trust it with the tests' short timeout, and a protected app to call."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-import httpx
-import pytest
 from fastapi import Depends, FastAPI
 from opsconductor_contracts import Identity
 from opsconductor_shared import ServiceSettings, create_service_app
@@ -22,44 +19,36 @@ from opsconductor_shared.auth import (
     require_permissions,
     require_role,
 )
+from opsconductor_shared.testing import FakeAuthService, KeySet, TokenFactory
 
-from tests.live_server import LiveServer
-
-from .fake_auth import FakeAuthService, new_rsa_key
-
-
-@pytest.fixture(scope="session")
-def rsa_keys() -> dict[str, Any]:
-    return {"k1": new_rsa_key(), "k2": new_rsa_key(), "k3": new_rsa_key()}
-
-
-@pytest.fixture(scope="session")
-def fake_auth_server(rsa_keys: dict[str, Any]) -> Iterator[tuple[FakeAuthService, LiveServer]]:
-    fake = FakeAuthService(rsa_keys)
-    with LiveServer(fake.app, lifespan="off") as server:
-        yield fake, server
+# Long enough for a loaded machine, short enough that the failure tests stay fast.
+AUTH_TIMEOUT = 2.0
+# The claims the tests' tokens carry unless a test says otherwise.
+CLAIMS = {
+    "sub": "7",
+    "username": "alice",
+    "email": "alice@example.com",
+    "permissions": ["targets:write"],
+    "token_version": 3,
+}
 
 
-@pytest.fixture
-def fake_auth(fake_auth_server: tuple[FakeAuthService, LiveServer]) -> FakeAuthService:
-    fake, server = fake_auth_server
-    fake.reset()
-    fake.url = server.url  # type: ignore[attr-defined]
-    return fake
+def hs256_tokens(keys: KeySet) -> TokenFactory:
+    """HS256 tokens with the tests' claims, for `keys.hs256_settings()`."""
+    return TokenFactory(keys, algorithm="HS256", defaults=CLAIMS)
+
+
+def issue(fake: FakeAuthService, **claims: Any) -> str:
+    """An RS256 token from the fake auth service, with the tests' claims."""
+    return fake.issue(**(CLAIMS | claims))
 
 
 def local_settings(fake: FakeAuthService, **overrides: Any) -> AuthSettings:
-    values: dict[str, Any] = {"jwks_url": f"{fake.url}/.well-known/jwks.json", "timeout": 1.0}  # type: ignore[attr-defined]
-    return AuthSettings(**(values | overrides))
+    return fake.local_settings(**({"timeout": AUTH_TIMEOUT} | overrides))
 
 
 def remote_settings(fake: FakeAuthService, **overrides: Any) -> AuthSettings:
-    values: dict[str, Any] = {
-        "mode": "remote",
-        "verify_url": f"{fake.url}/auth/verify",
-        "timeout": 1.0,
-    }  # type: ignore[attr-defined]
-    return AuthSettings(**(values | overrides))
+    return fake.remote_settings(**({"timeout": AUTH_TIMEOUT} | overrides))
 
 
 def protected_app(settings: AuthSettings | None) -> FastAPI:
@@ -101,15 +90,6 @@ def protected_app(settings: AuthSettings | None) -> FastAPI:
         return {"ok": True}
 
     return app
-
-
-@asynccontextmanager
-async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """`app` with its lifespan entered, and an httpx client that calls it in-process."""
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://orders") as client:
-            yield client
 
 
 def bearer(token: str) -> dict[str, bytes]:

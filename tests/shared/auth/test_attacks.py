@@ -5,27 +5,32 @@ from __future__ import annotations
 
 import base64
 
-import jwt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opsconductor_shared import AuthenticationError
-from opsconductor_shared.auth import AuthSettings, LocalTokenVerifier
+from opsconductor_shared.auth import LocalTokenVerifier
+from opsconductor_shared.testing import (
+    FakeAuthService,
+    KeySet,
+    TokenFactory,
+    app_client,
+    forged_tokens,
+)
 
-from .conftest import bearer, local_settings, protected_app, remote_settings, running
-from .fake_auth import HS256_SECRET, FakeAuthService, base_claims
-from .tokens import ATTACKS
+from .conftest import bearer, hs256_tokens, local_settings, protected_app, remote_settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+KEYS = KeySet()
 
 
 @pytest.mark.parametrize("mode", ["local", "remote"])
 async def test_every_attack_is_a_401(fake_auth: FakeAuthService, mode: str) -> None:
     settings = local_settings(fake_auth) if mode == "local" else remote_settings(fake_auth)
-    async with running(protected_app(settings)) as client:
+    async with app_client(protected_app(settings)) as client:
         assert (await client.get("/me", headers=bearer(fake_auth.issue()))).status_code == 200
-        for name, forge in ATTACKS.items():
-            response = await client.get("/me", headers=bearer(forge(fake_auth)))
+        for name, token in forged_tokens(fake_auth.tokens).items():
+            response = await client.get("/me", headers=bearer(token))
             assert response.status_code == 401, (name, response.text)
             body = response.json()
             assert body["code"] == "UNAUTHORIZED", name
@@ -34,7 +39,8 @@ async def test_every_attack_is_a_401(fake_auth: FakeAuthService, mode: str) -> N
 
 
 async def test_remote_mode_refuses_most_attacks_without_asking(fake_auth: FakeAuthService) -> None:
-    async with running(protected_app(remote_settings(fake_auth))) as client:
+    forged = forged_tokens(fake_auth.tokens)
+    async with app_client(protected_app(remote_settings(fake_auth))) as client:
         for name in (
             "alg_none_empty_signature",
             "expired",
@@ -46,7 +52,7 @@ async def test_remote_mode_refuses_most_attacks_without_asking(fake_auth: FakeAu
             "garbage",
             "claims_not_the_contract",
         ):
-            response = await client.get("/me", headers=bearer(ATTACKS[name](fake_auth)))
+            response = await client.get("/me", headers=bearer(forged[name]))
             assert response.status_code == 401, name
     assert fake_auth.calls["verify"] == 0
 
@@ -54,17 +60,15 @@ async def test_remote_mode_refuses_most_attacks_without_asking(fake_auth: FakeAu
 async def test_hs256_mode_refuses_rsa_tokens_and_accepts_its_own(
     fake_auth: FakeAuthService,
 ) -> None:
-    settings = AuthSettings(hs256_secret=HS256_SECRET)
-    async with running(protected_app(settings)) as client:
-        good = jwt.encode(base_claims(), HS256_SECRET, algorithm="HS256")
-        assert (await client.get("/me", headers=bearer(good))).status_code == 200
+    hs256 = hs256_tokens(fake_auth.keys)
+    other_secret = KeySet(hs256_secret="another-secret-that-is-long-enough-xxxxx")
+    async with app_client(protected_app(fake_auth.keys.hs256_settings())) as client:
+        assert (await client.get("/me", headers=bearer(hs256.issue()))).status_code == 200
         for token in (
             fake_auth.issue(),  # RS256: not on the allow-list
-            jwt.encode(
-                base_claims(), "another-secret-that-is-long-enough-xxxxx", algorithm="HS256"
-            ),
-            ATTACKS["alg_none_empty_signature"](fake_auth),
-            jwt.encode(base_claims(type="refresh"), HS256_SECRET, algorithm="HS256"),
+            TokenFactory(other_secret, algorithm="HS256").issue(),
+            forged_tokens(fake_auth.tokens)["alg_none_empty_signature"],
+            hs256.issue(type="refresh"),
         ):
             assert (await client.get("/me", headers=bearer(token))).status_code == 401
 
@@ -84,7 +88,7 @@ async def test_hs256_mode_refuses_rsa_tokens_and_accepts_its_own(
     )
 )
 async def test_any_string_is_refused_with_a_401_only(token: str) -> None:
-    verifier = LocalTokenVerifier(AuthSettings(hs256_secret=HS256_SECRET, negative_cache_ttl=0))
+    verifier = LocalTokenVerifier(KEYS.hs256_settings(negative_cache_ttl=0))
     with pytest.raises(AuthenticationError) as caught:
         await verifier.verify(token)
     assert caught.value.status_code == 401

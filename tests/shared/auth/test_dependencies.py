@@ -5,22 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import jwt
 import pytest
 from fastapi import Depends
-from opsconductor_shared.auth import AuthSettings, require_permissions, require_role
+from opsconductor_shared.auth import require_permissions, require_role
 from opsconductor_shared.auth._dependencies import BEARER_SCHEME_NAME
+from opsconductor_shared.testing import KeySet, app_client
 
-from .conftest import bearer, protected_app, running
-from .fake_auth import HS256_SECRET, base_claims
+from .conftest import bearer, hs256_tokens, protected_app
 
 pytestmark = pytest.mark.anyio
 
-SETTINGS = AuthSettings(hs256_secret=HS256_SECRET)
+TOKENS = hs256_tokens(KeySet())
+SETTINGS = TOKENS.keys.hs256_settings()
 
 
 def token(**claims: Any) -> str:
-    return jwt.encode(base_claims(**claims), HS256_SECRET, algorithm="HS256")
+    return TOKENS.issue(**claims)
 
 
 @pytest.mark.parametrize(
@@ -33,7 +33,7 @@ def token(**claims: Any) -> str:
     ],
 )
 async def test_missing_credentials_are_401_with_a_plain_challenge(headers: dict[str, str]) -> None:
-    async with running(protected_app(SETTINGS)) as client:
+    async with app_client(protected_app(SETTINGS)) as client:
         response = await client.get("/me", headers=headers)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
@@ -45,7 +45,7 @@ async def test_missing_credentials_are_401_with_a_plain_challenge(headers: dict[
     [("viewer", 403, 403), ("operator", 200, 403), ("admin", 200, 200)],
 )
 async def test_role_hierarchy(role: str, operator: int, admin: int) -> None:
-    async with running(protected_app(SETTINGS)) as client:
+    async with app_client(protected_app(SETTINGS)) as client:
         headers = bearer(token(role=role, permissions=[]))
         operator_response = await client.get("/operator", headers=headers)
         admin_response = await client.delete("/admin", headers=headers)
@@ -65,7 +65,7 @@ async def test_role_hierarchy(role: str, operator: int, admin: int) -> None:
     ],
 )
 async def test_permissions(role: str, permissions: list[str], status: int) -> None:
-    async with running(protected_app(SETTINGS)) as client:
+    async with app_client(protected_app(SETTINGS)) as client:
         response = await client.post(
             "/write", headers=bearer(token(role=role, permissions=permissions))
         )
@@ -81,7 +81,7 @@ async def test_admins_can_be_held_to_explicit_permissions() -> None:
     async def strict() -> dict[str, bool]:
         return {"ok": True}
 
-    async with running(app) as client:
+    async with app_client(app) as client:
         admin = bearer(token(role="admin", permissions=[]))
         assert (await client.get("/strict", headers=admin)).status_code == 403
         auditor = bearer(token(role="viewer", permissions=["audit:read"]))
@@ -89,7 +89,7 @@ async def test_admins_can_be_held_to_explicit_permissions() -> None:
 
 
 async def test_optional_auth() -> None:
-    async with running(protected_app(SETTINGS)) as client:
+    async with app_client(protected_app(SETTINGS)) as client:
         assert (await client.get("/optional")).json() == {"user_id": None}
         assert (await client.get("/optional", headers=bearer(token()))).json() == {"user_id": "7"}
         bad = await client.get("/optional", headers=bearer("not.a.token"))
@@ -97,13 +97,13 @@ async def test_optional_auth() -> None:
 
 
 async def test_user_id_is_bound_to_the_log_context() -> None:
-    async with running(protected_app(SETTINGS)) as client:
+    async with app_client(protected_app(SETTINGS)) as client:
         response = await client.get("/log-context", headers=bearer(token(sub="42")))
     assert response.json() == {"user_id": "42"}
 
 
 async def test_no_default_user_without_install_auth() -> None:
-    async with running(protected_app(None)) as client:
+    async with app_client(protected_app(None)) as client:
         for headers in ({}, bearer(token())):
             response = await client.get("/me", headers=headers)
             assert response.status_code in (401, 500)
@@ -113,7 +113,7 @@ async def test_no_default_user_without_install_auth() -> None:
 
 
 async def test_openapi_declares_the_bearer_scheme_and_its_errors() -> None:
-    async with running(protected_app(SETTINGS)) as client:
+    async with app_client(protected_app(SETTINGS)) as client:
         document = (await client.get("/openapi.json")).json()
     scheme = document["components"]["securitySchemes"][BEARER_SCHEME_NAME]
     assert scheme == {

@@ -3,16 +3,12 @@ token before the limiter runs; the dependencies reuse that verification."""
 
 from __future__ import annotations
 
-import time
-import uuid
 from typing import Any
 
-import jwt
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from opsconductor_shared import (
-    AuthSettings,
     CurrentUser,
     ServiceSettings,
     create_service_app,
@@ -20,26 +16,14 @@ from opsconductor_shared import (
 )
 from opsconductor_shared.auth import LocalTokenVerifier, VerifiedToken
 from opsconductor_shared.ratelimit import RateLimitSettings, install_rate_limiting
+from opsconductor_shared.testing import KeySet, TokenFactory
 
-SECRET = "identity-middleware-test-secret-of-32-bytes"
+KEYS = KeySet()
+TOKENS = TokenFactory(KEYS, algorithm="HS256")
 
 
 def _token(sub: str, role: str) -> str:
-    now = int(time.time())
-    claims = {
-        "sub": sub,
-        "username": f"u{sub}",
-        "role": role,
-        "permissions": [],
-        "token_version": 0,
-        "type": "access",
-        "iat": now,
-        "exp": now + 600,
-        "iss": "opsconductor-auth",
-        "aud": "opsconductor",
-        "jti": str(uuid.uuid4()),
-    }
-    return jwt.encode(claims, SECRET, algorithm="HS256")
+    return TOKENS.issue(role, sub=sub, username=f"u{sub}")
 
 
 class CountingVerifier(LocalTokenVerifier):
@@ -53,7 +37,7 @@ class CountingVerifier(LocalTokenVerifier):
 def _app(*, rate_limit_first: bool) -> FastAPI:
     app = create_service_app("identity-test", "1", ServiceSettings(), configure_logging=False)
     limits = RateLimitSettings(default_limit="2/minute", role_limits={"admin": "100/minute"})
-    verifier = CountingVerifier(AuthSettings(hs256_secret=SECRET))
+    verifier = CountingVerifier(KEYS.hs256_settings())
     if rate_limit_first:
         install_rate_limiting(app, limits)
         install_auth(app, verifier=verifier)

@@ -6,9 +6,9 @@ import pytest
 from opsconductor_shared.auth import AuthSettings, TokenRejectedError, install_auth
 from opsconductor_shared.auth._cache import TokenCache, token_digest
 from opsconductor_shared.auth._verifier import unverified_token
+from opsconductor_shared.testing import DEFAULT_HS256_SECRET as HS256_SECRET
 
 from .conftest import protected_app
-from .fake_auth import HS256_SECRET
 
 
 @pytest.mark.parametrize(

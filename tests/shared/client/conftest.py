@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
-from tests.live_server import LiveServer
+from opsconductor_shared.testing import LiveServer
 
 from .upstream import FakeUpstream
 

@@ -16,8 +16,7 @@ from opsconductor_shared import (
     register_health_check,
 )
 from opsconductor_shared.client import CircuitBreaker, ServiceClient, ServiceClientSettings
-
-from tests.live_server import closed_port_url
+from opsconductor_shared.testing import closed_port_url
 
 from .upstream import FakeUpstream
 

@@ -46,10 +46,12 @@ async def schema(database_url: str) -> AsyncIterator[str]:
 
 
 async def terminate_backends(database_url: str, application_name: str) -> int:
-    """`pg_terminate_backend` every connection of one pool; how many there were."""
+    """`pg_terminate_backend` every connection of one pool, and wait until each backend has
+    exited (its FATAL message sent), up to 10 s; how many there were."""
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         cursor = await conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+            " WHERE application_name = %s",
             [application_name],
         )
         return len(await cursor.fetchall())

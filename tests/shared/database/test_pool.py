@@ -16,6 +16,7 @@ from opsconductor_shared.database import (
     get_database,
     install_database,
 )
+from opsconductor_shared.testing import async_wait_until
 from psycopg import IsolationLevel
 from psycopg.conninfo import make_conninfo
 from pydantic import BaseModel, SecretStr
@@ -126,12 +127,12 @@ async def test_terminated_connections_are_replaced_at_once(
         db: Database = app.state.database
         assert db.stats().available == 4
         assert await terminate_backends(database_url, application_name) == 4
-        await asyncio.sleep(0.05)  # let the FATAL messages arrive
         started = time.perf_counter()
         response = await client.get("/ping")
         elapsed = time.perf_counter() - started
         assert response.status_code == 200, response.text
-        assert elapsed < 0.5, f"took {elapsed:.3f} s"
+        # A new connection at once, not after the pool's own 1 s retry (slack for load).
+        assert elapsed < 0.9, f"took {elapsed:.3f} s"
         assert db.stats().checks_failed >= 1
         for _ in range(8):  # every later request succeeds too
             assert (await client.get("/ping")).status_code == 200
@@ -159,7 +160,7 @@ async def test_pool_exhausted_is_503_within_the_acquire_timeout(settings: Databa
         assert response.status_code == 503
         assert response.json()["code"] == "SERVICE_UNAVAILABLE"
         assert response.headers["retry-after"] == "1"
-        assert 0.45 <= elapsed < 1.0, f"took {elapsed:.3f} s"
+        assert 0.45 <= elapsed < 2.0, f"took {elapsed:.3f} s"
         assert (await client.get("/ping")).status_code == 200
 
 
@@ -184,17 +185,14 @@ async def test_full_wait_queue_is_503_at_once(settings: DatabaseSettings) -> Non
         holder = asyncio.ensure_future(hold(db))
         await holding.wait()
         waiter = asyncio.ensure_future(wait_for_one(db))
-        for _ in range(100):  # until the waiter is queued in the pool
-            if db.stats().waiting:
-                break
-            await asyncio.sleep(0.01)
+        await async_wait_until(lambda: db.stats().waiting, message="the waiter never queued")
         started = time.perf_counter()
         response = await client.get("/ping")
         elapsed = time.perf_counter() - started
         release.set()
         await asyncio.gather(holder, waiter)
         assert response.status_code == 503
-        assert elapsed < 0.2, f"took {elapsed:.3f} s"
+        assert elapsed < 1.0, f"took {elapsed:.3f} s"  # at once, not after the 5 s timeout
 
 
 async def test_unreachable_postgres_is_503_and_not_ready(settings: DatabaseSettings) -> None:
@@ -298,10 +296,11 @@ async def test_get_database_without_install_fails_loudly() -> None:
 
 
 async def test_slow_and_failed_operations_are_logged(settings: DatabaseSettings) -> None:
-    async with Database(settings.model_copy(update={"slow_query_ms": 5})) as db:
+    # Far apart, so that `SELECT 1` on a loaded machine is never slow and the nap always is.
+    async with Database(settings.model_copy(update={"slow_query_ms": 300})) as db:
         with capture_logs() as logs:
             await db.fetch_value("SELECT 1")
-            await db.fetch_value("SELECT pg_sleep(%s)", [0.02], operation="nap")
+            await db.fetch_value("SELECT pg_sleep(%s)", [0.6], operation="nap")
             with pytest.raises(StandardHTTPException):
                 await db.fetch_value("SELECT 1 / 0")
     operations = [log for log in logs if log["event"] == "database_operation"]

@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from opsconductor_shared import TraceContext
 from opsconductor_shared._context import parse_traceparent
 from opsconductor_shared.middleware import StandardMiddleware
+from opsconductor_shared.testing import CapturedLogs
 from starlette.types import Message, Receive, Scope, Send
 
 from tests.shared.apps import make_app
-from tests.shared.conftest import CapturedLogs
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -63,14 +63,14 @@ def test_a_started_but_incomplete_response_is_aborted() -> None:
         _run(2)
 
 
-def test_a_complete_response_is_left_as_it_is(logs: CapturedLogs) -> None:
+def test_a_complete_response_is_left_as_it_is(captured_logs: CapturedLogs) -> None:
     sent = _run(3)
     assert [m["type"] for m in sent] == [
         "http.response.start",
         "http.response.body",
         "http.response.body",
     ]
-    (event,) = logs.events("unhandled_exception")
+    (event,) = captured_logs.events("unhandled_exception")
     assert event["response_started"] is True
 
 
@@ -132,12 +132,12 @@ def test_invalid_traceparent_is_ignored(value: str) -> None:
     assert parse_traceparent(value) is None
 
 
-def test_trace_id_reaches_the_logs(client: TestClient, logs: CapturedLogs) -> None:
+def test_trace_id_reaches_the_logs(client: TestClient, captured_logs: CapturedLogs) -> None:
     client.get(
         "/slow", headers={"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
     )
     client.get("/slow", headers={"traceparent": "not-valid"})
-    continued, fresh = logs.events("request")
+    continued, fresh = captured_logs.events("request")
     assert continued["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert HEX32.match(fresh["trace_id"])
     assert fresh["trace_id"] != continued["trace_id"]
@@ -151,21 +151,21 @@ def test_server_timing_header() -> None:
     assert re.match(r"^app;dur=\d+\.\d{2}$", response.headers["server-timing"])
 
 
-def test_unmatched_routes_are_not_high_cardinality(logs: CapturedLogs) -> None:
+def test_unmatched_routes_are_not_high_cardinality(captured_logs: CapturedLogs) -> None:
     TestClient(make_app()).get("/random/7f3a")
-    (line,) = logs.events("request")
+    (line,) = captured_logs.events("request")
     assert line["route"] == "<unmatched>"
     assert line["status"] == 404
 
 
-def test_forwarded_for_is_believed_only_from_trusted_proxies(logs: CapturedLogs) -> None:
+def test_forwarded_for_is_believed_only_from_trusted_proxies(captured_logs: CapturedLogs) -> None:
     spoofed = {"X-Forwarded-For": "6.6.6.6"}
     TestClient(make_app(), client=("203.0.113.9", 5000)).get("/items/1", headers=spoofed)
     trusted = make_app(trusted_proxies=["10.0.0.0/8"])
     TestClient(trusted, client=("10.1.2.3", 5000)).get(
         "/items/1", headers={"X-Forwarded-For": "6.6.6.6, 198.51.100.4, 10.9.9.9"}
     )
-    untrusted_peer, via_proxy = logs.events("request")
+    untrusted_peer, via_proxy = captured_logs.events("request")
     assert untrusted_peer["client"] == "203.0.113.9"
     assert via_proxy["client"] == "198.51.100.4"
 
