@@ -52,7 +52,15 @@ from opsconductor_shared import (
 from opsconductor_shared.ratelimit import install_rate_limiting, rate_limit
 
 from . import audit
-from .models import SORTABLE_FIELDS, BulkCreateRequest, OsType, Target, TargetCreate, TargetUpdate
+from .models import (
+    SORTABLE_FIELDS,
+    TAG_PATTERN,
+    BulkCreateRequest,
+    OsType,
+    Target,
+    TargetCreate,
+    TargetUpdate,
+)
 from .repository import InMemoryTargetRepository, TargetQuery, TargetRepository
 from .settings import SERVICE_NAME, TargetsSettings
 
@@ -90,7 +98,8 @@ def create_app(
             OsType | None, Query(description="Only targets of this OS family.")
         ] = None,
         tag: Annotated[
-            str | None, Query(max_length=64, description="Only targets with this tag.")
+            str | None,
+            Query(max_length=64, pattern=TAG_PATTERN, description="Only targets with this tag."),
         ] = None,
     ) -> PaginatedResponse[Target]:
         query = TargetQuery(

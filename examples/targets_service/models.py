@@ -12,7 +12,10 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 HOSTNAME_PATTERN = (
     r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
-Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9:._-]*$")]
+TAG_PATTERN = r"^[a-z0-9][a-z0-9:._-]*$"
+# PostgreSQL text cannot hold NUL: free text refuses it up front, in both stores alike.
+TEXT_PATTERN = r"^[^\x00]*$"
+Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=TAG_PATTERN)]
 SORTABLE_FIELDS = ("name", "hostname", "os_type", "created_at", "updated_at")
 
 
@@ -43,7 +46,9 @@ class TargetFields(BaseModel):
     tags: list[Tag] = Field(
         default_factory=list, max_length=32, description="Free labels for grouping."
     )
-    description: str | None = Field(None, max_length=1024, description="Notes for operators.")
+    description: str | None = Field(
+        None, max_length=1024, pattern=TEXT_PATTERN, description="Notes for operators."
+    )
 
 
 class TargetCreate(TargetFields):
@@ -61,7 +66,7 @@ class TargetUpdate(BaseModel):
     os_type: OsType | None = None
     port: int | None = Field(None, ge=1, le=65535)
     tags: list[Tag] | None = Field(None, max_length=32)
-    description: str | None = Field(None, max_length=1024)
+    description: str | None = Field(None, max_length=1024, pattern=TEXT_PATTERN)
 
     @field_validator("hostname", "os_type", "port", "tags", mode="before")
     @classmethod
