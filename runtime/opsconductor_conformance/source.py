@@ -378,13 +378,30 @@ def _iter_refs(document: Any) -> Iterator[tuple[str, str]]:
             stack.extend((f"{pointer}/{key}", value, "") for key, value in _children(node))
 
 
-def _is_alias(node: Any) -> bool:
-    """A schema that is nothing but a reference (annotations aside)."""
-    return (
-        isinstance(node, Mapping)
-        and isinstance(node.get("$ref"), str)
-        and set(node) <= {"$ref", "description", "summary", "title"}
-    )
+_ALIAS_ANNOTATIONS = frozenset({"description", "summary", "title"})
+_ONE_MEMBER = ("allOf", "anyOf", "oneOf")
+
+
+def _alias_of(node: Any) -> str | None:
+    """The `$ref` a schema is nothing but (annotations aside), or None.
+
+    `{$ref: X}` is an alias of X, and so is a one-member `allOf`, `anyOf` or `oneOf` of it: a
+    cycle of such schemas has no object in it, and describes nothing.
+    """
+    if not isinstance(node, Mapping):
+        return None
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        return ref if set(node) <= {"$ref", *_ALIAS_ANNOTATIONS} else None
+    for key in _ONE_MEMBER:
+        members = node.get(key)
+        if (
+            isinstance(members, list)
+            and len(members) == 1
+            and set(node) <= {key, *_ALIAS_ANNOTATIONS}
+        ):
+            return _alias_of(members[0])
+    return None
 
 
 def _ref_problem(document: Any) -> str | None:
@@ -414,12 +431,10 @@ def _ref_problem(document: Any) -> str | None:
                 loop = " -> ".join([*chain[chain.index(ref) :], ref])
                 return f"circular $ref: {loop} never reaches a schema"
             chain.append(ref)
-            target = targets.get(ref)
-            if not isinstance(target, Mapping) or not _is_alias(target):
+            alias = _alias_of(targets.get(ref))
+            if alias is None or alias not in targets:
                 break
-            ref = str(target["$ref"])
-            if ref not in targets:
-                break
+            ref = alias
         terminates.update(chain)
     return None
 

@@ -118,3 +118,12 @@ def test_a_url_has_a_total_deadline(cli: CLI, trickle: str) -> None:
     assert run.code == 2, run.err
     assert "2 s" in run.err
     assert elapsed < 8, elapsed
+
+
+def test_refs_that_only_reach_each_other_through_one_member_combinators_are_circular(
+    cli: CLI,
+) -> None:
+    run = cli("validate", SYNTHETIC / "one-member-combinator-cycle.yaml")
+    assert run.code == 2, run.err
+    assert "circular $ref" in run.err
+    assert "never reaches a schema" in run.err
