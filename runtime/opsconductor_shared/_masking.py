@@ -15,11 +15,12 @@ characters. The input is never modified; a new structure is returned.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import SecretBytes, SecretStr
+from pydantic import BaseModel, SecretBytes, SecretStr
 
 __all__ = [
     "MaskedStr",
@@ -29,6 +30,7 @@ __all__ = [
     "is_sensitive_key",
     "mask_sensitive_data",
     "mask_string",
+    "safe_repr",
 ]
 
 REDACTED = "[REDACTED]"
@@ -134,8 +136,9 @@ _PLAIN_CLASSES = frozenset({*_PLAIN, MaskedStr})
 
 def _mask_mapping(mapping: Mapping[Any, Any], depth: int) -> dict[Any, Any]:
     masked: dict[Any, Any] = {}
-    for key, value in mapping.items():
-        if value is not None and isinstance(key, str) and is_sensitive_key(key):
+    for raw_key, value in mapping.items():
+        key = raw_key if raw_key.__class__ is str else _key_text(raw_key)
+        if value is not None and is_sensitive_key(key):
             masked[key] = REDACTED
         elif value.__class__ is str:
             masked[key] = mask_string(value)
@@ -144,6 +147,33 @@ def _mask_mapping(mapping: Mapping[Any, Any], depth: int) -> dict[Any, Any]:
         else:
             masked[key] = _mask(value, depth + 1)
     return masked
+
+
+def _key_text(key: Any) -> str:
+    return key.decode("utf-8", "replace") if isinstance(key, bytes) else safe_repr(key)
+
+
+def safe_repr(value: Any) -> str:
+    """`repr(value)`, or a placeholder naming its type when its `__repr__` raises."""
+    try:
+        return repr(value)
+    except Exception:
+        return f"<unrepresentable {type(value).__qualname__}>"
+
+
+def _fields_of(value: Any) -> dict[str, Any] | None:
+    # Objects with named fields are masked as mappings of their fields, so a `password` field
+    # is masked like a `password` key. Classes themselves are left alone.
+    if isinstance(value, type):
+        return None
+    if isinstance(value, BaseModel):
+        return {name: getattr(value, name, None) for name in type(value).model_fields}
+    if dataclasses.is_dataclass(value):
+        return {field.name: getattr(value, field.name, None) for field in dataclasses.fields(value)}
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):  # a named tuple
+        named: dict[str, Any] = value._asdict()
+        return named
+    return None
 
 
 def _mask(value: Any, depth: int) -> Any:
@@ -155,11 +185,23 @@ def _mask(value: Any, depth: int) -> Any:
         return REDACTED
     if depth >= _MAX_DEPTH:
         return "[TRUNCATED]"
+    try:
+        return _mask_container(value, depth)
+    except Exception:  # an object whose iteration or attributes raise: masking never does
+        return f"<unrepresentable {type(value).__qualname__}>"
+
+
+def _mask_container(value: Any, depth: int) -> Any:
     if isinstance(value, Mapping):
         return _mask_mapping(value, depth)
-    if isinstance(value, list | tuple | set | frozenset):
+    fields = _fields_of(value)
+    if fields is not None:
+        return _mask_mapping(fields, depth)
+    if isinstance(value, list | tuple):
         masked = [_mask(item, depth + 1) for item in value]
-        return masked if isinstance(value, list) else type(value)(masked)
+        return masked if isinstance(value, list) else tuple(masked)
+    if isinstance(value, set | frozenset):
+        return [_mask(item, depth + 1) for item in value]
     if isinstance(value, bytes | bytearray):
         return mask_string(bytes(value).decode("utf-8", "replace"))
     return value
@@ -217,7 +259,9 @@ def _is_clean_flat_mapping_by_key(mapping: Mapping[Any, Any]) -> bool:
 def mask_sensitive_data(data: Any) -> Any:
     """A copy of `data` with every secret replaced by `REDACTED` (see the module docstring).
 
-    Mappings become dicts, lists and tuples keep their type, strings are scanned, bytes are
-    decoded and scanned, other objects are returned as they are. Never modifies `data`.
+    Mappings become dicts with string keys; dataclasses, pydantic models and named tuples
+    become dicts of their fields; lists stay lists, tuples tuples, sets become lists; strings
+    are scanned, bytes are decoded and scanned; other objects are returned as they are. Never
+    modifies `data` and never raises: a container that cannot be read becomes a placeholder.
     """
     return _mask(data, 0)
