@@ -2,9 +2,15 @@
 
 Two rules, applied recursively through mappings and sequences:
 
-- a value under a key that names a secret (case-insensitive, ignoring `-` and `_`: password,
-  passwd, secret, token, api key, authorization, cookie, session, credential, private key,
-  dsn, database url, connection string, access key, passphrase, ...) is replaced whole;
+- a value under a key that names a secret is replaced whole. Keys are matched by word
+  tokens, not substrings: the key is split on `-`, `_`, `.`, spaces and camelCase, and names
+  a secret when a token is a secret word (password, passwd, pwd, pass, passphrase, secret,
+  token, authorization, cookie, session, credential, dsn, signature, ...; joined compounds
+  such as `dbpassword` too) or two tokens make a pair (api key, private key, access key,
+  database url, connection string, session id), unless a token says the value only describes
+  the secret (`max_tokens`, `session_count`, `token_type`). The fields of dataclasses,
+  pydantic models and named tuples are keys like any other, and so is the name of a
+  `(name, value)` pair (raw header lists: `[(b"x-api-key", b"...")]`);
 - a string is scanned for secrets it carries itself: bearer and basic credentials, JWTs,
   passwords in `scheme://user:password@host` URLs and `password=...` pairs, AWS access key
   ids and PEM private keys; only the secret part is replaced.
@@ -25,9 +31,10 @@ from pydantic import BaseModel, SecretBytes, SecretStr
 __all__ = [
     "MaskedStr",
     "REDACTED",
-    "SENSITIVE_KEY_PARTS",
+    "SENSITIVE_KEY_WORDS",
     "is_clean_flat_mapping",
     "is_sensitive_key",
+    "key_tokens",
     "mask_sensitive_data",
     "mask_string",
     "safe_repr",
@@ -35,24 +42,85 @@ __all__ = [
 
 REDACTED = "[REDACTED]"
 
-SENSITIVE_KEY_PARTS = (
+# A key is split into lowercase word tokens (on `-`, `_`, `.`, spaces and camelCase); it names
+# a secret when a token is one of these words (or a joined compound ending in one of the
+# suffixes: `dbpassword`, `clientsecret`), or two adjacent tokens make one of the pairs.
+SENSITIVE_KEY_WORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "passphrase",
+        "secret",
+        "secrets",
+        "token",
+        "tokens",
+        "apikey",
+        "authorization",
+        "cookie",
+        "cookies",
+        "session",
+        "sessionid",
+        "credential",
+        "credentials",
+        "privatekey",
+        "accesskey",
+        "dsn",
+        "databaseurl",
+        "connectionstring",
+        "signature",
+        "jwt",
+    }
+)
+_SENSITIVE_SUFFIXES = (
     "password",
     "passwd",
     "passphrase",
     "secret",
     "token",
     "apikey",
-    "authorization",
-    "cookie",
-    "session",
-    "credential",
     "privatekey",
     "accesskey",
-    "dsn",
-    "databaseurl",
-    "connectionstring",
-    "signature",
+    "credential",
+    "credentials",
 )
+_SENSITIVE_PAIRS = frozenset(
+    {
+        ("api", "key"),
+        ("private", "key"),
+        ("access", "key"),
+        ("signing", "key"),
+        ("encryption", "key"),
+        ("database", "url"),
+        ("db", "url"),
+        ("connection", "string"),
+        ("session", "id"),
+    }
+)
+# A token that says the value is about the secret, not the secret: `max_tokens`,
+# `session_count`, `token_type`, `password_length`.
+_DESCRIPTIVE_WORDS = frozenset(
+    {
+        "count",
+        "counts",
+        "max",
+        "min",
+        "limit",
+        "total",
+        "num",
+        "number",
+        "size",
+        "length",
+        "ttl",
+        "type",
+        "kind",
+        "expiry",
+        "expires",
+        "timeout",
+    }
+)
+_KEY_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _MAX_DEPTH = 32
 
 _PRIVATE_KEY = re.compile(
@@ -78,12 +146,28 @@ _PLAIN_KEYS: set[str] = set()
 _PLAIN_KEYS_SIZE = 4096
 
 
+def key_tokens(key: str) -> list[str]:
+    """The lowercase word tokens of a key: `X-API-Key` and `apiKey` both hold `api`, `key`."""
+    return [part.lower() for part in _KEY_PART.findall(key)]
+
+
+def _names_a_secret(key: str) -> bool:
+    tokens = key_tokens(key)
+    if _DESCRIPTIVE_WORDS.intersection(tokens):
+        return False
+    for index, token in enumerate(tokens):
+        if token in SENSITIVE_KEY_WORDS or token.endswith(_SENSITIVE_SUFFIXES):
+            return True
+        if index and (tokens[index - 1], token) in _SENSITIVE_PAIRS:
+            return True
+    return False
+
+
 def is_sensitive_key(key: str) -> bool:
     """Whether a mapping key names a secret (see the module docstring)."""
     if key in _PLAIN_KEYS:
         return False
-    folded = key.lower().replace("_", "").replace("-", "")
-    sensitive = any(part in folded for part in SENSITIVE_KEY_PARTS)
+    sensitive = _names_a_secret(key)
     if not sensitive and len(_PLAIN_KEYS) < _PLAIN_KEYS_SIZE:
         _PLAIN_KEYS.add(key)
     return sensitive
@@ -197,6 +281,12 @@ def _mask_container(value: Any, depth: int) -> Any:
     fields = _fields_of(value)
     if fields is not None:
         return _mask_mapping(fields, depth)
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str | bytes):
+        # A (name, value) pair, as in raw header lists: masked like a mapping's item.
+        key = value[0] if value[0].__class__ is str else _key_text(value[0])
+        if value[1] is not None and is_sensitive_key(key):
+            return (key, REDACTED)
+        return (key, _mask(value[1], depth + 1))
     if isinstance(value, list | tuple):
         masked = [_mask(item, depth + 1) for item in value]
         return masked if isinstance(value, list) else tuple(masked)
