@@ -5,7 +5,8 @@ The `opsconductor-contracts` command line (`cli`) and its library, one module pe
 `source` (a service's document from a file, URL or `module:app`; schemas at a git revision),
 `normalize` (canonical schemas and their comparison), `document` (what the rules read),
 `rules` (the rule registry, the `validate` rules and the schema lint), `legacy` (the
-migration rules: the old `shared` package's shapes), `validate` (running them,
+migration rules: the old `shared` package's shapes), `fleet` (the migration's fleet view:
+one row per service, and its HTML page), `validate` (running them,
 and `assert_conforms` for a service's tests), `breaking` (the differ and its rules), `report`
 (the report and every output format) and `config` (rules on or off, severities, ignores).
 
