@@ -143,7 +143,9 @@ async def _measure(rounds: int, requests: int, profile: str | None) -> dict[str,
         profiler.enable()
         await connections[profile].serve(requests * rounds)
         profiler.disable()
-        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats(
+            os.environ.get("BENCH_SORT", "tottime")
+        ).print_stats(int(os.environ.get("BENCH_TOP", "30")))
     samples: dict[str, list[float]] = {name: [] for name in STACKS}
     names = list(STACKS)
     for index in range(rounds):

@@ -1,33 +1,25 @@
-"""The four HTTP stacks the throughput benchmark compares, each serving the same route.
+"""The HTTP stacks the throughput benchmark compares, each serving the production route.
 
-- `bare`: FastAPI and nothing else.
-- `runtime`: `create_service_app` in production: request id and trace context, security
-  headers, timing, JSON access log with masking, body limit, error handlers.
-- `runtime_ratelimit`: the same plus the runtime's rate limiter (in memory), the behaviour
-  the peer stack has with slowapi.
-- `peer`: what people assemble today: asgi-correlation-id, `secure` headers and a structlog
-  access log in `@app.middleware("http")`, slowapi's middleware.
+The route (issue 16) is `GET /items/{item_id}` with a 5-field `response_model`; every request
+carries a bearer token (`production_token`).
+
+- `bare_model`: FastAPI and the route, nothing else (no token checked).
+- `runtime_model`: `create_service_app` in production: request id and trace context,
+  security headers, timing, JSON access log with masking, body limit, error handlers.
+- `runtime_auth`: the same plus local auth (HS256; a cache hit after the first request),
+  the route requiring the verified token.
+- `production`: the same plus the runtime's in-memory rate limiter, per principal.
+- `peer_production`: what people assemble today: asgi-correlation-id, `secure` headers and a
+  structlog access log in `@app.middleware("http")`, slowapi's middleware, and a PyJWT
+  dependency for the token.
 - `basehttp`: the runtime's behaviour written as `BaseHTTPMiddleware` layers.
-
-The production route (issue 16) is `GET /items/{item_id}` with a 5-field `response_model`
-and a bearer token, served by:
-
-- `bare_model`: FastAPI and the route, nothing else (no token checked);
-- `runtime_model`, `runtime_auth`, `production`: the runtime's stack; then with local auth
-  (HS256, a cache hit after the first request) and the route requiring the verified token; then
-  with the in-memory rate limiter too (the production route);
-- `peer_production`: the peer stack with its own auth, a PyJWT dependency, and slowapi.
-
-The token is the `BENCH_TOKEN` environment variable's (see `production_token`).
 """
-
-from __future__ import annotations
 
 import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel
@@ -54,40 +46,6 @@ def production_token() -> str:
 
 def _item(item_id: int, owner: str) -> Item:
     return Item(id=item_id, name=f"item-{item_id}", owner=owner, price=9.5, tags=["a", "b"])
-
-
-def _route(app: FastAPI, *, health: bool = True) -> FastAPI:
-    @app.get(ROUTE)
-    async def get_item(item_id: int) -> dict[str, Any]:
-        return {"id": item_id, "name": f"item-{item_id}", "tags": ["a", "b"]}
-
-    if health:
-
-        @app.get("/health/live")
-        async def live() -> dict[str, str]:
-            return {"status": "healthy"}
-
-    return app
-
-
-def bare() -> FastAPI:
-    return _route(FastAPI())
-
-
-def runtime() -> FastAPI:
-    from opsconductor_shared import ServiceSettings, create_service_app
-
-    settings = ServiceSettings(environment="production")
-    return _route(create_service_app("bench-service", "1.0.0", settings), health=False)
-
-
-def runtime_ratelimit() -> FastAPI:
-    from opsconductor_shared.ratelimit import RateLimitSettings, install_rate_limiting
-
-    app = runtime()
-    # In memory, as slowapi in the peer stack; a limit the load never reaches.
-    install_rate_limiting(app, RateLimitSettings(default_limit="600000/minute"))
-    return app
 
 
 def _model_route(app: FastAPI, *, health: bool = True) -> FastAPI:
@@ -129,7 +87,7 @@ def _authenticated(*, rate_limit: bool) -> FastAPI:
         install_rate_limiting(app, RateLimitSettings(default_limit="600000/minute"))
 
     @app.get(ROUTE, response_model=Item)
-    async def get_item(item_id: int, verified: Any = Depends(get_verified_token)) -> Item:
+    async def get_item(item_id: int, verified: Annotated[Any, Depends(get_verified_token)]) -> Item:
         return _item(item_id, verified.identity.user_id)
 
     return app
@@ -148,7 +106,7 @@ def peer_production() -> FastAPI:
     from opsconductor_shared.testing import KeySet
 
     secret = KeySet().hs256_secret
-    app = peer(route=False)
+    app = _peer_stack()
 
     def current_user(request: Request) -> str:
         header = request.headers.get("authorization", "")
@@ -168,7 +126,7 @@ def peer_production() -> FastAPI:
         return str(claims["sub"])
 
     @app.get(ROUTE, response_model=Item)
-    async def get_item(item_id: int, user: str = Depends(current_user)) -> Item:
+    async def get_item(item_id: int, user: Annotated[str, Depends(current_user)]) -> Item:
         return _item(item_id, user)
 
     @app.get("/health/live")
@@ -178,7 +136,7 @@ def peer_production() -> FastAPI:
     return app
 
 
-def peer(*, route: bool = True) -> FastAPI:
+def _peer_stack() -> FastAPI:
     import structlog
     from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
     from secure import Secure
@@ -198,7 +156,7 @@ def peer(*, route: bool = True) -> FastAPI:
     )
     log = structlog.get_logger("access")
     secure_headers = Secure.with_default_headers()
-    app = _route(FastAPI()) if route else FastAPI()
+    app = FastAPI()
     limiter = Limiter(key_func=get_remote_address, default_limits=["1000000/minute"])
     app.state.limiter = limiter
 
@@ -247,7 +205,7 @@ def basehttp() -> FastAPI:
 
     setup_service_logging("bench-service", json=True)
     log = get_logger("opsconductor.access")
-    app = _route(FastAPI())
+    app = _model_route(FastAPI())
     add_error_handlers(app)
     headers = {
         "x-content-type-options": "nosniff",
