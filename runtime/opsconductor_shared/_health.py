@@ -13,8 +13,8 @@ internal (a DSN, a host) reaches the report.
 when it is not, and its last error in words safe for a public report (`describe_error`: no
 address, no URL, no password). It logs an outage as state changes, never per failure: one
 `dependency_down` line, then at most one `dependency_still_down` line every
-`still_down_every` seconds, and one `dependency_up` line, all at WARNING and without a
-traceback (an outage is expected; the code that meets an unexpected error logs its
+`still_down_every` seconds, and one `dependency_up` line, at WARNING (ERROR for the outage
+lines of a dependency whose absence fails requests) and without a traceback (an outage is expected; the code that meets an unexpected error logs its
 traceback itself). Readiness checks report it through `raise_if_down`.
 """
 
@@ -26,7 +26,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -89,6 +89,7 @@ class DependencyState:
     Args:
         name: the dependency in reports and log lines (`database`, `redis`, `auth-keys`).
         effect: what its absence does to requests, said in the `dependency_down` line.
+        level: of the `dependency_down` and `dependency_still_down` lines.
         still_down_every: seconds between `dependency_still_down` lines of one outage.
         clock: a monotonic clock in seconds (tests pass a fake one).
     """
@@ -98,6 +99,7 @@ class DependencyState:
         name: str,
         *,
         effect: str | None = None,
+        level: Literal["warning", "error"] = "warning",
         still_down_every: float = DEFAULT_STILL_DOWN_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -105,6 +107,7 @@ class DependencyState:
             raise ValueError("still_down_every must be positive")
         self.name = name
         self.effect = effect
+        self._log_outage = getattr(_log, level)
         self.still_down_every = still_down_every
         self._clock = clock
         self.up: bool | None = None
@@ -128,7 +131,7 @@ class DependencyState:
         self.failures += 1
         if not self.down:
             self.up, self.down_since, self._logged_at, self.failures = False, now, now, 1
-            _log.warning(
+            self._log_outage(
                 "dependency_down",
                 dependency=self.name,
                 error=self.last_error,
@@ -136,7 +139,7 @@ class DependencyState:
             )
         elif now - self._logged_at >= self.still_down_every:
             self._logged_at = now
-            _log.warning(
+            self._log_outage(
                 "dependency_still_down",
                 dependency=self.name,
                 error=self.last_error,

@@ -4,14 +4,20 @@ missing, as an operator would start them, and how to read what they say."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
-from opsconductor_shared.testing import KeySet, TokenFactory
+import redis
+from opsconductor_shared.testing import KeySet, TokenFactory, wait_until
 
-from examples.launcher import ServiceProcess
+from examples.launcher import ServiceProcess, free_port
+from tests.services import service_missing
 
 KEYS = KeySet()
 TOKENS = TokenFactory(KEYS, algorithm="HS256")
@@ -73,6 +79,43 @@ def assert_no_traceback(service: ServiceProcess) -> None:
     assert "Traceback" not in text, text[-3000:]
 
 
+class RedisServer:
+    """A redis-server of the test's own on a free loopback port, not started until `start()`
+    (the shared Redis is never touched)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            service_missing("redis-server", self.url, FileNotFoundError("not on PATH"))
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+        def answers() -> bool:
+            try:
+                return bool(redis.Redis.from_url(self.url, socket_timeout=1).ping())
+            except redis.RedisError:
+                return False
+
+        wait_until(answers, timeout=20, message="redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    yield server
+    server.stop()

@@ -133,7 +133,9 @@ class Database:
         self._pool_timeout: type[Exception] = psycopg_pool.PoolTimeout
         self._checks_failed = 0
         self.state = DependencyState(
-            "database", effect="requests that need PostgreSQL answer 503 with Retry-After"
+            "database",
+            effect="requests that need PostgreSQL answer 503 with Retry-After",
+            level="error",
         )
         self._startup_work: list[tuple[str, StartupWork]] = []
         self._startup_pending: str | None = None
