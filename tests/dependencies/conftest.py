@@ -21,6 +21,7 @@ from tests.services import service_missing
 
 KEYS = KeySet()
 TOKENS = TokenFactory(KEYS, algorithm="HS256")
+RS256_TOKENS = TokenFactory(KEYS, algorithm="RS256")
 # The targets service trusts the kit's HS256 tokens: no auth service needed.
 HS256_AUTH = {"TARGETS_SERVICE_AUTH__HS256_SECRET": KEYS.hs256_secret}
 TARGET = {"hostname": "db.example.com", "os_type": "linux"}
