@@ -43,7 +43,6 @@ from opsconductor_shared import (
     create_service_app,
     error_responses,
     get_request_id,
-    get_runtime,
     install_auth,
     require_admin,
     require_role,
@@ -184,7 +183,8 @@ def create_app(
 
 
 def _storage(app: FastAPI, settings: TargetsSettings) -> TargetRepository:
-    """In memory, or PostgreSQL (its schema created at startup) when a database is configured."""
+    """In memory, or PostgreSQL when a database is configured: its schema is the database's
+    startup work, run once PostgreSQL is reachable (the service starts without it)."""
     if settings.database is None:
         return InMemoryTargetRepository()
     from opsconductor_shared.database import install_database  # noqa: PLC0415 - the postgres extra
@@ -193,5 +193,5 @@ def _storage(app: FastAPI, settings: TargetsSettings) -> TargetRepository:
 
     db = install_database(app, settings.database, fields={"targets_name_key": "name"})
     repository = PostgresTargetRepository(db, schema=settings.database_schema)
-    get_runtime(app).add_lifespan_hook(repository.lifespan)
+    db.add_startup_work(f"{settings.database_schema}.schema", repository.create_schema)
     return repository

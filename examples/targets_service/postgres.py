@@ -2,19 +2,17 @@
 
 The same interface and paging as the in-memory repository: offset pages with a total, keyset
 cursors on (sort keys..., id) by the library's `keyset_condition`, filters as SQL. The schema
-is created on start (idempotent). A duplicate name violates the unique index `targets_name_key`, which the runtime's
-SQLSTATE mapping turns into 409 CONFLICT with `errors[].field = "name"`. Each write and its
-audit entry are one transaction: a fault between them (a lost backend, a failed insert)
-rolls both back, so the client's retry succeeds.
+is created by `create_schema`, the database's startup work (idempotent; the runtime runs it
+once PostgreSQL is reachable, one replica at a time). A duplicate name violates the unique
+index `targets_name_key`, which the runtime's SQLSTATE mapping turns into 409 CONFLICT with
+`errors[].field = "name"`. Each write and its audit entry are one transaction: a fault between
+them (a lost backend, a failed insert) rolls both back, so the client's retry succeeds.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
 from opsconductor_contracts import AuditLog, PaginationParams
 from opsconductor_shared import ConflictError, NotFoundError, PaginatedResponse
 from opsconductor_shared.database import (
@@ -45,12 +43,8 @@ class PostgresTargetRepository:
         self.targets = sql.SQL("{}.targets").format(self.schema)
         self.audit = sql.SQL("{}.target_audit").format(self.schema)
 
-    @asynccontextmanager
-    async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
-        await self.create_schema()
-        yield
-
-    async def create_schema(self) -> None:
+    async def create_schema(self, conn: AsyncConnection[Any]) -> None:
+        """The schema, its tables and indexes, if missing (the database's startup work)."""
         statements = [
             sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(self.schema),
             sql.SQL(
@@ -69,11 +63,8 @@ class PostgresTargetRepository:
                 "CREATE TABLE IF NOT EXISTS {} (id TEXT PRIMARY KEY, at TIMESTAMPTZ NOT NULL, entry JSONB NOT NULL)"
             ).format(self.audit),
         ]
-        async with self.db.transaction() as conn:
-            # One service instance at a time creates the schema.
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('targets_service.schema'))")
-            for statement in statements:
-                await conn.execute(statement)
+        for statement in statements:
+            await conn.execute(statement)
 
     def _where(self, query: TargetQuery) -> tuple[sql.Composable, list[Any]]:
         clauses: list[sql.Composable] = []
