@@ -226,7 +226,7 @@ def _add_service_account_routes(
     @app.post(
         "/auth/token",
         response_model=TokenResponse,
-        responses=error_responses(400, 401),
+        responses=error_responses(400, 401, 422),
         dependencies=[Depends(rate_limit(settings.token_limit, name="token"))],
         openapi_extra={**PUBLIC, "requestBody": _TOKEN_REQUEST_BODY},
         tags=["auth"],
