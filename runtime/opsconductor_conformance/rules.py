@@ -162,11 +162,11 @@ def _summary(differences: list[SchemaDifference]) -> str:
     "component-compat",
     VALIDATE,
     E,
-    "A component that is a shared contract (same name, x-opsconductor-contract, a FastAPI generic such as Page_Target_, or a page by structure) is compatible with it in the contract's direction.",
+    "A component that is a shared contract (same name and structure, x-opsconductor-contract, a FastAPI generic such as Page_Target_, or a page by structure) is compatible with it in the contract's direction; the finding says how it was matched.",
 )
 def _check_component_compat(doc: ServiceDocument, shared: SharedContracts) -> Iterator[Hit]:
     view = contract_view(doc, shared)
-    for name, contract in view.contracts.items():
+    for name, (contract, how) in view.matches.items():
         where = f"/components/schemas/{escape_pointer_token(name)}"
         if contract not in shared.names:
             yield (
@@ -182,7 +182,7 @@ def _check_component_compat(doc: ServiceDocument, shared: SharedContracts) -> It
         for difference in view.differences(contract, doc.components[name], direction):
             yield (
                 f"{where}{difference.pointer}",
-                f"{name} is the shared {contract} ({direction}) but {difference.message}; generate it from opsconductor_contracts.{contract}",
+                f"{name} is taken for the shared {contract} ({how}; {direction}) but {difference.message}; generate it from opsconductor_contracts.{contract}",
                 None,
             )
 
