@@ -1,6 +1,8 @@
 """`opsconductor-contracts`: the command line of the conformance tooling.
 
     opsconductor-contracts validate SOURCE... [--format F] [--strict] [--config PATH]
+                                      (several sources: the fleet view first; --format html:
+                                      the fleet page, see `fleet`)
     opsconductor-contracts breaking --against REF | --against-dir DIR [--schemas DIR]
     opsconductor-contracts lint [DIRECTORY]
     opsconductor-contracts rules
@@ -25,6 +27,7 @@ from typing import IO, NoReturn
 from .breaking import CONTRACTS_SERVICE, compare_schema_sets, schema_dir_label
 from .config import Config, ConfigError, load_config
 from .document import SharedContracts
+from .fleet import FLEET_FORMATS, render_fleet
 from .report import FORMATS, Report, render_report
 from .rules import BREAKING, LINT, RULES, VALIDATE, Rule, lint_schema_dir
 from .schemaset import SchemaSet, SchemaSetError, load_schema_dir, shared_schema_dir
@@ -80,8 +83,9 @@ def _use_color(args: argparse.Namespace, stream: IO[str]) -> bool:
     return stream.isatty()
 
 
-def _emit(report: Report, args: argparse.Namespace) -> int:
-    text = render_report(report, args.format, color=_use_color(args, sys.stdout))
+def _emit(report: Report, args: argparse.Namespace, text: str | None = None) -> int:
+    if text is None:
+        text = render_report(report, args.format, color=_use_color(args, sys.stdout))
     if args.output:
         try:
             Path(args.output).write_text(text, encoding="utf-8")
@@ -126,6 +130,10 @@ def _validate(args: argparse.Namespace) -> int:
         strict=args.strict,
         positions=args.format in POSITIONED_FORMATS,
     )
+    if args.format == "html" or (len(sources) > 1 and args.format in FLEET_FORMATS):
+        documents = [source.document for source in sources]
+        color = _use_color(args, sys.stdout)
+        return _emit(report, args, render_fleet(report, documents, args.format, color=color))
     return _emit(report, args)
 
 
@@ -175,11 +183,11 @@ def _rules(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _output_options(parser: argparse.ArgumentParser) -> None:
+def _output_options(parser: argparse.ArgumentParser, *extra_formats: str) -> None:
     parser.add_argument(
         "--format",
         "-f",
-        choices=list(FORMATS),
+        choices=[*FORMATS, *extra_formats],
         default="text",
         help="output format (default: text)",
     )
@@ -228,7 +236,7 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_TIMEOUT,
         help=f"seconds to wait for a URL, in total (default: {DEFAULT_TIMEOUT:g})",
     )
-    _output_options(validate)
+    _output_options(validate, "html")  # the fleet page (see `fleet`)
     validate.set_defaults(handler=_validate)
     breaking = commands.add_parser(
         "breaking", help="report breaking changes of the shared schemas against an older version"
