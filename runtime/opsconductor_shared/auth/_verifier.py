@@ -174,6 +174,8 @@ def identity_from_claims(claims: TokenClaims) -> Identity:
         token_version=claims.token_version,
         token_id=claims.jti,
         expires_at=datetime.fromtimestamp(claims.exp, UTC),
+        principal_type=claims.principal_type,
+        scopes=claims.scope.split() if claims.scope else [],
     )
 
 
