@@ -23,6 +23,7 @@ from starlette.responses import Response
 from .._app import get_runtime
 from .._errors import StandardHTTPException
 from .._operations import raises_errors
+from .._problem import problem_instance
 from ._errors import handle_database_error
 from ._pool import Database, _require_postgres
 from ._settings import DatabaseSettings
@@ -79,7 +80,7 @@ def install_database(
         )
         handler: Any = request.app.exception_handlers.get(StandardHTTPException)
         if handler is None:
-            response: Response = mapped.to_response(instance=request.url.path)
+            response: Response = mapped.to_response(instance=problem_instance(request.scope))
         else:
             response = await handler(request, mapped)
         return response
