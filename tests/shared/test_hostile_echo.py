@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opsconductor_shared import ValidationError
 from opsconductor_shared._handlers import validation_error_details
+from opsconductor_shared._pagination import parse_sort
 from opsconductor_shared._problem import problem_response
 from opsconductor_shared.testing import KeySet, TokenFactory
 
@@ -153,3 +154,15 @@ def test_a_validators_message_that_holds_the_input_is_not_sent(marker: str) -> N
     assert not _echoed(marker, body)
     assert [detail.field for detail in details] == ["address", "id"]
     assert details[1].detail == "Input should be a valid UUID."
+
+
+@settings(max_examples=100)
+@given(marker=MARKERS)
+def test_an_unknown_sort_field_is_named_by_position_not_echoed(marker: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_sort(f"name,{marker}", frozenset({"name", "created_at"}))
+    error = caught.value
+    text = str(error.detail) + "".join(detail.detail for detail in error.errors)
+    assert not _echoed(marker, text)
+    assert "created_at, name" in text
+    assert "2" in text  # which one of the fields it was
