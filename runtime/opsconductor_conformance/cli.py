@@ -8,14 +8,16 @@
     opsconductor-contracts rules
 
 Exit codes: 0 clean, 1 findings that fail the run (errors, or warnings with `--strict`),
-2 bad usage or unreadable input, with a one-line reason on stderr, 141 when the reader of the
-output went away (`opsconductor-contracts rules | head`), quietly, as a command that SIGPIPE
-ended.
+2 bad usage or unreadable input, with a one-line reason on stderr, 3 a defect of this tool (an
+unexpected exception: one line naming it, and "please report"; never a traceback, and never 1,
+so CI can tell a crash from a failed check), 141 when the reader of the output went away
+(`opsconductor-contracts rules | head`), quietly, as a command that SIGPIPE ended.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -38,6 +40,7 @@ PROG = "opsconductor-contracts"
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_DEFECT = 3
 EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE's number on every POSIX system
 CONFIGURABLE_RULES: tuple[Rule, ...] = RULES.rules(VALIDATE, BREAKING)
 """The rules a configuration may name: those of `validate` and `breaking`."""
@@ -50,6 +53,18 @@ class _UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive finite number of seconds, such as 10 (not {text!r})"
+        )
+    return value
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -190,7 +205,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Check OpenAPI documents and schemas against the OpsConductor contracts.",
-        epilog="Exit codes: 0 clean, 1 findings (errors, or warnings with --strict), 2 bad usage or unreadable input.",
+        epilog="Exit codes: 0 clean, 1 findings (errors, or warnings with --strict), 2 bad usage or unreadable input, 3 a defect of this tool (please report it).",
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     validate = commands.add_parser(
@@ -209,9 +224,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument(
         "--timeout",
-        type=float,
+        type=_timeout,
         default=DEFAULT_TIMEOUT,
-        help=f"seconds to wait for a URL (default: {DEFAULT_TIMEOUT:g})",
+        help=f"seconds to wait for a URL, in total (default: {DEFAULT_TIMEOUT:g})",
     )
     _output_options(validate, "html")  # the fleet page (see `fleet`)
     validate.set_defaults(handler=_validate)
@@ -244,7 +259,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 clean, 1 findings, 2 bad usage or
-    input, 141 the output's reader went away)."""
+    input, 3 a defect of this tool, 141 the output's reader went away)."""
     try:
         return _run(argv)
     except BrokenPipeError:
@@ -266,8 +281,29 @@ def _run(argv: Sequence[str] | None) -> int:
         return _usage(" ".join(str(exc).split()))
     except RecursionError:
         return _usage("the input nests too deeply to check")
+    except BrokenPipeError:
+        raise
+    except Exception as exc:  # the one crash boundary: a defect of ours, exit 3, never 1
+        return _defect(exc)
     sys.stdout.flush()  # a closed pipe shows here, inside `main`, not at exit
     return code
+
+
+def _defect(exc: Exception) -> int:
+    where = exc.__traceback__
+    while where is not None and where.tb_next is not None:
+        where = where.tb_next
+    at = ""
+    if where is not None:
+        code = where.tb_frame.f_code
+        at = f" in {Path(code.co_filename).name}:{where.tb_lineno} ({code.co_name})"
+    reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+    print(
+        f"{PROG}: internal error{at}: {reason}; this is a defect of {PROG}, not of your input: "
+        "please report it to the opsconductor-shared maintainers with the command line",
+        file=sys.stderr,
+    )
+    return EXIT_DEFECT
 
 
 def _usage(message: str) -> int:
