@@ -1,7 +1,8 @@
 """The app factory: `create_service_app`, and the `ServiceRuntime` it puts on `app.state`.
 
     create_service_app(name, version, settings)
-      ├── setup_service_logging          (JSON in production, console in development)
+      ├── setup_service_logging          (JSON in production, console in development;
+      │                                  buffered: lines written by a writer thread)
       ├── add_error_handlers             (every error FastAPI answers is the shared envelope)
       ├── the middleware stack           (below)
       ├── the runtime's routes           /health/live, /health/ready, /health, /metrics,
@@ -59,7 +60,7 @@ from starlette.types import ASGIApp
 from ._client_ip import ClientAddressResolver
 from ._handlers import add_error_handlers
 from ._health import CheckFunction, HealthRegistry, add_health_routes
-from ._logging import get_logger, setup_service_logging
+from ._logging import flush_logs, get_logger, setup_service_logging
 from ._openapi import install_openapi
 from ._operations import RouteErrors, check_operation_ids, operation_id_for
 from ._routes import RuntimeRoutes, docs_routes
@@ -161,17 +162,22 @@ class ServiceRuntime:
     @asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         check_operation_ids(app.routes, self.routes.routes)
-        async with AsyncExitStack() as stack:
-            for hook in self._hooks:
-                await stack.enter_async_context(hook(app))
-            self.started = True
-            _log.info(
-                "service_started", version=self.version, environment=self.settings.environment
-            )
-            try:
-                yield
-            finally:
-                _log.info("service_stopping")
+        try:
+            async with AsyncExitStack() as stack:
+                for hook in self._hooks:
+                    await stack.enter_async_context(hook(app))
+                self.started = True
+                _log.info(
+                    "service_started",
+                    version=self.version,
+                    environment=self.settings.environment,
+                )
+                try:
+                    yield
+                finally:
+                    _log.info("service_stopping")
+        finally:
+            flush_logs()  # the access log's last lines, whatever the hooks did
 
 
 class _ServiceApp(FastAPI):
@@ -299,7 +305,7 @@ def create_service_app(
     """
     settings = settings or ServiceSettings.for_service(name)
     if configure_logging:
-        setup_service_logging(name, level=settings.log.level, json=settings.log_json)
+        setup_service_logging(name, level=settings.log.level, json=settings.log_json, buffered=True)
     _warn_unknown_settings(name, settings)
     runtime = ServiceRuntime(name, version, settings)
 
