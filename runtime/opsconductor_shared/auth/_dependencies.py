@@ -96,7 +96,11 @@ async def get_verified_token(
     recorded = recorded_verification(request.scope, credentials.credentials)
     if isinstance(recorded, Exception):
         raise recorded
-    verified = recorded or await get_verifier(request.app).verify(credentials.credentials)
+    if recorded is not None:
+        # `BearerIdentityMiddleware` verified it and already set the identity, the log
+        # context and the caller token.
+        return recorded
+    verified = await get_verifier(request.app).verify(credentials.credentials)
     request.state.identity = verified.identity
     bind_log_context(user_id=verified.identity.user_id)
     bind_caller_token(credentials.credentials)
