@@ -1,5 +1,5 @@
 """`make bench`: run every `bench/bench_*.py`, write `bench/results.json`, `bench/results.md`,
-the HTTP chart `bench/http.png`, and the README's benchmark section.
+the HTTP chart `docs/assets/http.png`, and the table of `docs/benchmarks.md`.
 
 Usage: python bench/run.py [--quick] [--only NAME ...] [--no-readme]
 """
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import ROOT, Row
 
 BENCH = ROOT / "bench"
-README = ROOT / "README.md"
+README = ROOT / "docs" / "benchmarks.md"  # the docs page that carries the table
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 VERSIONS = (
     "fastapi",
@@ -166,7 +166,7 @@ def _update_readme(markdown: str, chart: bool) -> None:
     text = README.read_text()
     if START not in text or END not in text:
         return
-    image = "![HTTP throughput and latency](bench/http.png)\n\n" if chart else ""
+    image = "![HTTP throughput and latency](assets/http.png)\n\n" if chart else ""
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
     README.write_text(f"{head}{START}\n{image}{markdown}{END}{tail}")
@@ -214,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     markdown = _markdown(rows, meta)
     (BENCH / "results.md").write_text(markdown)
-    chart = "bench_http" in extra and _chart(extra["bench_http"], BENCH / "http.png")
+    chart = "bench_http" in extra and _chart(
+        extra["bench_http"], ROOT / "docs" / "assets" / "http.png"
+    )
     if not args.no_readme:
         _update_readme(markdown, chart)
     missed = [r["name"] for r in rows if r.get("met") is False]

@@ -63,6 +63,7 @@ from ._health import CheckFunction, HealthRegistry, add_health_routes
 from ._logging import flush_logs, get_logger, setup_service_logging
 from ._openapi import install_openapi
 from ._operations import RouteErrors, check_operation_ids, operation_id_for
+from ._problem import LEGACY_ERRORS_EXTENSION
 from ._routes import RuntimeRoutes, docs_routes
 from ._settings import ServiceSettings
 from .middleware import RequestBodyLimitMiddleware, RequestMetrics, StandardMiddleware
@@ -347,5 +348,10 @@ def create_service_app(
     add_error_handlers(app)
     _fill_standard_slots(runtime)
     _add_runtime_routes(app, runtime, docs)
-    install_openapi(app, routes=runtime.routes.routes, route_policies=runtime.route_policies)
+    install_openapi(
+        app,
+        routes=runtime.routes.routes,
+        route_policies=runtime.route_policies,
+        info_extensions={LEGACY_ERRORS_EXTENSION: True} if settings.legacy_error_member else None,
+    )
     return app

@@ -28,7 +28,7 @@ import select
 import sys
 import threading
 import time
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import IO, Any
 
 import orjson
@@ -36,7 +36,7 @@ import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from ._log_writer import LineWriter
-from ._masking import is_clean_flat_mapping, mask_sensitive_data
+from ._masking import is_clean_flat_mapping, mask_sensitive_data, safe_repr
 
 __all__ = [
     "DEFAULT_SLOW_QUERY_MS",
@@ -253,7 +253,58 @@ def _add_fields(logger: WrappedLogger, method: str, event_dict: EventDict) -> Ev
 
 
 def _render_json(_: WrappedLogger, __: str, event_dict: EventDict) -> bytes:
-    return orjson.dumps(event_dict, default=repr)
+    try:
+        return orjson.dumps(event_dict, default=safe_repr)
+    except TypeError:  # orjson's JSONEncodeError: a huge int, a lone surrogate, a key type
+        return orjson.dumps(_jsonable(event_dict, 0))
+
+
+_MAX_RENDER_DEPTH = 64
+_INT_RANGE = range(-(2**63), 2**64)
+
+
+def _jsonable(value: Any, depth: int) -> Any:
+    # Logging never raises: what the fast path refused becomes plain JSON data, with text
+    # (a safe repr) for whatever JSON cannot hold.
+    if value is None or isinstance(value, bool | float):
+        return value
+    if isinstance(value, int):
+        if value in _INT_RANGE:
+            return value
+        return f"<int of {value.bit_length()} bits>"
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if depth >= _MAX_RENDER_DEPTH:
+        return "[TRUNCATED]"
+    try:
+        if isinstance(value, Mapping):
+            return {
+                _jsonable(key if isinstance(key, str) else safe_repr(key), depth): _jsonable(
+                    item, depth + 1
+                )
+                for key, item in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [_jsonable(item, depth + 1) for item in value]
+    except Exception:  # a container that cannot be read is shown by its repr
+        return _jsonable(safe_repr(value), depth)
+    return _jsonable(safe_repr(value), depth)
+
+
+class _NeverRaising:
+    """Wraps a renderer: an event it cannot render is rendered again as plain JSON data."""
+
+    def __init__(self, renderer: Processor) -> None:
+        self._renderer = renderer
+
+    def __call__(self, logger: WrappedLogger, method: str, event_dict: EventDict) -> Any:
+        # The renderer takes fields out of the event as it goes: a failed attempt leaves it
+        # half-empty, so the second starts from a copy.
+        original = dict(event_dict)
+        try:
+            return self._renderer(logger, method, event_dict)
+        except Exception:
+            return self._renderer(logger, method, _jsonable(original, 0))
 
 
 def _render_json_text(logger: WrappedLogger, method: str, event_dict: EventDict) -> str:
@@ -312,7 +363,9 @@ def setup_service_logging(
     _STATE.service = service_name
     _STATE.sink.use(stream or sys.stdout, buffered=buffered)
     colours = not json and bool(getattr(_STATE.sink.stream, "isatty", lambda: False)())
-    renderer: Processor = _render_json if json else structlog.dev.ConsoleRenderer(colors=colours)
+    renderer: Processor = (
+        _render_json if json else _NeverRaising(structlog.dev.ConsoleRenderer(colors=colours))
+    )
     _STATE.processors[:] = [_filter_level, *_shared_processors(), renderer]
     if not _STATE.configured:
         structlog.configure(
@@ -327,7 +380,7 @@ def setup_service_logging(
 
 def _route_stdlib_logging(json: bool, colours: bool) -> None:
     renderer: Processor = (
-        _render_json_text if json else structlog.dev.ConsoleRenderer(colors=colours)
+        _render_json_text if json else _NeverRaising(structlog.dev.ConsoleRenderer(colors=colours))
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *_shared_processors()],
