@@ -88,6 +88,7 @@ class ServiceProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.stop()
                 raise RuntimeError(
                     f"{self.name} exited with {self.process.returncode}; see {self.log_path}"
                 )

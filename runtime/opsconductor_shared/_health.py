@@ -115,6 +115,8 @@ class DependencyState:
         self.down_since: float | None = None
         self.failures = 0
         self._logged_at = 0.0
+        self.known = asyncio.Event()
+        """Set once an attempt has succeeded or failed."""
 
     def __repr__(self) -> str:
         state = "unknown" if self.up is None else "up" if self.up else "down"
@@ -129,6 +131,7 @@ class DependencyState:
         now = self._clock()
         self.last_error = describe_error(error)
         self.failures += 1
+        self.known.set()
         if not self.down:
             self.up, self.down_since, self._logged_at, self.failures = False, now, now, 1
             self._log_outage(
@@ -151,6 +154,7 @@ class DependencyState:
         """Record a successful attempt; logs the outage's end when there was one."""
         if self.up:
             return
+        self.known.set()
         if self.down:
             now = self._clock()
             _log.warning(
@@ -261,6 +265,21 @@ class HealthRegistry:
     async def run(self) -> list[DependencyCheck]:
         """Run every check concurrently; one result per check, in registration order."""
         return list(await asyncio.gather(*(self._run(check) for check in self._checks.values())))
+
+    async def wait_ready(self, within: float, *, interval: float = 0.25) -> list[DependencyCheck]:
+        """Run the checks until no critical one fails, at most `within` seconds; the
+        critical checks that still fail (none: ready)."""
+        deadline = time.monotonic() + within
+        while True:
+            failing = [
+                check
+                for check in await self.run()
+                if check.critical and check.status is HealthStatus.unhealthy
+            ]
+            remaining = deadline - time.monotonic()
+            if not failing or remaining <= 0:
+                return failing
+            await asyncio.sleep(min(interval, remaining))
 
     def report(self, checks: list[DependencyCheck]) -> HealthResponse:
         """The health report for these check results."""
