@@ -67,7 +67,7 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, timeout: float = 30) -> ServiceProcess:
+    def start(self, *, timeout: float = 90) -> ServiceProcess:
         """Start the process (in `isolated_environment(self.env)`) and wait until
         `/health/live` answers.
 
