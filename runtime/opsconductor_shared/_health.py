@@ -21,6 +21,7 @@ traceback itself). Readiness checks report it through `raise_if_down`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -107,7 +108,7 @@ class DependencyState:
             raise ValueError("still_down_every must be positive")
         self.name = name
         self.effect = effect
-        self._log_outage = getattr(_log, level)
+        self.level = level
         self.still_down_every = still_down_every
         self._clock = clock
         self.up: bool | None = None
@@ -134,7 +135,8 @@ class DependencyState:
         self.known.set()
         if not self.down:
             self.up, self.down_since, self._logged_at, self.failures = False, now, now, 1
-            self._log_outage(
+            _log.log(
+                logging.ERROR if self.level == "error" else logging.WARNING,
                 "dependency_down",
                 dependency=self.name,
                 error=self.last_error,
@@ -142,7 +144,8 @@ class DependencyState:
             )
         elif now - self._logged_at >= self.still_down_every:
             self._logged_at = now
-            self._log_outage(
+            _log.log(
+                logging.ERROR if self.level == "error" else logging.WARNING,
                 "dependency_still_down",
                 dependency=self.name,
                 error=self.last_error,
