@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PORTS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv setup generate check lint format typecheck drift schema-lint test bench bench-quick bench-tools demo serve clean
+.PHONY: help venv setup generate check lint format typecheck drift schema-lint test docs bench bench-quick bench-tools demo serve clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ schema-lint: venv ## every schema: valid OpenAPI 3.1, described, examples valid
 test: venv ## the whole test suite (integration tests use PostgreSQL and Redis on loopback)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+docs: venv ## the docs site into site/ (mkdocs-material; --strict: a broken link or reference fails)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 demo: venv ## start both reference services on loopback, walk through them, validate, stop (logs kept)
 	$(PY) -m examples.demo
 
@@ -59,11 +62,11 @@ bench-tools: venv ## what the benchmarks need beyond the venv: wrk and the bench
 	@command -v wrk >/dev/null || (echo "installing wrk (Debian package)"; apt-get install -y -q wrk >/dev/null || sudo apt-get install -y -q wrk >/dev/null)
 	@$(PY) -c "import matplotlib, asgi_correlation_id, secure, slowapi, limits" 2>/dev/null || $(PY) -m pip install --quiet -e '.[bench]'
 
-bench: bench-tools ## every benchmark, side by side; writes bench/results.json, results.md, http.png, README table
+bench: bench-tools ## every benchmark, side by side; writes bench/results.json, results.md, docs/assets/http.png, the docs/benchmarks.md table
 	$(PY) bench/run.py
 
 bench-quick: bench-tools ## the same with fewer, shorter rounds (development; under 2 minutes)
 	$(PY) bench/run.py --quick
 
 clean: ## remove the venv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist site

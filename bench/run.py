@@ -1,5 +1,5 @@
 """`make bench`: run every `bench/bench_*.py`, write `bench/results.json`, `bench/results.md`,
-the HTTP chart `bench/http.png`, and the README's benchmark section.
+the HTTP chart `docs/assets/http.png`, and the table of `docs/benchmarks.md`.
 
 Usage: python bench/run.py [--quick] [--only NAME ...] [--no-readme]
 """
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import ROOT, Row
 
 BENCH = ROOT / "bench"
-README = ROOT / "README.md"
+README = ROOT / "docs" / "benchmarks.md"  # the docs page that carries the table
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 VERSIONS = (
     "fastapi",
@@ -83,8 +83,14 @@ def _markdown(rows: list[Row], meta: dict[str, Any]) -> str:
     ]
     for r in rows:
         result = "" if r.get("met") is None else ("met" if r["met"] else "**missed**")
+        if r.get("rounds_disagree") and r.get("target"):
+            result = "undecided: rounds disagree"
+        ratio = f"{r['ratio']:.2f}x"
+        if r.get("range"):
+            low, high = r["range"]
+            ratio += f" ({low:.2f}-{high:.2f}, {r['rounds']} rounds)"
         lines.append(
-            f"| {r['group']} | {r['name']} | {_fmt(r['baseline_value'], r['unit'])} | {_fmt(r['contender_value'], r['unit'])} | {r['ratio']:.2f}x | {r.get('target') or ''} | {result} |"
+            f"| {r['group']} | {r['name']} | {_fmt(r['baseline_value'], r['unit'])} | {_fmt(r['contender_value'], r['unit'])} | {ratio} | {r.get('target') or ''} | {result} |"
         )
     notes = [f"- {r['name']}: {r['notes']}" for r in rows if r.get("notes")]
     if notes:
@@ -110,14 +116,15 @@ def _chart(http: dict[str, Any], path: Path) -> bool:
     medians, labels = http["medians"], http["stacks"]
     names = list(labels)
     short = {
-        "bare": "bare FastAPI",
-        "runtime": "runtime",
-        "runtime_ratelimit": "runtime +\nrate limiting",
-        "peer": "peer stack",
+        "bare_model": "bare FastAPI",
+        "runtime_model": "runtime",
+        "runtime_auth": "runtime +\nauth",
+        "production": "production\n(+ rate limit)",
+        "peer_production": "peer stack",
         "basehttp": "BaseHTTPMiddleware",
     }
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    colours = ["#9e9e9e", "#1565c0", "#42a5f5", "#ef6c00", "#6d4c41"]
+    colours = ["#9e9e9e", "#1565c0", "#1e88e5", "#42a5f5", "#ef6c00", "#6d4c41"]
     left.bar(
         [short.get(n, n) for n in names],
         [medians[n]["rps"] for n in names],
@@ -159,7 +166,7 @@ def _update_readme(markdown: str, chart: bool) -> None:
     text = README.read_text()
     if START not in text or END not in text:
         return
-    image = "![HTTP throughput and latency](bench/http.png)\n\n" if chart else ""
+    image = "![HTTP throughput and latency](assets/http.png)\n\n" if chart else ""
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
     README.write_text(f"{head}{START}\n{image}{markdown}{END}{tail}")
@@ -207,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     markdown = _markdown(rows, meta)
     (BENCH / "results.md").write_text(markdown)
-    chart = "bench_http" in extra and _chart(extra["bench_http"], BENCH / "http.png")
+    chart = "bench_http" in extra and _chart(
+        extra["bench_http"], ROOT / "docs" / "assets" / "http.png"
+    )
     if not args.no_readme:
         _update_readme(markdown, chart)
     missed = [r["name"] for r in rows if r.get("met") is False]
