@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import FastAPI
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -37,6 +37,13 @@ DEFAULT_TTL = 24 * 3600.0
 DEFAULT_LOCK_TTL = 60.0
 DEFAULT_MAX_KEY_LENGTH = 255
 DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
+DEFAULT_REDIS_TIMEOUT = 1.0
+# Longer than a cache's: a claim is a correctness check, and a timeout is a 503.
+_REDIS_TIMEOUTS = {
+    "socket_timeout": DEFAULT_REDIS_TIMEOUT,
+    "connect_timeout": DEFAULT_REDIS_TIMEOUT,
+    "pool_timeout": 2 * DEFAULT_REDIS_TIMEOUT,
+}
 
 
 class IdempotencySettings(BaseModel):
@@ -45,7 +52,17 @@ class IdempotencySettings(BaseModel):
     storage: Literal["memory", "redis"] = Field(
         "memory", description="memory: this process only; redis: shared by every replica."
     )
-    redis: RedisSettings = Field(default_factory=RedisSettings)
+
+    @field_validator("redis", mode="before")
+    @classmethod
+    def _idempotency_timeouts(cls, value: Any) -> Any:
+        # Set from the environment (`...__REDIS__URL`) the nested model starts from its own
+        # defaults; the timeouts not given are this store's.
+        return {**_REDIS_TIMEOUTS, **value} if isinstance(value, dict) else value
+
+    redis: RedisSettings = Field(
+        default_factory=lambda: RedisSettings.model_validate(_REDIS_TIMEOUTS)
+    )
     key_prefix: str = Field(DEFAULT_KEY_PREFIX, min_length=1, max_length=64)
     ttl: float = Field(DEFAULT_TTL, gt=0, description="How long a stored response is replayed.")
     lock_ttl: float = Field(
