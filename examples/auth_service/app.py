@@ -344,7 +344,10 @@ async def _client_credentials(request: Request) -> ClientCredentialsRequest:
     try:
         return ClientCredentialsRequest.model_validate(fields)
     except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_input=False), body=None) from exc
+        problems = [
+            {**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_input=False)
+        ]
+        raise RequestValidationError(problems, body=None) from exc
 
 
 def _done(message: str) -> StandardResponse:

@@ -27,6 +27,8 @@ The middleware stack, outermost first, is `MIDDLEWARE_SLOTS`, written here once:
     auth         the bearer identity (`install_auth`)
     rate_limit   the service-wide limits (`install_rate_limiting`)
     body_limit   the request body limit
+    idempotency  stores the response of a request that claimed an `Idempotency-Key`
+                 (`install_idempotency`)
     ...          the app FastAPI builds: its error handling, the service's own middleware
                  (`app.add_middleware`), the routes
 
@@ -37,8 +39,9 @@ and is timed and logged. `cors` comes next, so a browser can read every refusal 
 counts them. `auth` is outside `rate_limit`, so limits count per principal and role, not per
 address. `rate_limit` is outside `body_limit`, so a refused request costs no body reading,
 and a flood of oversized requests is limited too. `body_limit` is innermost, right outside
-the app that reads the body; issue 18's `idempotency` slot goes after it (it replays what the
-app answered and fingerprints a body the limit has already bounded).
+the app that reads the body but for `idempotency`, which stores what the app answered for a
+keyed request (the dependency that claims the key fingerprints a body the limit has already
+bounded; a refusal by an outer layer is never stored).
 
 `ServiceRuntime.middleware` holds one slot per name; `create_service_app` fills `standard`,
 `cors` and `body_limit`, `install_auth` and `install_rate_limiting` fill theirs, each by
@@ -82,7 +85,7 @@ __all__ = [
     "register_health_check",
 ]
 
-MIDDLEWARE_SLOTS = ("standard", "cors", "auth", "rate_limit", "body_limit")
+MIDDLEWARE_SLOTS = ("standard", "cors", "auth", "rate_limit", "body_limit", "idempotency")
 """The runtime's middleware, outermost first (see the module docstring)."""
 
 LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
