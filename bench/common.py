@@ -38,8 +38,15 @@ def row(
     target: str | None = None,
     met: bool | None = None,
     notes: str = "",
+    rounds: int | None = None,
+    range: list[float] | None = None,  # noqa: A002 - the field's name in results.json
+    rounds_disagree: bool | None = None,
 ) -> Row:
-    """One result row; `ratio` is contender / baseline."""
+    """One result row; `ratio` is contender / baseline.
+
+    Rows measured over rounds also carry `rounds`, `range` (the lowest and highest per-round
+    ratio) and `rounds_disagree` (too noisy to claim a target: `met` is then None).
+    """
     ratio = contender_value / baseline_value if baseline_value else float("inf")
     return {
         "group": group,
@@ -53,6 +60,8 @@ def row(
         "target": target,
         "met": met,
         "notes": notes,
+        **({} if rounds is None else {"rounds": rounds, "range": range}),
+        **({} if rounds_disagree is None else {"rounds_disagree": rounds_disagree}),
     }
 
 

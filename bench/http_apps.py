@@ -1,33 +1,57 @@
-"""The four HTTP stacks the throughput benchmark compares, each serving the same route.
+"""The HTTP stacks the throughput benchmark compares, each serving the production route.
 
-- `bare`: FastAPI and nothing else.
-- `runtime`: `create_service_app` in production: request id and trace context, security
-  headers, timing, JSON access log with masking, body limit, error handlers.
-- `runtime_ratelimit`: the same plus the runtime's rate limiter (in memory), the behaviour
-  the peer stack has with slowapi.
-- `peer`: what people assemble today: asgi-correlation-id, `secure` headers and a structlog
-  access log in `@app.middleware("http")`, slowapi's middleware.
+The route (issue 16) is `GET /items/{item_id}` with a 5-field `response_model`; every request
+carries a bearer token (`production_token`).
+
+- `bare_model`: FastAPI and the route, nothing else (no token checked).
+- `runtime_model`: `create_service_app` in production: request id and trace context,
+  security headers, timing, JSON access log with masking, body limit, error handlers.
+- `runtime_auth`: the same plus local auth (HS256; a cache hit after the first request),
+  the route requiring the verified token.
+- `production`: the same plus the runtime's in-memory rate limiter, per principal.
+- `peer_production`: what people assemble today: asgi-correlation-id, `secure` headers and a
+  structlog access log in `@app.middleware("http")`, slowapi's middleware, and a PyJWT
+  dependency for the token.
 - `basehttp`: the runtime's behaviour written as `BaseHTTPMiddleware` layers.
 """
-
-from __future__ import annotations
 
 import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from pydantic import BaseModel
 from starlette.middleware.base import BaseHTTPMiddleware
 
 ROUTE = "/items/{item_id}"
+TOKEN_VARIABLE = "BENCH_TOKEN"
 
 
-def _route(app: FastAPI, *, health: bool = True) -> FastAPI:
-    @app.get(ROUTE)
-    async def get_item(item_id: int) -> dict[str, Any]:
-        return {"id": item_id, "name": f"item-{item_id}", "tags": ["a", "b"]}
+class Item(BaseModel):
+    id: int
+    name: str
+    owner: str
+    price: float
+    tags: list[str]
+
+
+def production_token() -> str:
+    """An HS256 access token the production apps accept (the testing kit's published secret)."""
+    from opsconductor_shared.testing import KeySet, TokenFactory
+
+    return TokenFactory(KeySet(), algorithm="HS256", ttl=24 * 3600).issue()
+
+
+def _item(item_id: int, owner: str) -> Item:
+    return Item(id=item_id, name=f"item-{item_id}", owner=owner, price=9.5, tags=["a", "b"])
+
+
+def _model_route(app: FastAPI, *, health: bool = True) -> FastAPI:
+    @app.get(ROUTE, response_model=Item)
+    async def get_item(item_id: int) -> Item:
+        return _item(item_id, "anyone")
 
     if health:
 
@@ -38,27 +62,81 @@ def _route(app: FastAPI, *, health: bool = True) -> FastAPI:
     return app
 
 
-def bare() -> FastAPI:
-    return _route(FastAPI())
+def bare_model() -> FastAPI:
+    return _model_route(FastAPI())
 
 
-def runtime() -> FastAPI:
+def runtime_model() -> FastAPI:
     from opsconductor_shared import ServiceSettings, create_service_app
 
     settings = ServiceSettings(environment="production")
-    return _route(create_service_app("bench-service", "1.0.0", settings), health=False)
+    return _model_route(create_service_app("bench-service", "1.0.0", settings), health=False)
 
 
-def runtime_ratelimit() -> FastAPI:
+def _authenticated(*, rate_limit: bool) -> FastAPI:
+    from opsconductor_shared import ServiceSettings, create_service_app
+    from opsconductor_shared.auth import get_verified_token, install_auth
     from opsconductor_shared.ratelimit import RateLimitSettings, install_rate_limiting
+    from opsconductor_shared.testing import KeySet
 
-    app = runtime()
-    # In memory, as slowapi in the peer stack; a limit the load never reaches.
-    install_rate_limiting(app, RateLimitSettings(default_limit="600000/minute"))
+    settings = ServiceSettings(environment="production")
+    app = create_service_app("bench-service", "1.0.0", settings)
+    install_auth(app, KeySet().hs256_settings())
+    if rate_limit:
+        # In memory, per principal; a limit the load never reaches.
+        install_rate_limiting(app, RateLimitSettings(default_limit="600000/minute"))
+
+    @app.get(ROUTE, response_model=Item)
+    async def get_item(item_id: int, verified: Annotated[Any, Depends(get_verified_token)]) -> Item:
+        return _item(item_id, verified.identity.user_id)
+
     return app
 
 
-def peer() -> FastAPI:
+def runtime_auth() -> FastAPI:
+    return _authenticated(rate_limit=False)
+
+
+def production() -> FastAPI:
+    return _authenticated(rate_limit=True)
+
+
+def peer_production() -> FastAPI:
+    import jwt
+    from opsconductor_shared.testing import KeySet
+
+    secret = KeySet().hs256_secret
+    app = _peer_stack()
+
+    def current_user(request: Request) -> str:
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("bearer "):
+            raise HTTPException(401, "missing token")
+        try:
+            claims = jwt.decode(
+                header[7:],
+                secret,
+                algorithms=["HS256"],
+                audience="opsconductor",
+                issuer="opsconductor-auth",
+                options={"require": ["exp", "iat", "sub"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise HTTPException(401, "invalid token") from exc
+        return str(claims["sub"])
+
+    @app.get(ROUTE, response_model=Item)
+    async def get_item(item_id: int, user: Annotated[str, Depends(current_user)]) -> Item:
+        return _item(item_id, user)
+
+    @app.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "healthy"}
+
+    return app
+
+
+def _peer_stack() -> FastAPI:
     import structlog
     from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
     from secure import Secure
@@ -78,7 +156,7 @@ def peer() -> FastAPI:
     )
     log = structlog.get_logger("access")
     secure_headers = Secure.with_default_headers()
-    app = _route(FastAPI())
+    app = FastAPI()
     limiter = Limiter(key_func=get_remote_address, default_limits=["1000000/minute"])
     app.state.limiter = limiter
 
@@ -127,7 +205,7 @@ def basehttp() -> FastAPI:
 
     setup_service_logging("bench-service", json=True)
     log = get_logger("opsconductor.access")
-    app = _route(FastAPI())
+    app = _model_route(FastAPI())
     add_error_handlers(app)
     headers = {
         "x-content-type-options": "nosniff",

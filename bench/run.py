@@ -83,8 +83,14 @@ def _markdown(rows: list[Row], meta: dict[str, Any]) -> str:
     ]
     for r in rows:
         result = "" if r.get("met") is None else ("met" if r["met"] else "**missed**")
+        if r.get("rounds_disagree") and r.get("target"):
+            result = "undecided: rounds disagree"
+        ratio = f"{r['ratio']:.2f}x"
+        if r.get("range"):
+            low, high = r["range"]
+            ratio += f" ({low:.2f}-{high:.2f}, {r['rounds']} rounds)"
         lines.append(
-            f"| {r['group']} | {r['name']} | {_fmt(r['baseline_value'], r['unit'])} | {_fmt(r['contender_value'], r['unit'])} | {r['ratio']:.2f}x | {r.get('target') or ''} | {result} |"
+            f"| {r['group']} | {r['name']} | {_fmt(r['baseline_value'], r['unit'])} | {_fmt(r['contender_value'], r['unit'])} | {ratio} | {r.get('target') or ''} | {result} |"
         )
     notes = [f"- {r['name']}: {r['notes']}" for r in rows if r.get("notes")]
     if notes:
@@ -110,14 +116,15 @@ def _chart(http: dict[str, Any], path: Path) -> bool:
     medians, labels = http["medians"], http["stacks"]
     names = list(labels)
     short = {
-        "bare": "bare FastAPI",
-        "runtime": "runtime",
-        "runtime_ratelimit": "runtime +\nrate limiting",
-        "peer": "peer stack",
+        "bare_model": "bare FastAPI",
+        "runtime_model": "runtime",
+        "runtime_auth": "runtime +\nauth",
+        "production": "production\n(+ rate limit)",
+        "peer_production": "peer stack",
         "basehttp": "BaseHTTPMiddleware",
     }
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    colours = ["#9e9e9e", "#1565c0", "#42a5f5", "#ef6c00", "#6d4c41"]
+    colours = ["#9e9e9e", "#1565c0", "#1e88e5", "#42a5f5", "#ef6c00", "#6d4c41"]
     left.bar(
         [short.get(n, n) for n in names],
         [medians[n]["rps"] for n in names],

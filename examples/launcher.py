@@ -1,13 +1,22 @@
-"""Start the reference services as real uvicorn processes on loopback (demo, serve, e2e tests)."""
+"""Start the reference services as real uvicorn processes on loopback (demo, serve, e2e tests).
+
+A service started here gets the caller's environment without what would choose its storage
+or settings behind the caller's back: `DATABASE_URL`, `REDIS_URL` and every variable under
+a service prefix (`TARGETS_SERVICE_*`, `AUTH_SERVICE_*`, any `<NAME>_SERVICE_*`) are left
+out (`isolated_environment`), so what a service uses is what its launcher says, whatever
+the shell running `make test` or `make demo` has set.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -17,6 +26,22 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 AUTH_FACTORY = "examples.auth_service.app:create_app"
 TARGETS_FACTORY = "examples.targets_service.app:create_app"
+NEVER_INHERITED = frozenset({"DATABASE_URL", "REDIS_URL"})
+_SERVICE_VARIABLE = re.compile(r"^[A-Z0-9_]+?_SERVICE_", re.I)
+
+
+def isolated_environment(
+    env: Mapping[str, str], base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """`base` (default: this process's environment) without storage and service settings
+    (see the module docstring), plus `PYTHONPATH` for the examples, plus `env`."""
+    base = os.environ if base is None else base
+    kept = {
+        key: value
+        for key, value in base.items()
+        if key.upper() not in NEVER_INHERITED and not _SERVICE_VARIABLE.match(key)
+    }
+    return {**kept, "PYTHONPATH": str(ROOT), **env}
 
 
 def free_port() -> int:
@@ -43,7 +68,8 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, *, timeout: float = 30) -> ServiceProcess:
-        """Start the process and wait until `/health/live` answers.
+        """Start the process (in `isolated_environment(self.env)`) and wait until
+        `/health/live` answers.
 
         Raises:
             RuntimeError: the process exited or did not answer within `timeout`.
@@ -55,7 +81,7 @@ class ServiceProcess:
             "--host", "127.0.0.1", "--port", str(self.port),
             "--no-server-header", "--no-access-log", "--log-level", "info",
         ]  # fmt: skip
-        environment = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
+        environment = isolated_environment(self.env)
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=environment, stdout=self._log, stderr=subprocess.STDOUT
         )
@@ -114,22 +140,32 @@ def auth_service(
 def targets_service(
     *,
     port: int,
-    auth_url: str,
+    auth_url: str | None,
     workdir: Path,
     mode: str = "local",
     name: str = "targets-service",
+    database_url: str | None = None,
     extra: dict[str, str] | None = None,
 ) -> ServiceProcess:
-    """The targets service, verifying tokens locally (JWKS) or remotely (verify endpoint)."""
+    """The targets service, verifying tokens locally (JWKS) or remotely (verify endpoint).
+
+    Args:
+        auth_url: the auth service; None: no auth settings given (`extra` has them, such
+            as `TARGETS_SERVICE_AUTH__HS256_SECRET`).
+        database_url: PostgreSQL storage; default: in memory.
+    """
+    auth: dict[str, str] = {}
+    if auth_url is not None:
+        auth = {"TARGETS_SERVICE_AUTH__MODE": mode}
+        if mode == "local":
+            auth["TARGETS_SERVICE_AUTH__JWKS_URL"] = f"{auth_url}/.well-known/jwks.json"
+        else:
+            auth["TARGETS_SERVICE_AUTH__VERIFY_URL"] = f"{auth_url}/auth/verify"
     env = {
         "TARGETS_SERVICE_ENVIRONMENT": "development",
         "TARGETS_SERVICE_LOG__FORMAT": "json",
-        "TARGETS_SERVICE_AUTH__MODE": mode,
-        **(
-            {"TARGETS_SERVICE_AUTH__JWKS_URL": f"{auth_url}/.well-known/jwks.json"}
-            if mode == "local"
-            else {"TARGETS_SERVICE_AUTH__VERIFY_URL": f"{auth_url}/auth/verify"}
-        ),
+        **auth,
+        **({"TARGETS_SERVICE_DATABASE__DSN": database_url} if database_url else {}),
         **(extra or {}),
     }
     return ServiceProcess(name, TARGETS_FACTORY, port, env, workdir / f"{name}.log")

@@ -7,9 +7,10 @@ import uuid
 from typing import Any
 
 import jwt
-from opsconductor_contracts import TokenClaims, TokenResponse, TokenType
+from opsconductor_contracts import PrincipalType, TokenClaims, TokenResponse, TokenType
 
 from .keys import ALGORITHM, SigningKey
+from .services import ServiceAccount, ServiceAccountStore
 from .settings import AuthServiceSettings
 from .users import User, UserStore
 
@@ -28,16 +29,22 @@ class TokenError(Exception):
 class TokenIssuer:
     """Signs access and refresh tokens and checks them back, token version included."""
 
-    def __init__(self, key: SigningKey, users: UserStore, settings: AuthServiceSettings) -> None:
+    def __init__(
+        self,
+        key: SigningKey,
+        users: UserStore,
+        settings: AuthServiceSettings,
+        services: ServiceAccountStore | None = None,
+    ) -> None:
         self.key = key
         self.users = users
+        self.services = services
         self.settings = settings
         self._public_key = key.private_key.public_key()
         self._redeemed: dict[str, int] = {}  # refresh-token jti -> exp, until it expires
 
     def _sign(self, user: User, token_type: TokenType, ttl: int) -> str:
-        now = int(time.time())
-        claims = TokenClaims(
+        return self._encode(
             sub=user.id,
             username=user.username,
             email=user.email,
@@ -45,6 +52,13 @@ class TokenIssuer:
             permissions=user.permissions,
             token_version=user.token_version,
             type=token_type,
+            ttl=ttl,
+        )
+
+    def _encode(self, *, ttl: int, **fields: Any) -> str:
+        now = int(time.time())
+        claims = TokenClaims(
+            **fields,
             iat=now,
             nbf=now,
             exp=now + ttl,
@@ -57,6 +71,30 @@ class TokenIssuer:
             self.key.private_key,
             algorithm=ALGORITHM,
             headers={"kid": self.key.kid},
+        )
+
+    def service_token_response(self, account: ServiceAccount, scopes: list[str]) -> TokenResponse:
+        """A short-lived access token of a service (client credentials: no refresh token)."""
+        ttl = self.settings.service_token_ttl
+        scope = " ".join(scopes)
+        token = self._encode(
+            sub=account.client_id,
+            username=account.client_id,
+            role=account.role,
+            permissions=scopes,
+            token_version=account.token_version,
+            type=TokenType.access,
+            principal_type=PrincipalType.service,
+            scope=scope or None,
+            ttl=ttl,
+        )
+        return TokenResponse(
+            access_token=token,
+            token_type="Bearer",  # noqa: S106 - the RFC 6749 token type, not a secret
+            expires_in=ttl,
+            refresh_token=None,
+            refresh_expires_in=None,
+            scope=scope or None,
         )
 
     def token_response(self, user: User) -> TokenResponse:
@@ -80,6 +118,8 @@ class TokenIssuer:
                 (`reused`).
         """
         claims, user = self.check(token, expected=TokenType.refresh)
+        if not isinstance(user, User):
+            raise TokenError("wrong_type")
         now = int(time.time())
         self._redeemed = {jti: exp for jti, exp in self._redeemed.items() if exp > now}
         if claims.jti in self._redeemed:
@@ -88,8 +128,11 @@ class TokenIssuer:
         self._redeemed[claims.jti] = claims.exp
         return user
 
-    def check(self, token: str, *, expected: TokenType) -> tuple[TokenClaims, User]:
-        """The claims and user of a valid, unrevoked token of the expected type.
+    def check(
+        self, token: str, *, expected: TokenType
+    ) -> tuple[TokenClaims, User | ServiceAccount]:
+        """The claims and user (or service account) of a valid, unrevoked token of the
+        expected type.
 
         Raises:
             TokenError: with the reason (`expired`, `invalid_signature`, `malformed`,
@@ -120,7 +163,11 @@ class TokenIssuer:
             raise TokenError("invalid_claims") from exc
         if claims.type is not expected:
             raise TokenError("wrong_type")
-        user = self.users.get(claims.sub)
+        user: User | ServiceAccount | None
+        if claims.principal_type is PrincipalType.service:
+            user = self.services.get(claims.sub) if self.services is not None else None
+        else:
+            user = self.users.get(claims.sub)
         if user is None or not user.active:
             raise TokenError("unknown_user")
         if claims.token_version != user.token_version:

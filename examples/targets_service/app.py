@@ -43,7 +43,6 @@ from opsconductor_shared import (
     create_service_app,
     error_responses,
     get_request_id,
-    get_runtime,
     install_auth,
     require_admin,
     require_role,
@@ -51,8 +50,16 @@ from opsconductor_shared import (
 )
 from opsconductor_shared.ratelimit import install_rate_limiting, rate_limit
 
-from . import audit
-from .models import SORTABLE_FIELDS, BulkCreateRequest, OsType, Target, TargetCreate, TargetUpdate
+from .audit import AuditTrail
+from .models import (
+    SORTABLE_FIELDS,
+    TAG_PATTERN,
+    BulkCreateRequest,
+    OsType,
+    Target,
+    TargetCreate,
+    TargetUpdate,
+)
 from .repository import InMemoryTargetRepository, TargetQuery, TargetRepository
 from .settings import SERVICE_NAME, TargetsSettings
 
@@ -90,7 +97,8 @@ def create_app(
             OsType | None, Query(description="Only targets of this OS family.")
         ] = None,
         tag: Annotated[
-            str | None, Query(max_length=64, description="Only targets with this tag.")
+            str | None,
+            Query(max_length=64, pattern=TAG_PATTERN, description="Only targets with this tag."),
         ] = None,
     ) -> PaginatedResponse[Target]:
         query = TargetQuery(
@@ -107,16 +115,8 @@ def create_app(
         tags=["targets"],
     )
     async def create_target(body: TargetCreate, request: Request, user: Operator) -> Target:
-        target = await store.create(body, actor=user.user_id)
-        await audit.record(
-            store,
-            request,
-            user,
-            "target.create",
-            resource_id=str(target.id),
-            after=target.model_dump(mode="json"),
-        )
-        return target
+        trail = AuditTrail(request, user, "target.create")
+        return await store.create(body, actor=user.user_id, audit=trail)
 
     @app.post(
         "/targets/bulk", response_model=BulkOperationResult, dependencies=[writes], tags=["targets"]
@@ -125,9 +125,10 @@ def create_app(
         body: BulkCreateRequest, request: Request, user: Operator
     ) -> BulkOperationResult:
         results = []
+        trail = AuditTrail(request, user, "target.create")
         for index, item in enumerate(body.items[: settings.max_bulk_items]):
             try:
-                target = await store.create(item, actor=user.user_id)
+                target = await store.create(item, actor=user.user_id, audit=trail)
             except StandardHTTPException as exc:
                 problem = exc.to_problem(
                     request_id=get_request_id() or "", instance=f"/targets/bulk#/items/{index}"
@@ -138,14 +139,6 @@ def create_app(
                     )
                 )
                 continue
-            await audit.record(
-                store,
-                request,
-                user,
-                "target.create",
-                resource_id=str(target.id),
-                after=target.model_dump(mode="json"),
-            )
             results.append(
                 BulkItemResult(
                     index=index, status=BulkItemStatus.succeeded, id=str(target.id), error=None
@@ -170,30 +163,12 @@ def create_app(
     async def update_target(
         target_id: TargetId, change: TargetUpdate, request: Request, user: Operator
     ) -> Target:
-        before = await store.get(target_id)
-        target = await store.update(target_id, change, actor=user.user_id)
-        await audit.record(
-            store,
-            request,
-            user,
-            "target.update",
-            resource_id=str(target_id),
-            before=before.model_dump(mode="json"),
-            after=target.model_dump(mode="json"),
-        )
-        return target
+        trail = AuditTrail(request, user, "target.update")
+        return await store.update(target_id, change, actor=user.user_id, audit=trail)
 
     @app.delete("/targets/{target_id}", status_code=204, dependencies=[writes], tags=["targets"])
     async def delete_target(target_id: TargetId, request: Request, user: Admin) -> Response:
-        target = await store.delete(target_id)
-        await audit.record(
-            store,
-            request,
-            user,
-            "target.delete",
-            resource_id=str(target_id),
-            before=target.model_dump(mode="json"),
-        )
+        await store.delete(target_id, audit=AuditTrail(request, user, "target.delete"))
         return Response(status_code=204)
 
     @app.get("/audit", response_model=PaginatedResponse[AuditLog], tags=["audit"])
@@ -206,7 +181,8 @@ def create_app(
 
 
 def _storage(app: FastAPI, settings: TargetsSettings) -> TargetRepository:
-    """In memory, or PostgreSQL (its schema created at startup) when a database is configured."""
+    """In memory, or PostgreSQL when a database is configured: its schema is the database's
+    startup work, run once PostgreSQL is reachable (the service starts without it)."""
     if settings.database is None:
         return InMemoryTargetRepository()
     from opsconductor_shared.database import install_database  # noqa: PLC0415 - the postgres extra
@@ -215,5 +191,5 @@ def _storage(app: FastAPI, settings: TargetsSettings) -> TargetRepository:
 
     db = install_database(app, settings.database, fields={"targets_name_key": "name"})
     repository = PostgresTargetRepository(db, schema=settings.database_schema)
-    get_runtime(app).add_lifespan_hook(repository.lifespan)
+    db.add_startup_work(f"{settings.database_schema}.schema", repository.create_schema)
     return repository

@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from typing import Annotated
 
 from opsconductor_contracts import Entity
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 HOSTNAME_PATTERN = (
     r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
-Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9:._-]*$")]
+TAG_PATTERN = r"^[a-z0-9][a-z0-9:._-]*$"
+# PostgreSQL text cannot hold NUL: free text refuses it up front, in both stores alike.
+TEXT_PATTERN = r"^[^\x00]*$"
+Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=TAG_PATTERN)]
+
+
+def _address(value: str) -> str:
+    # A zone (`fe80::1%eth0`) is local to one host, and PostgreSQL's inet refuses it.
+    if "%" in value:
+        raise ValueError("an IPv4 or IPv6 address without a zone")
+    return str(ipaddress.ip_address(value))
+
+
+IpAddress = Annotated[
+    str,
+    Field(strict=True),
+    AfterValidator(_address),
+    WithJsonSchema({"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]}),
+]
+"""An IPv4 or IPv6 address, as a JSON string only, stored in its canonical form."""
 SORTABLE_FIELDS = ("name", "hostname", "os_type", "created_at", "updated_at")
 
 
@@ -37,13 +58,15 @@ class TargetFields(BaseModel):
     hostname: str = Field(
         max_length=253, pattern=HOSTNAME_PATTERN, description="DNS name the executor connects to."
     )
-    ip_address: IPvAnyAddress | None = Field(None, description="Address, when it is fixed.")
+    ip_address: IpAddress | None = Field(None, description="Address, when it is fixed.")
     os_type: OsType = Field(description="Operating system family.")
     port: int = Field(22, ge=1, le=65535, description="Management port (SSH, WinRM, ...).")
     tags: list[Tag] = Field(
         default_factory=list, max_length=32, description="Free labels for grouping."
     )
-    description: str | None = Field(None, max_length=1024, description="Notes for operators.")
+    description: str | None = Field(
+        None, max_length=1024, pattern=TEXT_PATTERN, description="Notes for operators."
+    )
 
 
 class TargetCreate(TargetFields):
@@ -56,12 +79,14 @@ class TargetUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lock_version: int = Field(ge=1, description="The lock_version the change is based on.")
-    hostname: str | None = Field(None, max_length=253, pattern=HOSTNAME_PATTERN)
-    ip_address: IPvAnyAddress | None = None
-    os_type: OsType | None = None
-    port: int | None = Field(None, ge=1, le=65535)
-    tags: list[Tag] | None = Field(None, max_length=32)
-    description: str | None = Field(None, max_length=1024)
+    # Left out: unchanged. Only ip_address and description may be null (erased); the others
+    # are required of a target, so null is refused and the schema does not offer it.
+    hostname: str | SkipJsonSchema[None] = Field(None, max_length=253, pattern=HOSTNAME_PATTERN)
+    ip_address: IpAddress | None = None
+    os_type: OsType | SkipJsonSchema[None] = None
+    port: int | SkipJsonSchema[None] = Field(None, ge=1, le=65535)
+    tags: list[Tag] | SkipJsonSchema[None] = Field(None, max_length=32)
+    description: str | None = Field(None, max_length=1024, pattern=TEXT_PATTERN)
 
     @field_validator("hostname", "os_type", "port", "tags", mode="before")
     @classmethod
@@ -77,7 +102,7 @@ class Target(Entity):
 
     name: str = Field(description="Unique name of the target.")
     hostname: str = Field(description="DNS name the executor connects to.")
-    ip_address: IPvAnyAddress | None = Field(None, description="Address, when it is fixed.")
+    ip_address: IpAddress | None = Field(None, description="Address, when it is fixed.")
     os_type: OsType = Field(description="Operating system family.")
     port: int = Field(description="Management port.")
     tags: list[str] = Field(default_factory=list, description="Free labels for grouping.")

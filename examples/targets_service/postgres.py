@@ -2,25 +2,34 @@
 
 The same interface and paging as the in-memory repository: offset pages with a total, keyset
 cursors on (sort keys..., id) by the library's `keyset_condition`, filters as SQL. The schema
-is created on start (idempotent). A duplicate name violates the unique index `targets_name_key`, which the runtime's
-SQLSTATE mapping turns into 409 CONFLICT with `errors[].field = "name"`.
+is created by `create_schema`, the database's startup work (idempotent; the runtime runs it
+once PostgreSQL is reachable, one replica at a time). A duplicate name violates the unique
+index `targets_name_key`, which the runtime's SQLSTATE mapping turns into 409 CONFLICT with
+`errors[].field = "name"`. Each write and its audit entry are one transaction: a fault between
+them (a lost backend, a failed insert) rolls both back, so the client's retry succeeds.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
 from opsconductor_contracts import AuditLog, PaginationParams
 from opsconductor_shared import ConflictError, NotFoundError, PaginatedResponse
-from opsconductor_shared.database import Database, keyset_condition, keyset_order
-from psycopg import sql
+from opsconductor_shared.database import (
+    Database,
+    execute,
+    fetch_one,
+    keyset_condition,
+    keyset_order,
+)
+from psycopg import AsyncConnection, sql
 from psycopg.types.json import Jsonb
 
 from .models import Target, TargetCreate, TargetUpdate
 from .repository import TEXT_KEYS, TargetQuery, sort_value
+
+if TYPE_CHECKING:
+    from .audit import AuditTrail
 
 _COLUMNS = "id, name, hostname, host(ip_address) AS ip_address, os_type, port, tags, description, created_at, updated_at, created_by, updated_by, lock_version"
 
@@ -34,12 +43,8 @@ class PostgresTargetRepository:
         self.targets = sql.SQL("{}.targets").format(self.schema)
         self.audit = sql.SQL("{}.target_audit").format(self.schema)
 
-    @asynccontextmanager
-    async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
-        await self.create_schema()
-        yield
-
-    async def create_schema(self) -> None:
+    async def create_schema(self, conn: AsyncConnection[Any]) -> None:
+        """The schema, its tables and indexes, if missing (the database's startup work)."""
         statements = [
             sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(self.schema),
             sql.SQL(
@@ -58,11 +63,8 @@ class PostgresTargetRepository:
                 "CREATE TABLE IF NOT EXISTS {} (id TEXT PRIMARY KEY, at TIMESTAMPTZ NOT NULL, entry JSONB NOT NULL)"
             ).format(self.audit),
         ]
-        async with self.db.transaction() as conn:
-            # One service instance at a time creates the schema.
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('targets_service.schema'))")
-            for statement in statements:
-                await conn.execute(statement)
+        for statement in statements:
+            await conn.execute(statement)
 
     def _where(self, query: TargetQuery) -> tuple[sql.Composable, list[Any]]:
         clauses: list[sql.Composable] = []
@@ -156,7 +158,7 @@ class PostgresTargetRepository:
         result: Target = target
         return result
 
-    async def create(self, data: TargetCreate, *, actor: str) -> Target:
+    async def create(self, data: TargetCreate, *, actor: str, audit: AuditTrail) -> Target:
         values = data.model_dump(mode="json")
         statement = sql.SQL(
             "INSERT INTO {} (name, hostname, ip_address, os_type, port, tags, description, created_by, updated_by)"
@@ -173,17 +175,20 @@ class PostgresTargetRepository:
             actor,
             actor,
         ]
-        created: Target = await self.db.fetch_one(
-            statement, params, model=Target, operation="create target"
-        )
+        async with self.db.transaction() as conn:
+            created: Target = await fetch_one(
+                conn, statement, params, model=Target, operation="create target"
+            )
+            entry = await self._record(conn, audit.entry(created.id, before=None, after=created))
+        audit.committed(entry)
         return created
 
-    async def update(self, target_id: int, change: TargetUpdate, *, actor: str) -> Target:
+    async def update(
+        self, target_id: int, change: TargetUpdate, *, actor: str, audit: AuditTrail
+    ) -> Target:
         values = change.model_dump(mode="json", exclude_unset=True, exclude={"lock_version"})
         assignments = [sql.SQL("{} = %s").format(sql.Identifier(column)) for column in values]
-        statement = sql.SQL(
-            "UPDATE {} SET {} WHERE id = %s AND lock_version = %s RETURNING {}"
-        ).format(
+        statement = sql.SQL("UPDATE {} SET {} WHERE id = %s RETURNING {}").format(
             self.targets,
             sql.SQL(", ").join(
                 [
@@ -193,40 +198,64 @@ class PostgresTargetRepository:
             ),
             sql.SQL(_COLUMNS),
         )
-        updated = await self.db.fetch_one(
-            statement,
-            [*values.values(), actor, target_id, change.lock_version],
-            model=Target,
-            operation="update target",
-        )
-        if updated is None:
-            current = await self.get(target_id)  # 404 when it is gone
-            raise ConflictError(
-                f"Target {target_id} changed since lock_version {change.lock_version}; it is at lock_version {current.lock_version}. Read it again and retry."
+        async with self.db.transaction() as conn:
+            current = await self._locked(conn, target_id)
+            if current.lock_version != change.lock_version:
+                raise ConflictError(
+                    f"Target {target_id} changed since lock_version {change.lock_version}; it is at lock_version {current.lock_version}. Read it again and retry."
+                )
+            updated: Target = await fetch_one(
+                conn,
+                statement,
+                [*values.values(), actor, target_id],
+                model=Target,
+                operation="update target",
             )
-        result: Target = updated
-        return result
+            entry = await self._record(conn, audit.entry(target_id, before=current, after=updated))
+        audit.committed(entry)
+        return updated
 
-    async def delete(self, target_id: int) -> Target:
-        deleted = await self.db.fetch_one(
-            sql.SQL("DELETE FROM {} WHERE id = %s RETURNING {}").format(
-                self.targets, sql.SQL(_COLUMNS)
-            ),
-            [target_id],
-            model=Target,
-            operation="delete target",
-        )
-        if deleted is None:
-            raise NotFoundError("Target", target_id)
+    async def delete(self, target_id: int, *, audit: AuditTrail) -> Target:
+        async with self.db.transaction() as conn:
+            deleted = await fetch_one(
+                conn,
+                sql.SQL("DELETE FROM {} WHERE id = %s RETURNING {}").format(
+                    self.targets, sql.SQL(_COLUMNS)
+                ),
+                [target_id],
+                model=Target,
+                operation="delete target",
+            )
+            if deleted is None:
+                raise NotFoundError("Target", target_id)
+            entry = await self._record(conn, audit.entry(target_id, before=deleted, after=None))
+        audit.committed(entry)
         result: Target = deleted
         return result
 
-    async def record_audit(self, entry: AuditLog) -> None:
-        await self.db.execute(
+    async def _locked(self, conn: AsyncConnection[Any], target_id: int) -> Target:
+        target = await fetch_one(
+            conn,
+            sql.SQL("SELECT {} FROM {} WHERE id = %s FOR UPDATE").format(
+                sql.SQL(_COLUMNS), self.targets
+            ),
+            [target_id],
+            model=Target,
+            operation="lock target",
+        )
+        if target is None:
+            raise NotFoundError("Target", target_id)
+        result: Target = target
+        return result
+
+    async def _record(self, conn: AsyncConnection[Any], entry: AuditLog) -> AuditLog:
+        await execute(
+            conn,
             sql.SQL("INSERT INTO {} (id, at, entry) VALUES (%s, %s, %s)").format(self.audit),
             [entry.id, entry.timestamp, Jsonb(entry.model_dump(mode="json"))],
             operation="record audit",
         )
+        return entry
 
     async def list_audit(self, page: PaginationParams) -> PaginatedResponse[AuditLog]:
         total = await self.db.fetch_value(

@@ -5,6 +5,8 @@ The in-memory repository is the embedded default (the demo needs nothing install
 `Database`. Both page with offset (`page`) or keyset cursors (`page_token`: the sort values
 and id of the last item, signed: the library's `Keyset`), sort by any of `SORTABLE_FIELDS`
 (text case-insensitively), and filter by the shared `FilterParams` plus `os_type` and `tag`.
+Every write stores its audit entry (built by the request's `AuditTrail`) with it: both are
+kept, or neither.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from opsconductor_contracts import AuditLog, FilterParams, PaginationParams, SortParams
 from opsconductor_shared import ConflictError, Keyset, NotFoundError, PaginatedResponse, paginate
 
 from .models import OsType, Target, TargetCreate, TargetUpdate
+
+if TYPE_CHECKING:
+    from .audit import AuditTrail
 
 DEFAULT_SORT = "name"
 TEXT_KEYS = frozenset({"name", "hostname", "os_type"})
@@ -54,10 +59,11 @@ class TargetRepository(Protocol):
 
     async def list(self, query: TargetQuery) -> PaginatedResponse[Target]: ...
     async def get(self, target_id: int) -> Target: ...
-    async def create(self, data: TargetCreate, *, actor: str) -> Target: ...
-    async def update(self, target_id: int, change: TargetUpdate, *, actor: str) -> Target: ...
-    async def delete(self, target_id: int) -> Target: ...
-    async def record_audit(self, entry: AuditLog) -> None: ...
+    async def create(self, data: TargetCreate, *, actor: str, audit: AuditTrail) -> Target: ...
+    async def update(
+        self, target_id: int, change: TargetUpdate, *, actor: str, audit: AuditTrail
+    ) -> Target: ...
+    async def delete(self, target_id: int, *, audit: AuditTrail) -> Target: ...
     async def list_audit(self, page: PaginationParams) -> PaginatedResponse[AuditLog]: ...
 
 
@@ -103,7 +109,7 @@ class InMemoryTargetRepository:
             raise NotFoundError("Target", target_id)
         return target
 
-    async def create(self, data: TargetCreate, *, actor: str) -> Target:
+    async def create(self, data: TargetCreate, *, actor: str, audit: AuditTrail) -> Target:
         async with self._lock:
             if any(t.name.lower() == data.name.lower() for t in self._targets.values()):
                 raise ConflictError(f"A target named {data.name} already exists.")
@@ -117,10 +123,15 @@ class InMemoryTargetRepository:
                 lock_version=1,
                 **data.model_dump(),
             )
+            entry = audit.entry(target.id, before=None, after=target)
             self._targets[target.id] = target
-            return target
+            self._audit.append(entry)
+        audit.committed(entry)
+        return target
 
-    async def update(self, target_id: int, change: TargetUpdate, *, actor: str) -> Target:
+    async def update(
+        self, target_id: int, change: TargetUpdate, *, actor: str, audit: AuditTrail
+    ) -> Target:
         async with self._lock:
             current = await self.get(target_id)
             if change.lock_version != current.lock_version:
@@ -136,17 +147,21 @@ class InMemoryTargetRepository:
                     "updated_by": actor,
                 }
             )
-            self._targets[target_id] = Target.model_validate(updated.model_dump())
-            return self._targets[target_id]
+            target = Target.model_validate(updated.model_dump())
+            entry = audit.entry(target_id, before=current, after=target)
+            self._targets[target_id] = target
+            self._audit.append(entry)
+        audit.committed(entry)
+        return target
 
-    async def delete(self, target_id: int) -> Target:
+    async def delete(self, target_id: int, *, audit: AuditTrail) -> Target:
         async with self._lock:
             target = await self.get(target_id)
+            entry = audit.entry(target_id, before=target, after=None)
             del self._targets[target_id]
-            return target
-
-    async def record_audit(self, entry: AuditLog) -> None:
-        self._audit.append(entry)
+            self._audit.append(entry)
+        audit.committed(entry)
+        return target
 
     async def list_audit(self, page: PaginationParams) -> PaginatedResponse[AuditLog]:
         return paginate(list(reversed(self._audit)), page)

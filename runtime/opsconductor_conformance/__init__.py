@@ -4,7 +4,9 @@ The `opsconductor-contracts` command line (`cli`) and its library, one module pe
 `schemaset` (the contract schema set: YAML, pointers, staged loading, the shipped schemas),
 `source` (a service's document from a file, URL or `module:app`; schemas at a git revision),
 `normalize` (canonical schemas and their comparison), `document` (what the rules read),
-`rules` (the rule registry, the `validate` rules and the schema lint), `validate` (running them,
+`rules` (the rule registry, the `validate` rules and the schema lint), `legacy` (the
+migration rules: the old `shared` package's shapes), `fleet` (the migration's fleet view:
+one row per service, and its HTML page), `validate` (running them,
 and `assert_conforms` for a service's tests), `breaking` (the differ and its rules), `report`
 (the report and every output format) and `config` (rules on or off, severities, ignores).
 
@@ -25,6 +27,7 @@ if _missing := [name for name in _EXTRA if _find_spec(name) is None]:
 from .breaking import compare_schema_sets  # noqa: E402 - after the check above
 from .config import Config, ConfigError, Ignore, load_config  # noqa: E402
 from .document import ServiceDocument, SharedContracts  # noqa: E402
+from .legacy import MIGRATION_RULES  # noqa: E402, F401 - registers the migration rules
 from .report import Finding, Report, ServiceSummary, Severity, render_report  # noqa: E402
 from .rules import RULES, LintFinding, Rule, lint_schema_dir  # noqa: E402
 from .schemaset import (  # noqa: E402

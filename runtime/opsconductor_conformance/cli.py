@@ -1,19 +1,23 @@
 """`opsconductor-contracts`: the command line of the conformance tooling.
 
     opsconductor-contracts validate SOURCE... [--format F] [--strict] [--config PATH]
+                                      (several sources: the fleet view first; --format html:
+                                      the fleet page, see `fleet`)
     opsconductor-contracts breaking --against REF | --against-dir DIR [--schemas DIR]
     opsconductor-contracts lint [DIRECTORY]
     opsconductor-contracts rules
 
 Exit codes: 0 clean, 1 findings that fail the run (errors, or warnings with `--strict`),
-2 bad usage or unreadable input, with a one-line reason on stderr, 141 when the reader of the
-output went away (`opsconductor-contracts rules | head`), quietly, as a command that SIGPIPE
-ended.
+2 bad usage or unreadable input, with a one-line reason on stderr, 3 a defect of this tool (an
+unexpected exception: one line naming it, and "please report"; never a traceback, and never 1,
+so CI can tell a crash from a failed check), 141 when the reader of the output went away
+(`opsconductor-contracts rules | head`), quietly, as a command that SIGPIPE ended.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -23,6 +27,7 @@ from typing import IO, NoReturn
 from .breaking import CONTRACTS_SERVICE, compare_schema_sets, schema_dir_label
 from .config import Config, ConfigError, load_config
 from .document import SharedContracts
+from .fleet import FLEET_FORMATS, render_fleet
 from .report import FORMATS, Report, render_report
 from .rules import BREAKING, LINT, RULES, VALIDATE, Rule, lint_schema_dir
 from .schemaset import SchemaSet, SchemaSetError, load_schema_dir, shared_schema_dir
@@ -35,6 +40,7 @@ PROG = "opsconductor-contracts"
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_DEFECT = 3
 EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE's number on every POSIX system
 CONFIGURABLE_RULES: tuple[Rule, ...] = RULES.rules(VALIDATE, BREAKING)
 """The rules a configuration may name: those of `validate` and `breaking`."""
@@ -47,6 +53,18 @@ class _UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive finite number of seconds, such as 10 (not {text!r})"
+        )
+    return value
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -63,8 +81,9 @@ def _use_color(args: argparse.Namespace, stream: IO[str]) -> bool:
     return stream.isatty()
 
 
-def _emit(report: Report, args: argparse.Namespace) -> int:
-    text = render_report(report, args.format, color=_use_color(args, sys.stdout))
+def _emit(report: Report, args: argparse.Namespace, text: str | None = None) -> int:
+    if text is None:
+        text = render_report(report, args.format, color=_use_color(args, sys.stdout))
     if args.output:
         try:
             Path(args.output).write_text(text, encoding="utf-8")
@@ -103,6 +122,10 @@ def _validate(args: argparse.Namespace) -> int:
     )
     sources = [load_source(source, timeout=args.timeout) for source in args.sources]
     report = validate_sources(sources, contracts=contracts, config=config, strict=args.strict)
+    if args.format == "html" or (len(sources) > 1 and args.format in FLEET_FORMATS):
+        documents = [source.document for source in sources]
+        color = _use_color(args, sys.stdout)
+        return _emit(report, args, render_fleet(report, documents, args.format, color=color))
     return _emit(report, args)
 
 
@@ -152,11 +175,11 @@ def _rules(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _output_options(parser: argparse.ArgumentParser) -> None:
+def _output_options(parser: argparse.ArgumentParser, *extra_formats: str) -> None:
     parser.add_argument(
         "--format",
         "-f",
-        choices=list(FORMATS),
+        choices=[*FORMATS, *extra_formats],
         default="text",
         help="output format (default: text)",
     )
@@ -182,7 +205,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Check OpenAPI documents and schemas against the OpsConductor contracts.",
-        epilog="Exit codes: 0 clean, 1 findings (errors, or warnings with --strict), 2 bad usage or unreadable input.",
+        epilog="Exit codes: 0 clean, 1 findings (errors, or warnings with --strict), 2 bad usage or unreadable input, 3 a defect of this tool (please report it).",
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     validate = commands.add_parser(
@@ -201,11 +224,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument(
         "--timeout",
-        type=float,
+        type=_timeout,
         default=DEFAULT_TIMEOUT,
-        help=f"seconds to wait for a URL (default: {DEFAULT_TIMEOUT:g})",
+        help=f"seconds to wait for a URL, in total (default: {DEFAULT_TIMEOUT:g})",
     )
-    _output_options(validate)
+    _output_options(validate, "html")  # the fleet page (see `fleet`)
     validate.set_defaults(handler=_validate)
     breaking = commands.add_parser(
         "breaking", help="report breaking changes of the shared schemas against an older version"
@@ -236,7 +259,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 clean, 1 findings, 2 bad usage or
-    input, 141 the output's reader went away)."""
+    input, 3 a defect of this tool, 141 the output's reader went away)."""
     try:
         return _run(argv)
     except BrokenPipeError:
@@ -258,8 +281,29 @@ def _run(argv: Sequence[str] | None) -> int:
         return _usage(" ".join(str(exc).split()))
     except RecursionError:
         return _usage("the input nests too deeply to check")
+    except BrokenPipeError:
+        raise
+    except Exception as exc:  # the one crash boundary: a defect of ours, exit 3, never 1
+        return _defect(exc)
     sys.stdout.flush()  # a closed pipe shows here, inside `main`, not at exit
     return code
+
+
+def _defect(exc: Exception) -> int:
+    where = exc.__traceback__
+    while where is not None and where.tb_next is not None:
+        where = where.tb_next
+    at = ""
+    if where is not None:
+        code = where.tb_frame.f_code
+        at = f" in {Path(code.co_filename).name}:{where.tb_lineno} ({code.co_name})"
+    reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+    print(
+        f"{PROG}: internal error{at}: {reason}; this is a defect of {PROG}, not of your input: "
+        "please report it to the opsconductor-shared maintainers with the command line",
+        file=sys.stderr,
+    )
+    return EXIT_DEFECT
 
 
 def _usage(message: str) -> int:

@@ -50,6 +50,7 @@ __all__ = [
     "json_type",
     "normalize_schema",
     "schema_differences",
+    "schema_refs",
     "schema_types",
 ]
 
@@ -167,13 +168,20 @@ def _fold_nullable_union(schema: dict[str, Any]) -> dict[str, Any]:
 class SchemaCache:
     """Normalised forms of referenced schemas, reused across `normalize_schema` calls.
 
-    Each referenced schema is normalised once per cache, however many operations use it. A
-    result that depends on where it was reached from (it contains a `$cycle` marker) is never
-    cached. Keep one cache per set of documents, and never mutate a normalised result.
+    Each referenced schema is normalised once per cache, however many operations use it and
+    however recursive the reference graph is. The targets that reach each other through
+    references form cycles (strongly connected sets, found by Tarjan's algorithm the first time
+    a target is met); inside a target, a reference to a member of its own cycle is a
+    `{"$cycle": ref}` marker, so the normalised form of every target is the same wherever it is
+    reached from, and is cached. A reference out of a cycle is resolved as usual. Keep one cache
+    per set of documents (per resolver), and never mutate a normalised result.
     """
 
     def __init__(self) -> None:
         self._entries: dict[int, tuple[Any, Any]] = {}
+        # id(target) -> (target, its cycle's number, whether that cycle is recursive)
+        self._cycles: dict[int, tuple[Any, int, bool]] = {}
+        self._next_cycle = 0
         self.cycles = 0
 
     def get(self, target: Any) -> Any | None:
@@ -186,6 +194,88 @@ class SchemaCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def cycle_of(self, target: Any, resolve: Resolver) -> tuple[int, bool]:
+        """(number of the target's cycle, whether it is recursive), found on first use."""
+        known = self._cycles.get(id(target))
+        if known is None or known[0] is not target:
+            self._find_cycles(target, resolve)
+            known = self._cycles[id(target)]
+        return known[1], known[2]
+
+    def _find_cycles(self, root: Any, resolve: Resolver) -> None:
+        # Tarjan's algorithm, iterative (real documents nest references deeper than Python
+        # recurses). Targets met before were explored whole, so they cannot join a new cycle.
+        index: dict[int, int] = {}
+        low: dict[int, int] = {}
+        looped: set[int] = set()
+        stack: list[Any] = []
+        on_stack: set[int] = set()
+
+        def visit(target: Any, inner: Resolver) -> tuple[Any, Iterator[tuple[Any, Resolver]]]:
+            index[id(target)] = low[id(target)] = len(index)
+            stack.append(target)
+            on_stack.add(id(target))
+            return target, (inner(ref) for ref in schema_refs(target))
+
+        work = [visit(root, resolve)]
+        while work:
+            target, successors = work[-1]
+            key = id(target)
+            for successor, inner in successors:
+                other = id(successor)
+                if other == key:
+                    looped.add(key)
+                known = self._cycles.get(other)
+                if known is not None and known[0] is successor:
+                    continue
+                if other not in index:
+                    work.append(visit(successor, inner))
+                    break
+                if other in on_stack:
+                    low[key] = min(low[key], index[other])
+            else:
+                work.pop()
+                if work:
+                    parent = id(work[-1][0])
+                    low[parent] = min(low[parent], low[key])
+                if low[key] == index[key]:
+                    members = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(id(member))
+                        members.append(member)
+                        if member is target:
+                            break
+                    recursive = len(members) > 1 or key in looped
+                    for member in members:
+                        self._cycles[id(member)] = (member, self._next_cycle, recursive)
+                    self._next_cycle += 1
+
+
+def schema_refs(schema: Any) -> Iterator[str]:
+    """The `$ref`s a schema uses directly (not through other references), as normalising reads them.
+
+    Values of data keywords (`default`, `enum`, `const`, `examples`) are not schemas: a `$ref`
+    member inside them is data, never a reference.
+    """
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, Mapping):
+            continue
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            yield ref
+        for key, value in node.items():
+            if key in ANNOTATION_KEYWORDS or (isinstance(key, str) and key.startswith("x-")):
+                continue
+            if key == "properties" and isinstance(value, Mapping):
+                stack.extend(value.values())
+            elif key in _SCHEMA_VALUED:
+                stack.append(value)
+            elif key in _SCHEMA_LISTS and isinstance(value, list):
+                stack.extend(value)
 
 
 def normalize_schema(
@@ -204,20 +294,18 @@ def normalize_schema(
     Raises:
         RecursionError: the schema nests (through its references) deeper than Python recurses.
     """
-    return _normalize(schema, resolve, (), cache if cache is not None else SchemaCache())
+    return _normalize(schema, resolve, None, cache if cache is not None else SchemaCache())
 
 
-def _normalize(
-    schema: Any, resolve: Resolver | None, seen: tuple[str, ...], cache: SchemaCache
-) -> Any:
+def _normalize(schema: Any, resolve: Resolver | None, cycle: int | None, cache: SchemaCache) -> Any:
     if isinstance(schema, bool):
         return _ANY if schema else {"not": _ANY}
     if not isinstance(schema, Mapping):
         return schema
     ref = schema.get("$ref")
     if isinstance(ref, str):
-        return _normalize_ref(ref, schema, resolve, seen, cache)
-    out = _normalize_keywords(schema, resolve, seen, cache)
+        return _normalize_ref(ref, schema, resolve, cycle, cache)
+    out = _normalize_keywords(schema, resolve, cycle, cache)
     for key in ("additionalProperties", "items"):
         if out.get(key) == _ANY:
             del out[key]
@@ -257,41 +345,42 @@ def _normalize_ref(
     ref: str,
     schema: Mapping[str, Any],
     resolve: Resolver | None,
-    seen: tuple[str, ...],
+    cycle: int | None,
     cache: SchemaCache,
 ) -> Any:
-    if ref in seen:
-        cache.cycles += 1
-        return {"$cycle": ref}
     if resolve is None:
         return {"$ref": ref}
     target, inner = resolve(ref)
-    resolved = cache.get(target)
-    if resolved is None:
-        cycles = cache.cycles
-        resolved = _normalize(target, inner, (*seen, ref), cache)
-        if cache.cycles == cycles:
+    number, recursive = cache.cycle_of(target, inner)
+    if recursive and number == cycle:
+        # A reference back into the cycle being normalised: a reference, not a re-walk.
+        cache.cycles += 1
+        resolved: Any = {"$cycle": ref}
+    else:
+        resolved = cache.get(target)
+        if resolved is None:
+            resolved = _normalize(target, inner, number if recursive else None, cache)
             cache.put(target, resolved)
     siblings = {k: v for k, v in schema.items() if k != "$ref"}
     if not siblings or not isinstance(resolved, dict):
         return resolved
-    extra = _normalize(siblings, resolve, seen, cache)
+    extra = _normalize(siblings, resolve, cycle, cache)
     return {**resolved, **extra} if extra else resolved
 
 
 def _normalize_keywords(
-    schema: Mapping[str, Any], resolve: Resolver | None, seen: tuple[str, ...], cache: SchemaCache
+    schema: Mapping[str, Any], resolve: Resolver | None, cycle: int | None, cache: SchemaCache
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key in ANNOTATION_KEYWORDS or (isinstance(key, str) and key.startswith("x-")):
             continue
         if key == "properties" and isinstance(value, Mapping):
-            out[key] = {name: _normalize(sub, resolve, seen, cache) for name, sub in value.items()}
+            out[key] = {name: _normalize(sub, resolve, cycle, cache) for name, sub in value.items()}
         elif key in _SCHEMA_VALUED:
-            out[key] = _normalize(value, resolve, seen, cache)
+            out[key] = _normalize(value, resolve, cycle, cache)
         elif key in _SCHEMA_LISTS and isinstance(value, list):
-            out[key] = [_normalize(sub, resolve, seen, cache) for sub in value]
+            out[key] = [_normalize(sub, resolve, cycle, cache) for sub in value]
         elif key == "type":
             out[key] = sorted(schema_types(schema))
         elif key == "required" and isinstance(value, list):

@@ -26,6 +26,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -65,6 +66,32 @@ _IMPORT_STRING = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Keys whose values are data, not OpenAPI structure: a "$ref" inside them is not a reference.
 _LITERAL_KEYS = frozenset({"example", "default", "enum", "const"})
+# Keys whose values map names to objects: there, `default` or `enum` is a name, not a keyword.
+_NAME_MAPS = frozenset(
+    {
+        "properties",
+        "patternProperties",
+        "dependentSchemas",
+        "$defs",
+        "definitions",
+        "paths",
+        "webhooks",
+        "callbacks",
+        "schemas",
+        "responses",
+        "parameters",
+        "examples",
+        "requestBodies",
+        "headers",
+        "securitySchemes",
+        "links",
+        "pathItems",
+        "content",
+        "encoding",
+        "variables",
+    }
+)
+_NAMES, _EXAMPLE = "names", "example"
 
 
 class SourceError(Exception):
@@ -92,7 +119,7 @@ def load_source(
 
     Args:
         source: a file path, an http(s) URL, or an import string `package.module:app`.
-        timeout: seconds to wait for a URL, in total per phase (connect, read).
+        timeout: seconds a URL's download may take in all (and each connect or read).
         transport: an httpx transport, for tests.
 
     Raises:
@@ -137,6 +164,9 @@ def _read(path: Path, source: str) -> bytes:
 def _fetch(url: str, timeout: float, transport: httpx.BaseTransport | None) -> bytes:
     import httpx  # noqa: PLC0415 - only URL sources pay for importing it
 
+    # `timeout` bounds the whole download: a server that trickles a byte at a time within
+    # each read's timeout must not keep us reading for ever.
+    deadline = time.monotonic() + timeout
     try:
         with (
             httpx.Client(timeout=timeout, follow_redirects=True, transport=transport) as client,
@@ -149,6 +179,10 @@ def _fetch(url: str, timeout: float, transport: httpx.BaseTransport | None) -> b
                 body.extend(chunk)
                 if len(body) > MAX_BYTES:
                     raise SourceError(url, f"response is larger than {MAX_BYTES // 2**20} MiB")
+                if time.monotonic() > deadline:
+                    raise SourceError(
+                        url, f"timed out after {timeout:g} s (the whole download, --timeout)"
+                    )
             return bytes(body)
     except httpx.TimeoutException as exc:
         raise SourceError(url, f"timed out after {timeout:g} s") from exc
@@ -310,35 +344,64 @@ def _measure(document: Any) -> tuple[int, int]:
 
 
 def _iter_refs(document: Any) -> Iterator[tuple[str, str]]:
-    """Every `$ref` string of an OpenAPI document as (pointer of its object, ref)."""
+    """Every `$ref` string of an OpenAPI document as (pointer of its object, ref).
+
+    Values of data keywords (`default`, `example`, `enum`, `const`, an Example's `value`) are
+    skipped: a `$ref` inside them is data. Keys of a map of names (`properties`, `responses`,
+    `schemas` ...) are names, never keywords: a property named `default` is a schema.
+    """
     seen: set[int] = set()
-    stack: list[tuple[str, Any]] = [("", document)]
+    stack: list[tuple[str, Any, str]] = [("", document, "")]
     while stack:
-        pointer, node = stack.pop()
+        pointer, node, context = stack.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
         if isinstance(node, Mapping):
             ref = node.get("$ref")
-            if isinstance(ref, str):
+            if isinstance(ref, str) and context != _NAMES:
                 yield pointer, ref
             for key, value in _children(node):
-                if key in _LITERAL_KEYS or key.startswith("x-"):
+                if (
+                    key.startswith("x-")
+                    or (context != _NAMES and key in _LITERAL_KEYS)
+                    or (context == _EXAMPLE and key == "value")
+                    or (key == "examples" and isinstance(value, list))
+                ):
                     continue
-                if key == "examples" and isinstance(value, list):
-                    continue
-                stack.append((f"{pointer}/{escape_pointer_token(key)}", value))
+                if context == _NAMES:
+                    inner = _EXAMPLE if pointer.endswith("/examples") else ""
+                else:
+                    inner = _NAMES if key in _NAME_MAPS and isinstance(value, Mapping) else ""
+                stack.append((f"{pointer}/{escape_pointer_token(key)}", value, inner))
         else:
-            stack.extend((f"{pointer}/{key}", value) for key, value in _children(node))
+            stack.extend((f"{pointer}/{key}", value, "") for key, value in _children(node))
 
 
-def _is_alias(node: Any) -> bool:
-    """A schema that is nothing but a reference (annotations aside)."""
-    return (
-        isinstance(node, Mapping)
-        and isinstance(node.get("$ref"), str)
-        and set(node) <= {"$ref", "description", "summary", "title"}
-    )
+_ALIAS_ANNOTATIONS = frozenset({"description", "summary", "title"})
+_ONE_MEMBER = ("allOf", "anyOf", "oneOf")
+
+
+def _alias_of(node: Any) -> str | None:
+    """The `$ref` a schema is nothing but (annotations aside), or None.
+
+    `{$ref: X}` is an alias of X, and so is a one-member `allOf`, `anyOf` or `oneOf` of it: a
+    cycle of such schemas has no object in it, and describes nothing.
+    """
+    if not isinstance(node, Mapping):
+        return None
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        return ref if set(node) <= {"$ref", *_ALIAS_ANNOTATIONS} else None
+    for key in _ONE_MEMBER:
+        members = node.get(key)
+        if (
+            isinstance(members, list)
+            and len(members) == 1
+            and set(node) <= {key, *_ALIAS_ANNOTATIONS}
+        ):
+            return _alias_of(members[0])
+    return None
 
 
 def _ref_problem(document: Any) -> str | None:
@@ -368,12 +431,10 @@ def _ref_problem(document: Any) -> str | None:
                 loop = " -> ".join([*chain[chain.index(ref) :], ref])
                 return f"circular $ref: {loop} never reaches a schema"
             chain.append(ref)
-            target = targets.get(ref)
-            if not isinstance(target, Mapping) or not _is_alias(target):
+            alias = _alias_of(targets.get(ref))
+            if alias is None or alias not in targets:
                 break
-            ref = str(target["$ref"])
-            if ref not in targets:
-                break
+            ref = alias
         terminates.update(chain)
     return None
 

@@ -1,7 +1,8 @@
 """The app factory: `create_service_app`, and the `ServiceRuntime` it puts on `app.state`.
 
     create_service_app(name, version, settings)
-      ├── setup_service_logging          (JSON in production, console in development)
+      ├── setup_service_logging          (JSON in production, console in development;
+      │                                  buffered: lines written by a writer thread)
       ├── add_error_handlers             (every error FastAPI answers is the shared envelope)
       ├── the middleware stack           (below)
       ├── the runtime's routes           /health/live, /health/ready, /health, /metrics,
@@ -59,9 +60,10 @@ from starlette.types import ASGIApp
 from ._client_ip import ClientAddressResolver
 from ._handlers import add_error_handlers
 from ._health import CheckFunction, HealthRegistry, add_health_routes
-from ._logging import get_logger, setup_service_logging
+from ._logging import flush_logs, get_logger, setup_service_logging
 from ._openapi import install_openapi
 from ._operations import RouteErrors, check_operation_ids, operation_id_for
+from ._problem import LEGACY_ERRORS_EXTENSION
 from ._routes import RuntimeRoutes, docs_routes
 from ._settings import ServiceSettings
 from .middleware import RequestBodyLimitMiddleware, RequestMetrics, StandardMiddleware
@@ -161,17 +163,22 @@ class ServiceRuntime:
     @asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         check_operation_ids(app.routes, self.routes.routes)
-        async with AsyncExitStack() as stack:
-            for hook in self._hooks:
-                await stack.enter_async_context(hook(app))
-            self.started = True
-            _log.info(
-                "service_started", version=self.version, environment=self.settings.environment
-            )
-            try:
-                yield
-            finally:
-                _log.info("service_stopping")
+        try:
+            async with AsyncExitStack() as stack:
+                for hook in self._hooks:
+                    await stack.enter_async_context(hook(app))
+                self.started = True
+                _log.info(
+                    "service_started",
+                    version=self.version,
+                    environment=self.settings.environment,
+                )
+                try:
+                    yield
+                finally:
+                    _log.info("service_stopping")
+        finally:
+            flush_logs()  # the access log's last lines, whatever the hooks did
 
 
 class _ServiceApp(FastAPI):
@@ -299,7 +306,7 @@ def create_service_app(
     """
     settings = settings or ServiceSettings.for_service(name)
     if configure_logging:
-        setup_service_logging(name, level=settings.log.level, json=settings.log_json)
+        setup_service_logging(name, level=settings.log.level, json=settings.log_json, buffered=True)
     _warn_unknown_settings(name, settings)
     runtime = ServiceRuntime(name, version, settings)
 
@@ -341,5 +348,10 @@ def create_service_app(
     add_error_handlers(app)
     _fill_standard_slots(runtime)
     _add_runtime_routes(app, runtime, docs)
-    install_openapi(app, routes=runtime.routes.routes, route_policies=runtime.route_policies)
+    install_openapi(
+        app,
+        routes=runtime.routes.routes,
+        route_policies=runtime.route_policies,
+        info_extensions={LEGACY_ERRORS_EXTENSION: True} if settings.legacy_error_member else None,
+    )
     return app

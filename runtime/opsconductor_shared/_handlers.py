@@ -5,7 +5,8 @@ Each handler turns what it catches into one of the library's exceptions and answ
 
 - the library's own exceptions, as they are;
 - FastAPI's request validation, as a `ValidationError` whose `errors[]` never echo the input;
-- Starlette's `HTTPException` (unknown routes 404, wrong methods 405 with `Allow`, anything
+- Starlette's `HTTPException` (unknown routes 404, wrong methods 405 whose `Allow` lists the
+  methods of every route at the path, anything
   raised by code or other libraries), with the status's own code (`code_for_status`) and, for
   a 5xx, a generic detail;
 - a response that fails its own model, and any other exception, as an `InternalError` (a
@@ -30,6 +31,8 @@ from opsconductor_contracts import ErrorDetail
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
 from ._errors import (
     InternalError,
@@ -42,6 +45,7 @@ from ._problem import problem_response
 
 __all__ = [
     "add_error_handlers",
+    "allowed_methods",
     "as_standard_error",
     "log_failure",
     "validation_error_details",
@@ -51,6 +55,7 @@ _DEFAULT_DETAILS = {
     404: "No resource exists at this path.",
     405: "This path does not accept this method; the Allow header lists the ones it does.",
 }
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 _NON_CODE = re.compile(r"[^a-z0-9_]+")
 _log = get_logger("opsconductor.errors")
 
@@ -150,8 +155,34 @@ def log_failure(exc: StandardHTTPException) -> None:
     )
 
 
+def allowed_methods(routes: Iterable[BaseRoute], scope: Scope) -> list[str]:
+    """Every method the routes serve at the scope's path.
+
+    Starlette's own 405 names the methods of the first route that matched the path only,
+    though a path's methods are often several routes (and included routers nest them). Each
+    method is asked of the routes themselves (`matches`), so whatever routes they are, the
+    answer is the router's.
+    """
+    routes = list(routes)
+    allowed = []
+    for method in _METHODS:
+        probe = {**scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in routes):
+            allowed.append(method)
+    return allowed
+
+
 async def _http_exception(request: Request, exc: Exception) -> Response:
-    error = as_standard_error(cast("HTTPException", exc))
+    http_exc = cast("HTTPException", exc)
+    if http_exc.status_code == 405 and not isinstance(exc, StandardHTTPException):
+        methods = allowed_methods(request.app.router.routes, request.scope)
+        if methods:
+            http_exc = HTTPException(
+                405,
+                http_exc.detail,
+                headers={**(http_exc.headers or {}), "Allow": ", ".join(methods)},
+            )
+    error = as_standard_error(http_exc)
     if error is exc or error.status_code >= 500:  # Starlette's own 404s and 405s are not news
         log_failure(error)
     return problem_response(error, instance=request.url.path)

@@ -7,16 +7,26 @@ degraded (200) when only optional ones do. A check is an async function returnin
 True (healthy), False (unhealthy), a `HealthStatus`, or raising; a raised
 `HealthCheckError`'s message is shown, any other exception only by its type, so nothing
 internal (a DSN, a host) reaches the report.
+
+`DependencyState` is what the runtime knows of one dependency that may come and go
+(PostgreSQL, Redis, the auth service's keys): whether it was reachable when last tried, since
+when it is not, and its last error in words safe for a public report (`describe_error`: no
+address, no URL, no password). It logs an outage as state changes, never per failure: one
+`dependency_down` line, then at most one `dependency_still_down` line every
+`still_down_every` seconds, and one `dependency_up` line, at WARNING (ERROR for the outage
+lines of a dependency whose absence fails requests) and without a traceback (an outage is expected; the code that meets an unexpected error logs its
+traceback itself). Readiness checks report it through `raise_if_down`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -27,13 +37,30 @@ from ._logging import get_logger
 __all__ = [
     "CheckFunction",
     "DEFAULT_CHECK_TIMEOUT",
+    "DEFAULT_STILL_DOWN_INTERVAL",
+    "DependencyState",
     "HealthCheckError",
     "HealthRegistry",
     "add_health_routes",
+    "describe_error",
     "health_router",
 ]
 
 DEFAULT_CHECK_TIMEOUT = 2.0
+DEFAULT_STILL_DOWN_INTERVAL = 60.0
+_MAX_ERROR_CHARS = 200
+# What a driver's message may carry that a public report must not: where the server is, how
+# to log in to it.
+_SCRUBBED = (
+    (re.compile(r"connection to server (?:at|on) .*? failed: ", re.S), ""),
+    (re.compile(r"^connection failed: "), ""),
+    (re.compile(r"[a-z][a-z0-9+.-]*://\S+", re.I), "<url>"),
+    (re.compile(r"\b(password|passwd|pwd|user|host|hostaddr)\s*=\s*\S+", re.I), r"\1=<hidden>"),
+    (re.compile(r"\[[0-9a-f:.]+\](?::\d+)?", re.I), "<address>"),
+    (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"), "<address>"),
+    (re.compile(r"\b(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+):\d{1,5}\b", re.I), "<address>"),
+    (re.compile(r"\s+"), " "),
+)
 
 CheckFunction = Callable[[], Awaitable[HealthStatus | bool | None]]
 _log = get_logger("opsconductor.health")
@@ -41,6 +68,108 @@ _log = get_logger("opsconductor.health")
 
 class HealthCheckError(Exception):
     """Raised by a check to fail with a message that is safe to show in the report."""
+
+
+def describe_error(error: BaseException | str) -> str:
+    """An error in words safe for a public report: its type and message, without addresses,
+    URLs or credentials, on one line, at most 200 characters."""
+    text = str(error).split("\n", 1)[0]
+    for pattern, replacement in _SCRUBBED:
+        text = pattern.sub(replacement, text)
+    text = text.strip() or "no message"
+    if isinstance(error, BaseException):
+        text = f"{type(error).__name__}: {text}"
+    return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 3] + "..."
+
+
+class DependencyState:
+    """Whether a dependency was reachable when last tried, and its outages' log lines (see
+    the module docstring).
+
+    Args:
+        name: the dependency in reports and log lines (`database`, `redis`, `auth-keys`).
+        effect: what its absence does to requests, said in the `dependency_down` line.
+        level: of the `dependency_down` and `dependency_still_down` lines.
+        still_down_every: seconds between `dependency_still_down` lines of one outage.
+        clock: a monotonic clock in seconds (tests pass a fake one).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        effect: str | None = None,
+        level: Literal["warning", "error"] = "warning",
+        still_down_every: float = DEFAULT_STILL_DOWN_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if still_down_every <= 0:
+            raise ValueError("still_down_every must be positive")
+        self.name = name
+        self.effect = effect
+        self._log_outage = getattr(_log, level)
+        self.still_down_every = still_down_every
+        self._clock = clock
+        self.up: bool | None = None
+        self.last_error: str | None = None
+        self.down_since: float | None = None
+        self.failures = 0
+        self._logged_at = 0.0
+
+    def __repr__(self) -> str:
+        state = "unknown" if self.up is None else "up" if self.up else "down"
+        return f"DependencyState({self.name!r}, {state})"
+
+    @property
+    def down(self) -> bool:
+        return self.up is False
+
+    def failed(self, error: BaseException | str) -> None:
+        """Record a failed attempt; logs the outage's first line, or a reminder when due."""
+        now = self._clock()
+        self.last_error = describe_error(error)
+        self.failures += 1
+        if not self.down:
+            self.up, self.down_since, self._logged_at, self.failures = False, now, now, 1
+            self._log_outage(
+                "dependency_down",
+                dependency=self.name,
+                error=self.last_error,
+                effect=self.effect,
+            )
+        elif now - self._logged_at >= self.still_down_every:
+            self._logged_at = now
+            self._log_outage(
+                "dependency_still_down",
+                dependency=self.name,
+                error=self.last_error,
+                down_for_s=round(now - (self.down_since or now), 1),
+                failures=self.failures,
+            )
+
+    def succeeded(self) -> None:
+        """Record a successful attempt; logs the outage's end when there was one."""
+        if self.up:
+            return
+        if self.down:
+            now = self._clock()
+            _log.warning(
+                "dependency_up",
+                dependency=self.name,
+                down_for_s=round(now - (self.down_since or now), 1),
+                failures=self.failures,
+            )
+        self.up, self.down_since, self.failures = True, None, 0
+
+    def raise_if_down(self) -> None:
+        """For a readiness check: fail with the last error while the dependency is down.
+
+        Raises:
+            HealthCheckError: the last attempt failed; the message says how and since when.
+        """
+        if self.down:
+            since = self._clock() - (self.down_since or self._clock())
+            raise HealthCheckError(f"{self.name} unreachable for {since:.0f} s: {self.last_error}")
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,18 @@ Every event passes through `mask_sensitive_data` before it is rendered, exceptio
 log context included. There is one pipeline: the access log of every request goes through it
 like any other event.
 
+With `buffered=True` (what `create_service_app` asks for), lines reach a file descriptor
+through a `LineWriter` (`_log_writer`): a request only appends its line to a bounded buffer
+that a writer thread writes out in batches; errors are written at once, and the buffer is
+flushed when the app shuts down and when the interpreter exits (`flush_logs`).
+
 Calling `setup_service_logging` again reconfigures in place: loggers obtained earlier (and
 cached by structlog) follow the new level, format and stream.
 """
 
 from __future__ import annotations
 
+import atexit
 import io
 import logging
 import os
@@ -22,17 +28,19 @@ import select
 import sys
 import threading
 import time
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import IO, Any
 
 import orjson
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from ._masking import is_clean_flat_mapping, mask_sensitive_data
+from ._log_writer import LineWriter
+from ._masking import is_clean_flat_mapping, mask_sensitive_data, safe_repr
 
 __all__ = [
     "DEFAULT_SLOW_QUERY_MS",
+    "flush_logs",
     "get_logger",
     "log_database_operation",
     "log_service_call",
@@ -101,7 +109,7 @@ class _Sink:
     flushed then; later `print()` output still buffered in the same stream may come out after
     log lines written meanwhile (it never does when the stream is unbuffered or line-buffered,
     as with `PYTHONUNBUFFERED=1`). Other streams (`io.StringIO`, a test's capture) are written
-    and flushed line by line.
+    and flushed line by line. A buffered sink hands a descriptor's lines to a `LineWriter`.
     """
 
     def __init__(self) -> None:
@@ -109,11 +117,18 @@ class _Sink:
         self.stream: Any = None
         self._binary: Any = None
         self._fd: int | None = None
+        self._writer: LineWriter | None = None
         self.use(sys.stdout)
 
-    def use(self, stream: Any) -> None:
-        """Write to `stream`: to its file descriptor, else its binary buffer, else as text."""
+    def use(self, stream: Any, *, buffered: bool = False) -> None:
+        """Write to `stream`: to its file descriptor (through a `LineWriter` when
+        `buffered`), else its binary buffer, else as text."""
+        # What the previous writer holds goes out first (outside the lock: flushing may log).
+        self.flush()
         with self._lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
             self.stream = stream
             if isinstance(stream, io.TextIOBase):
                 self._binary = getattr(stream, "buffer", None)
@@ -122,10 +137,22 @@ class _Sink:
             self._fd = _file_descriptor(stream)
             if self._fd is not None:
                 stream.flush()
+                if buffered:
+                    self._writer = LineWriter(self._fd, on_dropped=_log_dropped_lines)
 
-    def write_line(self, line: str | bytes) -> None:
+    def flush(self) -> None:
+        """Write out what the writer holds (nothing to do when unbuffered)."""
+        writer = self._writer
+        if writer is not None:
+            writer.flush()
+
+    def write_line(self, line: str | bytes, *, urgent: bool = False) -> None:
         # Bytes from the JSON renderer (the usual case), text from the console renderer.
         data = (line if isinstance(line, bytes) else line.encode()) + b"\n"
+        writer = self._writer
+        if writer is not None:
+            writer.write(data, urgent=urgent)
+            return
         fd = self._fd
         with self._lock:
             if fd is not None:
@@ -164,7 +191,8 @@ def _write_all(fd: int, rest: memoryview) -> None:
 
 
 class _SinkLogger:
-    """The logger structlog renders into: every level writes one line to the sink."""
+    """The logger structlog renders into: every level writes one line to the sink; errors
+    and worse are written at once, not after the lines a buffered sink holds."""
 
     def __init__(self, sink: _Sink, name: str | None = None) -> None:
         self._sink = sink
@@ -173,7 +201,11 @@ class _SinkLogger:
     def msg(self, message: str | bytes) -> None:
         self._sink.write_line(message)
 
-    log = debug = info = warning = warn = error = critical = exception = fatal = msg
+    def urgent(self, message: str | bytes) -> None:
+        self._sink.write_line(message, urgent=True)
+
+    log = debug = info = warning = warn = msg
+    error = critical = exception = fatal = urgent
 
 
 class _State:
@@ -221,7 +253,58 @@ def _add_fields(logger: WrappedLogger, method: str, event_dict: EventDict) -> Ev
 
 
 def _render_json(_: WrappedLogger, __: str, event_dict: EventDict) -> bytes:
-    return orjson.dumps(event_dict, default=repr)
+    try:
+        return orjson.dumps(event_dict, default=safe_repr)
+    except TypeError:  # orjson's JSONEncodeError: a huge int, a lone surrogate, a key type
+        return orjson.dumps(_jsonable(event_dict, 0))
+
+
+_MAX_RENDER_DEPTH = 64
+_INT_RANGE = range(-(2**63), 2**64)
+
+
+def _jsonable(value: Any, depth: int) -> Any:
+    # Logging never raises: what the fast path refused becomes plain JSON data, with text
+    # (a safe repr) for whatever JSON cannot hold.
+    if value is None or isinstance(value, bool | float):
+        return value
+    if isinstance(value, int):
+        if value in _INT_RANGE:
+            return value
+        return f"<int of {value.bit_length()} bits>"
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if depth >= _MAX_RENDER_DEPTH:
+        return "[TRUNCATED]"
+    try:
+        if isinstance(value, Mapping):
+            return {
+                _jsonable(key if isinstance(key, str) else safe_repr(key), depth): _jsonable(
+                    item, depth + 1
+                )
+                for key, item in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [_jsonable(item, depth + 1) for item in value]
+    except Exception:  # a container that cannot be read is shown by its repr
+        return _jsonable(safe_repr(value), depth)
+    return _jsonable(safe_repr(value), depth)
+
+
+class _NeverRaising:
+    """Wraps a renderer: an event it cannot render is rendered again as plain JSON data."""
+
+    def __init__(self, renderer: Processor) -> None:
+        self._renderer = renderer
+
+    def __call__(self, logger: WrappedLogger, method: str, event_dict: EventDict) -> Any:
+        # The renderer takes fields out of the event as it goes: a failed attempt leaves it
+        # half-empty, so the second starts from a copy.
+        original = dict(event_dict)
+        try:
+            return self._renderer(logger, method, event_dict)
+        except Exception:
+            return self._renderer(logger, method, _jsonable(original, 0))
 
 
 def _render_json_text(logger: WrappedLogger, method: str, event_dict: EventDict) -> str:
@@ -243,7 +326,7 @@ class _SinkHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            _STATE.sink.write_line(self.format(record))
+            _STATE.sink.write_line(self.format(record), urgent=record.levelno >= logging.ERROR)
         except Exception:  # logging must never raise into the caller
             self.handleError(record)
 
@@ -254,6 +337,7 @@ def setup_service_logging(
     level: str | int = "INFO",
     json: bool = True,
     stream: IO[Any] | None = None,
+    buffered: bool = False,
 ) -> None:
     """Configure structlog and stdlib logging for a service.
 
@@ -262,6 +346,8 @@ def setup_service_logging(
         level: minimum level, as a name (`"INFO"`) or a number.
         json: one JSON object per line (production); False for readable console output.
         stream: where lines go (default: standard output).
+        buffered: a descriptor's lines are written by a writer thread, in batches, off the
+            caller's path (see `_log_writer`); errors still go at once.
 
     Raises:
         ValueError: `level` is not a logging level.
@@ -275,9 +361,11 @@ def setup_service_logging(
         )
     _STATE.level = numeric
     _STATE.service = service_name
-    _STATE.sink.use(stream or sys.stdout)
+    _STATE.sink.use(stream or sys.stdout, buffered=buffered)
     colours = not json and bool(getattr(_STATE.sink.stream, "isatty", lambda: False)())
-    renderer: Processor = _render_json if json else structlog.dev.ConsoleRenderer(colors=colours)
+    renderer: Processor = (
+        _render_json if json else _NeverRaising(structlog.dev.ConsoleRenderer(colors=colours))
+    )
     _STATE.processors[:] = [_filter_level, *_shared_processors(), renderer]
     if not _STATE.configured:
         structlog.configure(
@@ -292,7 +380,7 @@ def setup_service_logging(
 
 def _route_stdlib_logging(json: bool, colours: bool) -> None:
     renderer: Processor = (
-        _render_json_text if json else structlog.dev.ConsoleRenderer(colors=colours)
+        _render_json_text if json else _NeverRaising(structlog.dev.ConsoleRenderer(colors=colours))
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *_shared_processors()],
@@ -308,6 +396,22 @@ def _route_stdlib_logging(json: bool, colours: bool) -> None:
         routed.handlers = []
         routed.propagate = name not in _SILENCED_LOGGERS
         routed.setLevel(max(_STATE.level, _QUIET_LOGGERS.get(name, logging.NOTSET)))
+
+
+def flush_logs() -> None:
+    """Write out every line a buffered sink still holds (at shutdown; also at exit)."""
+    _STATE.sink.flush()
+
+
+atexit.register(flush_logs)
+
+
+def _log_dropped_lines(count: int) -> None:
+    structlog.get_logger("opsconductor.logging").warning(
+        "log_lines_dropped",
+        count=count,
+        hint="the log buffer was full: the output cannot keep up with the lines logged",
+    )
 
 
 def get_logger(name: str) -> Any:

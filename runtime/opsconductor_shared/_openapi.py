@@ -18,7 +18,7 @@ the operation ids are checked to be unique.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -183,6 +183,7 @@ def install_openapi(
     routes: Sequence[BaseRoute] = (),
     route_policies: Sequence[RouteErrors] = (),
     contracts_version: str = CONTRACTS_VERSION,
+    info_extensions: Mapping[str, Any] | None = None,
 ) -> None:
     """Make `app.openapi()` return the rewritten document (built once, then cached).
 
@@ -192,6 +193,8 @@ def install_openapi(
         route_policies: what the runtime's policies add to each route's errors; read when
             the document is built, so policies installed after this call count.
         contracts_version: the contracts version the document declares.
+        info_extensions: `x-` members to add to the document's `info` (the runtime's
+            compatibility mode, `_problem.LEGACY_ERRORS_EXTENSION`).
 
     `app.openapi()` raises `ValueError` when two operations have one operation id.
     """
@@ -205,6 +208,7 @@ def install_openapi(
             if routes:
                 _add_operations(document, app, routes)
             app.openapi_schema = rewrite_openapi(document, contracts_version=contracts_version)
+            app.openapi_schema.setdefault("info", {}).update(info_extensions or {})
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -17,7 +17,7 @@ shared `FilterParams` read from the query string.
 `sort_params(*fields)` parses the sort syntax, `?sort=name,-created_at`: comma-separated
 fields, most significant first, a leading `-` for descending (`+` or nothing: ascending), one
 to eight of them, each among the fields the endpoint allows; its OpenAPI description says so,
-with the fields and an example. `encode_cursor`/`decode_cursor` make `next_page_token`
+with the fields and an example, and its `pattern` allows exactly those values. `encode_cursor`/`decode_cursor` make `next_page_token`
 values: base64url JSON, signed with HMAC-SHA256 when given a secret so that clients cannot
 forge positions; a token that is malformed or tampered with is a 422 on `page_token`, never a
 500. `Keyset` and `paginate` (`_paging`) build the pages from them.
@@ -29,6 +29,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
@@ -142,6 +143,13 @@ def parse_sort(raw: str, fields: frozenset[str]) -> SortParams:
     return SortParams(sort=keys)
 
 
+def sort_pattern(fields: frozenset[str]) -> str:
+    """The regular expression of every `sort` value `parse_sort` accepts over `fields`, for
+    the OpenAPI document: the schema allows exactly what the endpoint takes."""
+    key = f"[-+]?({'|'.join(re.escape(name) for name in sorted(fields))})"
+    return f"^{key}(,{key}){{0,{_MAX_SORT_KEYS - 1}}}$"
+
+
 def sort_description(fields: frozenset[str], default: str | None = None) -> str:
     """The OpenAPI description of a `sort` parameter over `fields`."""
     names = sorted(fields)
@@ -173,8 +181,12 @@ def sort_params(*allowed: str, default: str | None = None) -> Callable[..., Sort
     if default is not None:
         parse_sort(default, fields)
 
+    pattern = sort_pattern(fields)
+
     def dependency(
-        sort: Annotated[str | None, Query(max_length=256, description=description)] = default,
+        sort: Annotated[
+            str | None, Query(max_length=256, pattern=pattern, description=description)
+        ] = default,
     ) -> SortParams | None:
         return None if sort is None else parse_sort(sort, fields)
 

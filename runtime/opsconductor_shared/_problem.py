@@ -10,6 +10,12 @@ Two ways out, one builder (`StandardHTTPException.to_problem`):
 
 The request id is the current request's (`get_request_id`), the instance its path, the headers
 the exception's own (`Retry-After`, `WWW-Authenticate`, ...).
+
+Compatibility mode (`ServiceSettings.legacy_error_member`, off by default): while a service's
+callers still read the old envelope, both ways out add its `error` member, `{"code",
+"message", "status_code", "path"}`, to the body, an extension member as RFC 9457 allows, so
+`body["error"]["code"]` keeps working next to the shared `code`. `render_problem` is the one
+place a body is written; the app of the request (`scope["app"]`) says whether the mode is on.
 """
 
 from __future__ import annotations
@@ -17,23 +23,56 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from opsconductor_contracts import ErrorResponse
 from starlette.background import BackgroundTask
 from starlette.responses import Response
-from starlette.types import Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from ._context import get_request_id, new_request_id
 from ._errors import StandardHTTPException
 
 __all__ = [
+    "LEGACY_ERRORS_EXTENSION",
     "PROBLEM_JSON",
     "ProblemResponse",
+    "legacy_error_member_on",
     "problem_response",
+    "render_problem",
     "send_problem",
 ]
 
 PROBLEM_JSON = "application/problem+json"
+LEGACY_ERRORS_EXTENSION = "x-opsconductor-legacy-errors"
+"""The `info` member of the OpenAPI document of a service in compatibility mode."""
 _CONTENT_TYPE = (b"content-type", PROBLEM_JSON.encode())
+
+
+def render_problem(problem: ErrorResponse, *, legacy: bool = False) -> bytes:
+    """The body of `problem`; with `legacy`, with the old `error` member added."""
+    if not legacy:
+        return problem.model_dump_json().encode()
+    body = problem.model_dump(mode="json")
+    body["error"] = {
+        "code": problem.code,
+        "message": problem.detail,
+        "status_code": problem.status,
+        **({"path": problem.instance} if problem.instance else {}),
+    }
+    return orjson.dumps(body)
+
+
+def legacy_error_member_on(scope: Scope) -> bool:
+    """Whether the app serving `scope` is in compatibility mode (see the module docstring)."""
+    from ._app import get_runtime  # noqa: PLC0415 - _app imports this module
+
+    app = scope.get("app")
+    if app is None:
+        return False
+    try:
+        return get_runtime(app).settings.legacy_error_member
+    except (RuntimeError, AttributeError):  # not an app of create_service_app
+        return False
 
 
 class ProblemResponse(Response):
@@ -47,6 +86,7 @@ class ProblemResponse(Response):
         headers: Mapping[str, str] | None = None,
         background: BackgroundTask | None = None,
     ) -> None:
+        self.problem = problem
         super().__init__(
             problem, status_code=problem.status, headers=headers, background=background
         )
@@ -56,7 +96,13 @@ class ProblemResponse(Response):
             raise TypeError(
                 f"ProblemResponse renders an ErrorResponse, not {type(content).__name__}"
             )
-        return content.model_dump_json().encode()
+        return render_problem(content)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if legacy_error_member_on(scope):
+            self.body = render_problem(self.problem, legacy=True)
+            self.headers["content-length"] = str(len(self.body))
+        await super().__call__(scope, receive, send)
 
 
 def problem_response(
@@ -74,7 +120,7 @@ async def send_problem(send: Send, exc: StandardHTTPException, scope: Scope) -> 
     problem = exc.to_problem(
         request_id=get_request_id() or new_request_id(), instance=scope.get("path")
     )
-    body = problem.model_dump_json().encode()
+    body = render_problem(problem, legacy=legacy_error_member_on(scope))
     headers = [
         _CONTENT_TYPE,
         (b"content-length", b"%d" % len(body)),

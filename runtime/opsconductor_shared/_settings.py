@@ -291,6 +291,14 @@ class ServiceSettings(BaseSettings):
     trust_incoming_request_id: bool = True
     health_check_timeout: float = Field(2.0, gt=0)
     docs_enabled: bool = True
+    legacy_error_member: bool = Field(
+        False,
+        description=(
+            "Transitional, while callers are not migrated: add the old `error` member (code, "
+            "message, status_code) to every problem+json body; the OpenAPI document says so "
+            "and `validate` warns until it is off again."
+        ),
+    )
     _env_prefix: str | None = PrivateAttr(None)
 
     @classmethod

@@ -179,7 +179,7 @@ def test_cache_normalises_each_reference_once() -> None:
     assert len(cache) == 1
 
 
-def test_results_with_cycles_are_not_cached() -> None:
+def test_results_with_cycles_are_cached_with_the_cycle_as_a_marker() -> None:
     node = {"type": "object", "properties": {"child": {"$ref": "#/Node"}}}
 
     def resolve(ref: str) -> tuple[Any, Any]:
@@ -188,7 +188,8 @@ def test_results_with_cycles_are_not_cached() -> None:
     cache = SchemaCache()
     result = normalize_schema({"$ref": "#/Node"}, resolve, cache=cache)
     assert result["properties"]["child"] == {"$cycle": "#/Node"}
-    assert len(cache) == 0
+    assert len(cache) == 1
+    assert normalize_schema({"$ref": "#/Node"}, resolve, cache=cache) is result
 
 
 @pytest.mark.parametrize(("name", "token"), [("a/b", "a~1b"), ("x~y", "x~0y"), ("~/", "~0~1")])

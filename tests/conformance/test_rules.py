@@ -71,7 +71,10 @@ EXPECTED: dict[str, tuple[int, list[tuple[str, str, str]]]] = {
     "documented-errors-no-404.yaml": (0, [("documented-errors", W, f"{TARGET}/get/responses")]),
     "error-envelope-default.yaml": (
         1,
-        [("error-envelope", E, f"{TARGET}/get/responses/default/{JSON_SCHEMA}")],
+        [
+            ("error-envelope", E, f"{TARGET}/get/responses/default/{JSON_SCHEMA}"),
+            ("legacy-detail-error", W, f"{TARGET}/get/responses/default/{JSON_SCHEMA}"),
+        ],
     ),
     "error-envelope-no-body.yaml": (1, [("error-envelope", E, f"{TARGET}/get/responses/404")]),
     "error-envelope-shared-response.yaml": (
@@ -248,6 +251,14 @@ def test_the_registry_lists_each_rule_once_in_the_order_written() -> None:
         "documented-errors",
         "operation-id",
         "contracts-version",
+        # opsconductor_conformance.legacy: the migration rules
+        "legacy-error-envelope",
+        "legacy-detail-error",
+        "legacy-page",
+        "legacy-skip-limit",
+        "legacy-success-envelope",
+        "legacy-create-status",
+        "legacy-compat-mode",
     ]
     assert {known.kind for known in RULES.rules()} == {"validate", "breaking", "lint"}
     for known in RULES.rules():

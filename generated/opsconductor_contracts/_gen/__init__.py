@@ -4,5 +4,5 @@
 
 __all__ = ["CONTRACTS_VERSION"]
 
-CONTRACTS_VERSION = "1.1.0"
+CONTRACTS_VERSION = "1.2.0"
 """The contracts version: `info.version` of the schemas."""

@@ -30,6 +30,15 @@ class TokenType(StrEnum):
     refresh = "refresh"
 
 
+class PrincipalType(StrEnum):
+    """
+    Who a token stands for: a user (logged in with a password) or a service (its own identity, from the client credentials grant, with no user behind the call).
+    """
+
+    user = "user"
+    service = "service"
+
+
 class TokenClaims(ContractModel):
     """
     The claims of an OpsConductor JWT (RFC 7519 registered claims plus ours), as signed by the auth service.
@@ -70,6 +79,19 @@ class TokenClaims(ContractModel):
         str | list[str], Field(description="Audience, the services the token is meant for.")
     ]
     jti: Annotated[str, Field(description="Unique id of this token.", max_length=128, min_length=1)]
+    principal_type: Annotated[
+        PrincipalType,
+        Field(
+            description="Whether `sub` is a user or a service account; absent in tokens issued before service identities, which are users'."
+        ),
+    ] = PrincipalType.user
+    scope: Annotated[
+        str | None,
+        Field(
+            description="The granted scopes of a service token, space-separated (RFC 6749 section 3.3).",
+            max_length=2048,
+        ),
+    ] = None
 
 
 class Identity(ContractModel):
@@ -104,6 +126,15 @@ class Identity(ContractModel):
     expires_at: Annotated[
         AwareDatetime, Field(description="When the token expires, RFC 3339 in UTC.")
     ]
+    principal_type: Annotated[
+        PrincipalType, Field(description="Whether the caller is a user or a service.")
+    ] = PrincipalType.user
+    scopes: Annotated[
+        list[str],
+        Field(
+            description="The scopes granted to a service caller; empty for users.", max_length=256
+        ),
+    ] = []
 
 
 class LoginRequest(ContractModel):
@@ -154,6 +185,67 @@ class TokenResponse(ContractModel):
     ] = None
     refresh_expires_in: Annotated[
         int | None, Field(description="Seconds until the refresh token expires.", ge=1)
+    ] = None
+    scope: Annotated[
+        str | None,
+        Field(
+            description="The scopes granted, space-separated, when they differ from those asked for.",
+            max_length=2048,
+        ),
+    ] = None
+
+
+class ClientCredentialsRequest(ContractModel):
+    """
+    A service asks the auth service for an access token of its own (RFC 6749 section 4.4, the client credentials grant), sent as a form or as JSON to `POST /auth/token`.
+    """
+
+    grant_type: Annotated[
+        Literal["client_credentials"],
+        Field(description="The OAuth 2.0 grant; always `client_credentials` here."),
+    ]
+    client_id: Annotated[
+        str,
+        Field(
+            description="The service account's id, such as `scheduler`.",
+            max_length=128,
+            min_length=1,
+            pattern="^[a-z][a-z0-9-]*$",
+        ),
+    ]
+    client_secret: Annotated[
+        SecretStr,
+        Field(
+            description="The service account's secret; never logged, never echoed back.",
+            max_length=1024,
+            min_length=1,
+        ),
+    ]
+    scope: Annotated[
+        str | None,
+        Field(
+            description="Space-separated scopes asked for; they must be among the account's. Default: all of the account's scopes.",
+            max_length=2048,
+        ),
+    ] = None
+
+
+class ServiceSecretResponse(ContractModel):
+    """
+    A new secret of a service account, shown once. The previous secret stays valid until `previous_expires_at`, so the service's replicas can move to the new one without downtime.
+    """
+
+    client_id: Annotated[
+        str, Field(description="The service account's id.", max_length=128, min_length=1)
+    ]
+    client_secret: Annotated[
+        str, Field(description="The new secret, shown this once.", max_length=1024, min_length=1)
+    ]
+    previous_expires_at: Annotated[
+        AwareDatetime | None,
+        Field(
+            description="When the previous secret stops being accepted; null when there was none."
+        ),
     ] = None
 
 

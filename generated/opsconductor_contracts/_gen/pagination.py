@@ -133,9 +133,10 @@ class FilterParams(ContractModel):
     search: Annotated[
         str | None,
         Field(
-            description="Free-text search; each endpoint documents which fields it searches.",
+            description="Free-text search (no NUL character); each endpoint documents which fields it searches.",
             max_length=200,
             min_length=1,
+            pattern="^[^\\x00]*$",
         ),
     ] = None
     created_after: Annotated[

@@ -4,8 +4,13 @@
   `ServiceClient`, so fetches are pooled, bounded in time, retried and logged; parsed with
   `jwt.PyJWK`, one key at a time: a key that is malformed, or whose `alg` is not allowed,
   is skipped, never trusted.
-- Refreshed in the background every `refresh_interval`; until the first fetch succeeds,
-  retried with a backoff from one second up to that interval.
+- Fetched once at startup (bounded by the client's timeout; a failure is logged, not
+  raised, so a service starts whether the auth service is up or not), then in the
+  background every `refresh_interval`; until a fetch succeeds, retried with a backoff from
+  one second up to that interval. Readiness (`health_check`) fails, naming
+  the last error, while no key is known; an outage is logged as state changes by
+  `JWKSKeyStore.state` (one line when fetches start failing, a reminder at most every minute,
+  one when they work again), never once per attempt.
 - An unknown `kid` triggers at most one refetch per `unknown_kid_cooldown` (single-flight:
   concurrent requests, and requests arriving while any fetch is under way, join it), so a flood of made-up kids cannot hammer the auth service.
 - A failed fetch keeps the keys already known (stale keys keep verifying tokens).
@@ -29,6 +34,7 @@ from opsconductor_contracts import JsonWebKey
 from pydantic import ValidationError as PydanticValidationError
 
 from .._errors import ServiceCommunicationError
+from .._health import DependencyState, HealthCheckError
 from .._logging import get_logger
 from ..client import ServiceClient
 from ._verifier import TokenRejectedError, auth_unavailable
@@ -117,6 +123,12 @@ class JWKSKeyStore:
         self._fetch: asyncio.Task[bool] | None = None
         self._refresher: asyncio.Task[None] | None = None
         self.fetches = 0
+        self.state = DependencyState(
+            "auth-keys",
+            effect="tokens are verified with the keys already known; with none, requests "
+            "that need a user answer 503",
+            level="error",
+        )
 
     def __repr__(self) -> str:
         return f"JWKSKeyStore({self.url!r}, kids={sorted(self._keys)!r})"
@@ -131,9 +143,21 @@ class JWKSKeyStore:
         return bool(self._keys)
 
     async def start(self) -> None:
-        """Fetch the keys once (a failure is logged, not raised) and start refreshing them."""
+        """Fetch the keys once (a failure is logged, not raised) and start refreshing them in
+        the background."""
         await self.refresh()
         self._refresher = asyncio.create_task(self._refresh_forever(), name="jwks-refresher")
+
+    async def health_check(self) -> None:
+        """Readiness: some key is known (stale keys still verify tokens).
+
+        Raises:
+            HealthCheckError: no key is known yet; the message says the last error.
+        """
+        if self._keys:
+            return
+        self.state.raise_if_down()
+        raise HealthCheckError("auth-keys not fetched yet")
 
     async def aclose(self) -> None:
         """Stop refreshing."""
@@ -170,7 +194,7 @@ class JWKSKeyStore:
             if key is not None:
                 return key
         if not self._keys or self._last_fetch_failed:
-            raise auth_unavailable("jwks_unavailable")
+            raise auth_unavailable("jwks_unavailable", retry_after=_FIRST_RETRY_DELAY)
         raise TokenRejectedError("unknown_key", cacheable=False)
 
     async def _fetch_keys(self) -> bool:
@@ -180,16 +204,13 @@ class JWKSKeyStore:
             keys = parse_jwks(response.json(), self.algorithms)
         except (ServiceCommunicationError, ValueError) as exc:
             self._last_fetch_failed = True
-            _log.warning(
-                "jwks_fetch_failed", url=self.url, error=type(exc).__name__, kept=len(self._keys)
-            )
+            self.state.failed(exc)
             return False
         if not keys:
             self._last_fetch_failed = True
-            _log.warning(
-                "jwks_fetch_failed", url=self.url, error="no usable key", kept=len(self._keys)
-            )
+            self.state.failed("the JWKS has no usable key")
             return False
+        self.state.succeeded()
         if set(keys) != set(self._keys):
             _log.info("jwks_keys_changed", kids=sorted(keys), previous=sorted(self._keys))
         self._keys = keys

@@ -104,14 +104,9 @@ class LocalTokenVerifier(TokenVerifier):
                 await self._client.aclose()
 
     def readiness_checks(self) -> dict[str, Any]:
-        keys = self.keys
-        if keys is None:
+        if self.keys is None:
             return {}
-
-        async def auth_keys() -> bool:
-            return keys.ready
-
-        return {"auth-keys": auth_keys}
+        return {"auth-keys": self.keys.health_check}
 
     async def _verify_uncached(self, token: str, _key: bytes) -> VerifiedToken | Rejection:
         header, _ = unverified_token(token, max_bytes=self._max_bytes)

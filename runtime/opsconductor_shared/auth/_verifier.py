@@ -120,13 +120,30 @@ def unverified_token(token: str, *, max_bytes: int) -> tuple[dict[str, Any], dic
     return _decode_segment(header), _decode_segment(payload)
 
 
+# The time claims are seconds since the epoch that a datetime can hold (up to the end of the
+# year 9999): PyJWT compares any number, and a larger one overflows later, in the identity's
+# `expires_at`.
+MAX_TIMESTAMP = 253_402_300_799
+_TIME_CLAIMS = ("exp", "nbf", "iat")
+
+
 def claims_from_payload(payload: Mapping[str, Any]) -> TokenClaims:
     """The verified payload as `TokenClaims`, which must be an access token's.
 
     Raises:
-        TokenRejectedError: the claims do not have the contract's shape, or the token is not
-            an access token (a refresh token is never accepted here).
+        TokenRejectedError: the claims do not have the contract's shape, a time claim
+            (`exp`, `nbf`, `iat`) is not a number from 0 to `MAX_TIMESTAMP`, or the token is
+            not an access token (a refresh token is never accepted here).
     """
+    for name in _TIME_CLAIMS:
+        value = payload.get(name)
+        # NaN fails both comparisons; a bool is not a time even though it is an int.
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 <= value <= MAX_TIMESTAMP
+        ):
+            raise TokenRejectedError("invalid_claims")
     try:
         claims = TokenClaims.model_validate(payload)
     except PydanticValidationError as exc:
@@ -147,6 +164,8 @@ def identity_from_claims(claims: TokenClaims) -> Identity:
         token_version=claims.token_version,
         token_id=claims.jti,
         expires_at=datetime.fromtimestamp(claims.exp, UTC),
+        principal_type=claims.principal_type,
+        scopes=claims.scope.split() if claims.scope else [],
     )
 
 

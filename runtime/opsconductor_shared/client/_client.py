@@ -5,7 +5,12 @@ One `httpx.AsyncClient` per upstream holds a bounded pool of keep-alive connecti
 instead of opening one each. Every attempt goes through the upstream's `CircuitBreaker`,
 carries the current request id and `traceparent` (and, when asked, the caller's verified
 bearer token), and is logged with `log_service_call`. The `RetryPolicy` repeats only
-requests that may be repeated: idempotent methods, or any request with an `Idempotency-Key`.
+requests that may be repeated: idempotent methods, or any request with an `Idempotency-Key`
+(`idempotent=True` makes one for a `POST` or `PATCH`, kept across the retries).
+
+With `credentials=ServiceCredentials(...)` every call carries the service's own access token
+(client credentials, cached and renewed with single flight, see `client._credentials`); an
+upstream's 401 renews it once and repeats the call once.
 
     targets = ServiceClient.from_settings("targets", ServiceClientSettings.for_upstream("targets"))
     target = await targets.get("/targets/1", response_model=Target)
@@ -19,6 +24,7 @@ failed or answered with something that is not the expected JSON; the upstream's 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar, Unpack, overload
@@ -29,6 +35,7 @@ from opsconductor_contracts import ErrorCode, HealthStatus
 from .._errors import ServiceCommunicationError
 from .._logging import log_service_call
 from ._breaker import CircuitBreaker, CircuitOpenError
+from ._credentials import ClientCredentialsTokens, ServiceCredentials
 from ._health import DEFAULT_HEALTH_PATH, check_upstream_health
 from ._propagation import propagation_headers
 from ._requests import HTTPMethods, RequestOptions
@@ -70,6 +77,7 @@ DEFAULT_LIMITS = httpx.Limits(
     keepalive_expiry=DEFAULT_KEEPALIVE_EXPIRY,
 )
 _USER_AGENT = "opsconductor-service-client"
+_KEYED_METHODS = frozenset({"POST", "PATCH"})
 
 
 class ServiceClient(HTTPMethods):
@@ -84,6 +92,7 @@ class ServiceClient(HTTPMethods):
         retry: the retry policy; `RetryPolicy.disabled()` for none.
         breaker: the circuit breaker; True for a default one, False for none.
         forward_authorization: forward the caller's verified bearer token on every call.
+        credentials: call as this service account (its own token) instead.
         headers: headers sent on every call.
         request_id_header: the header that carries the request id.
         max_retry_after: cap on a `Retry-After` passed through to our own callers.
@@ -100,6 +109,7 @@ class ServiceClient(HTTPMethods):
         retry: RetryPolicy = DEFAULT_RETRY_POLICY,
         breaker: CircuitBreaker | bool = True,
         forward_authorization: bool = False,
+        credentials: ServiceCredentials | None = None,
         headers: Mapping[str, str] | None = None,
         request_id_header: str = "X-Request-ID",
         max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
@@ -118,6 +128,9 @@ class ServiceClient(HTTPMethods):
         self.request_id_header = request_id_header
         self.max_retry_after = max_retry_after
         self._base_url = base_url_of(base_url)
+        self.tokens: ClientCredentialsTokens | None = (
+            ClientCredentialsTokens(credentials, transport=transport) if credentials else None
+        )
         self._client = httpx.AsyncClient(
             base_url=self._base_url,
             timeout=timeout,
@@ -138,6 +151,7 @@ class ServiceClient(HTTPMethods):
             "retry": settings.retry_policy(),
             "breaker": settings.circuit_breaker(name) or False,
             "forward_authorization": settings.forward_authorization,
+            "credentials": settings.credentials,
         }
         return cls(name, str(settings.url), **(options | overrides))
 
@@ -170,6 +184,8 @@ class ServiceClient(HTTPMethods):
     async def aclose(self) -> None:
         """Close the pool's connections; the client cannot be used afterwards."""
         await self._client.aclose()
+        if self.tokens is not None:
+            await self.tokens.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -206,6 +222,7 @@ class ServiceClient(HTTPMethods):
         content: bytes | str | None = None,
         headers: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
+        idempotent: bool = False,
         timeout: httpx.Timeout | float | None = None,  # noqa: ASYNC109 - httpx's per-request timeouts
         forward_authorization: bool | None = None,
         retry: RetryPolicy | None = None,
@@ -223,6 +240,7 @@ class ServiceClient(HTTPMethods):
             content: a raw body.
             headers: extra headers; they win over the propagated ones.
             idempotency_key: sent as `Idempotency-Key`; makes any method retryable.
+            idempotent: generate an `Idempotency-Key` for a `POST` or `PATCH` without one.
             timeout: this call's per-attempt timeouts, instead of the client's.
             forward_authorization: forward the caller's bearer token (default: the client's).
             retry: this call's retry policy, instead of the client's.
@@ -242,8 +260,14 @@ class ServiceClient(HTTPMethods):
         )
         if headers:
             merged.update(headers)
+        if idempotency_key is None and idempotent and method in _KEYED_METHODS:
+            idempotency_key = str(uuid.uuid4())
         if idempotency_key is not None:
             merged[IDEMPOTENCY_KEY_HEADER] = idempotency_key
+        tokens = self.tokens if "Authorization" not in merged else None
+        token = await tokens.token() if tokens is not None else None
+        if token is not None:
+            merged["Authorization"] = f"Bearer {token}"
         try:
             request = self._client.build_request(
                 method,
@@ -257,6 +281,31 @@ class ServiceClient(HTTPMethods):
         except HTTPX_EXCEPTIONS as exc:  # a path or parameters httpx cannot make a URL of
             raise handle_service_communication_error(exc, service=self.name) from exc
         policy = retry or self.retry
+        response = await self._send_with_retries(request, policy)
+        if response.status_code == httpx.codes.UNAUTHORIZED and tokens is not None and token:
+            # The upstream refused our token (revoked, rotated key): one new token, one retry.
+            token = await tokens.renew(token)
+            headers = httpx.Headers(request.headers)
+            headers["Authorization"] = f"Bearer {token}"
+            request = httpx.Request(
+                request.method,
+                request.url,
+                headers=headers,
+                content=request.content,
+                extensions=request.extensions,
+            )
+            response = await self._send_with_retries(request, policy)
+        if raise_for_status:
+            raise_for_upstream_status(
+                response, service=self.name, max_retry_after=self.max_retry_after
+            )
+        if response_model is None:
+            return response
+        return parse_response(response, response_model, service=self.name)
+
+    async def _send_with_retries(
+        self, request: httpx.Request, policy: RetryPolicy
+    ) -> httpx.Response:
         attempt = 0
 
         async def send_once() -> httpx.Response:
@@ -266,7 +315,7 @@ class ServiceClient(HTTPMethods):
 
         try:
             response = await retry_async(
-                send_once, policy=policy, retryable=policy.allows(method, request.headers)
+                send_once, policy=policy, retryable=policy.allows(request.method, request.headers)
             )
         except RetryableStatusError as exc:
             response = exc.response
@@ -286,13 +335,7 @@ class ServiceClient(HTTPMethods):
                 metadata={"error": "deadline_exceeded", "attempts": attempt},
                 **call_of(request),
             ) from exc
-        if raise_for_status:
-            raise_for_upstream_status(
-                response, service=self.name, max_retry_after=self.max_retry_after
-            )
-        if response_model is None:
-            return response
-        return parse_response(response, response_model, service=self.name)
+        return response
 
     async def _send(
         self, request: httpx.Request, policy: RetryPolicy, attempt: int

@@ -46,6 +46,7 @@ class CallOptions(TypedDict, total=False):
     content: bytes | str | None
     headers: Mapping[str, str] | None
     idempotency_key: str | None
+    idempotent: bool
     timeout: httpx.Timeout | float | None
     forward_authorization: bool | None
     retry: RetryPolicy | None

@@ -2,8 +2,10 @@
 
 An error status becomes the mapped `ServiceCommunicationError` (see `_upstream`), carrying
 the upstream's `ErrorResponse` (code, request id) when it sent one. A success is validated
-into the requested type: a body that is not JSON, or JSON of the wrong shape, is a 502
-`UPSTREAM_ERROR` whose detail says which, and whose log metadata says where.
+into the requested type; when the body does not match it, an unmigrated service's old page
+or success envelope is read as the shared page or the payload (see `_legacy`). A body that
+is not JSON, or JSON of the wrong shape, is a 502 `UPSTREAM_ERROR` whose detail says which,
+and whose log metadata says where.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import functools
 from typing import Any, TypeVar, cast, get_args, get_origin
 
 import httpx
+import orjson
 from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from .._errors import ServiceCommunicationError
+from ._legacy import legacy_readings
 from ._upstream import DEFAULT_MAX_RETRY_AFTER, call_of, handle_service_communication_error
 
 __all__ = [
@@ -37,6 +41,19 @@ def _type_name(model: Any) -> str:
     if origin is not None and args:
         return f"{_type_name(origin)}[{', '.join(_type_name(arg) for arg in args)}]"
     return str(getattr(model, "__name__", None) or model)
+
+
+def _read_legacy(response: httpx.Response, model: type[T]) -> tuple[T] | None:
+    """The body read as `model` through one of the old shapes (see `_legacy`), in a tuple
+    (the value may be None); None when no reading matches."""
+    body = orjson.loads(response.content)
+    adapter = _adapter(cast("Any", model))
+    for reading in legacy_readings(body, response):
+        try:
+            return (cast("T", adapter.validate_python(reading)),)
+        except PydanticValidationError:
+            continue
+    return None
 
 
 def raise_for_upstream_status(
@@ -80,6 +97,10 @@ def parse_response(response: httpx.Response, model: type[T], *, service: str) ->
         return cast("T", _adapter(cast("Any", model)).validate_json(response.content))
     except PydanticValidationError as exc:
         errors = exc.errors(include_input=False, include_url=False)
+        if not errors or errors[0]["type"] != "json_invalid":
+            found = _read_legacy(response, model)
+            if found is not None:
+                return found[0]
         if errors and errors[0]["type"] == "json_invalid":
             detail = f"The {service} service sent a response that is not valid JSON."
         else:

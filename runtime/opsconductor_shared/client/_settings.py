@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .._settings import SettingsError, env_prefix_for, settings_problems
 from ._breaker import DEFAULT_FAILURE_THRESHOLD, DEFAULT_RESET_TIMEOUT, CircuitBreaker
+from ._credentials import ServiceCredentials
 from ._retry import (
     DEFAULT_BACKOFF_INITIAL,
     DEFAULT_BACKOFF_MAX,
@@ -87,6 +88,9 @@ class ServiceClientSettings(BaseModel):
     breaker_reset_timeout: float = Field(DEFAULT_RESET_TIMEOUT, gt=0)
     forward_authorization: bool = Field(
         False, description="Forward the caller's verified bearer token on every call."
+    )
+    credentials: ServiceCredentials | None = Field(
+        None, description="Call as this service account (client credentials) instead."
     )
 
     @model_validator(mode="after")

@@ -8,8 +8,8 @@ SERVICE_UNAVAILABLE with the upstream's `Retry-After` passed through (capped), a
 UPSTREAM_TIMEOUT. The most specific class of an exception decides (its MRO is walked), and a
 test checks that every class httpx exports is in the table, so a new one needs a decision.
 
-An upstream `ErrorResponse` body is parsed and kept on the error (`upstream_error`, with its
-code and request id) for the log and for callers, with the call's method and URL (no
+An upstream `ErrorResponse` body (or an unmigrated service's old error body, read as one:
+see `_legacy`) is parsed and kept on the error (`upstream_error`, with its code and request id) for the log and for callers, with the call's method and URL (no
 credentials, no secret query values); the detail sent to our own client stays generic and
 never names the upstream's host.
 """
@@ -23,10 +23,12 @@ from collections.abc import Mapping
 from typing import TypedDict
 
 import httpx
+import orjson
 from opsconductor_contracts import ErrorCode, ErrorResponse
 from pydantic import ValidationError as PydanticValidationError
 
 from .._errors import ServiceCommunicationError
+from ._legacy import legacy_error_body
 from ._urls import public_url
 
 __all__ = [
@@ -123,10 +125,15 @@ def parse_retry_after(
 
 
 def upstream_error_body(response: httpx.Response) -> ErrorResponse | None:
-    """The upstream's `ErrorResponse`, if its body is one; None for anything else."""
+    """The upstream's `ErrorResponse`, if its body is one, or one of the old error shapes of
+    an unmigrated service (read by `client._legacy`); None for anything else."""
     try:
         return ErrorResponse.model_validate_json(response.content)
     except (PydanticValidationError, ValueError, httpx.ResponseNotRead):
+        pass
+    try:
+        return legacy_error_body(response, orjson.loads(response.content))
+    except (orjson.JSONDecodeError, httpx.ResponseNotRead):
         return None
 
 

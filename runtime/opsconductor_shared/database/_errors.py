@@ -8,6 +8,8 @@ duck typing: no driver is imported here.
     23503 foreign key, missing referent      422     VALIDATION_ERROR errors[].field: column
     23503 foreign key, still referenced      409     CONFLICT
     23502 not null, 23514 check, 22xxx data  422     VALIDATION_ERROR
+    no SQLSTATE: DataError (a value the      422     VALIDATION_ERROR
+      driver refuses to send, such as NUL)
     40001 serialization failure              409     CONFLICT         (after retries)
     40P01 deadlock                           503     SERVICE_UNAVAILABLE, Retry-After
     55P03 lock not available                 409     CONFLICT
@@ -55,6 +57,8 @@ _UNAVAILABLE_CLASSES = frozenset(
     {"OperationalError", "PoolTimeout", "TooManyRequests", "PoolClosed", "PoolError"}
 )
 _NOT_UNAVAILABLE_CLASSES = frozenset({"PipelineAborted"})
+# A value the driver cannot send (a NUL in text, a number out of its range): class 22, bad data.
+_DATA_CLASSES = frozenset({"DataError"})
 _DIAG_FIELDS = (
     "severity",
     "message_primary",
@@ -227,6 +231,8 @@ def handle_database_error(
         names = _class_names(exc)
         if names & _UNAVAILABLE_CLASSES and not names & _NOT_UNAVAILABLE_CLASSES:
             return _unavailable(retry_after, metadata)
+        if names & _DATA_CLASSES:
+            return _invalid("22000", diag, fields, metadata)
         return DatabaseError(metadata=metadata)
     if sqlstate in {"23505", "23P01", "40001", "55P03"}:
         return _conflict(sqlstate, diag, fields, metadata)

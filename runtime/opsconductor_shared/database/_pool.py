@@ -14,11 +14,27 @@ own loop sleeps 1 s, 2 s, 4 s ... between failed checks, so after a PostgreSQL r
 request would wait seconds to get past the dead connections; here each dead one is closed and
 replaced at once. Every driver error leaving `connection()` or `transaction()` is translated
 by `handle_database_error` (`raise ... from exc`).
+
+PostgreSQL may be missing when the service starts and may go away later; the service starts
+and stays up either way. The pool opens without waiting. Every connection attempt reports
+to `Database.state` (a `DependencyState`: one log line per outage, readiness says the last
+error), and while the last attempt failed a watcher asks the pool for a new connection after
+a jittered backoff of at most `reconnect_interval` seconds, so the service is ready soon
+after PostgreSQL is back, with no restart. Work the service does at startup
+(`add_startup_work`, such as creating its tables) runs once PostgreSQL is reachable, under
+an advisory lock, so replicas starting together run it one at a time, retried with backoff;
+until it is done, readiness says so and requests get 503 with `Retry-After`. `open` waits
+for its first try (at most `acquire_timeout`), so a service whose database is there starts
+ready.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import math
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -28,7 +44,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from opsconductor_contracts import HealthStatus
 
 from .._errors import StandardHTTPException
-from .._health import HealthCheckError
+from .._health import DependencyState, HealthCheckError
 from .._logging import get_logger
 from . import _queries
 from ._check import check_connection
@@ -44,10 +60,42 @@ if TYPE_CHECKING:
 
     from ._queries import Query
 
-__all__ = ["Database"]
+__all__ = ["Database", "StartupWork"]
 
 T = TypeVar("T")
+StartupWork = Callable[["AsyncConnection[Any]"], Awaitable[None]]
 _log = get_logger("opsconductor.database")
+# The pool gives up on a failed connection slot after this; the watcher asks again.
+_POOL_RECONNECT_TIMEOUT = 1.0
+_FIRST_RETRY_DELAY = 0.25
+_UP_WATCH_INTERVAL = 1.0
+# psycopg_pool's own line per failed attempt; `Database.state` says it once per outage.
+_POOL_ATTEMPT_LINES = ("error connecting in %r: %s", "reconnection attempt in pool %r failed")
+
+
+def _quiet_pool_attempts(record: logging.LogRecord) -> bool:
+    return not (isinstance(record.msg, str) and record.msg.startswith(_POOL_ATTEMPT_LINES))
+
+
+def _observed_connection_class(psycopg: Any, state: DependencyState) -> Any:
+    """A connection class whose every connection attempt reports to `state`."""
+
+    class ObservedConnection(psycopg.AsyncConnection):  # type: ignore[misc]
+        @classmethod
+        async def connect(cls, conninfo: str = "", **kwargs: Any) -> Any:
+            try:
+                conn = await super().connect(conninfo, **kwargs)
+            except psycopg.Error as exc:
+                state.failed(exc)
+                raise
+            state.succeeded()
+            return conn
+
+    return ObservedConnection
+
+
+def _backoff(delay: float, cap: float) -> float:
+    return min(cap, delay * 2) * random.uniform(0.8, 1.0)  # noqa: S311 - jitter, not secrecy
 
 
 def _require_postgres() -> Any:
@@ -84,6 +132,15 @@ class Database:
         self._driver_error: type[Exception] = psycopg.Error
         self._pool_timeout: type[Exception] = psycopg_pool.PoolTimeout
         self._checks_failed = 0
+        self.state = DependencyState(
+            "database",
+            effect="requests that need PostgreSQL answer 503 with Retry-After",
+            level="error",
+        )
+        self._startup_work: list[tuple[str, StartupWork]] = []
+        self._startup_pending: str | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        logging.getLogger("psycopg.pool").addFilter(_quiet_pool_attempts)
         dsn = settings.dsn.get_secret_value()
         options = [psycopg.conninfo.conninfo_to_dict(dsn).get("options") or ""]
         for name, value in (
@@ -102,7 +159,8 @@ class Database:
             max_waiting=settings.max_waiting,
             max_lifetime=settings.max_lifetime,
             max_idle=settings.max_idle,
-            reconnect_failed=self._reconnect_failed,
+            reconnect_timeout=_POOL_RECONNECT_TIMEOUT,
+            connection_class=_observed_connection_class(psycopg, self.state),
             kwargs={
                 "autocommit": True,
                 "application_name": self.application_name,
@@ -117,11 +175,28 @@ class Database:
             f"min_size={self.settings.min_size}, max_size={self.settings.max_size})"
         )
 
-    def _reconnect_failed(self, _: Any) -> None:
-        _log.error("database_reconnect_failed", pool=self.application_name)
+    def add_startup_work(self, name: str, work: StartupWork) -> None:
+        """Run `work(conn)` once PostgreSQL is reachable, before any request is served (see
+        the module docstring): in one transaction holding the advisory lock named after
+        `name`, retried with backoff until it succeeds. Make it idempotent (`CREATE ...
+        IF NOT EXISTS`): each replica runs it once, one replica at a time.
+
+        Raises:
+            RuntimeError: the pool is open already.
+        """
+        if self._tasks:
+            raise RuntimeError("add startup work before the database is opened")
+        self._startup_work.append((name, work))
+        self._startup_pending = self._startup_pending or name
+
+    @property
+    def ready(self) -> bool:
+        """Whether the startup work is done (requests are served)."""
+        return self._startup_pending is None
 
     async def open(self) -> None:
-        """Start the pool; with `open_wait`, wait until `min_size` connections are open.
+        """Start the pool without waiting for PostgreSQL (see the module docstring); with
+        `open_wait`, wait until `min_size` connections are open.
 
         Raises:
             DatabaseError: 503 when `open_wait` is set and PostgreSQL is not reachable.
@@ -132,12 +207,69 @@ class Database:
                 await self.pool.wait(timeout=self.settings.open_timeout)
             except self._driver_error as exc:
                 raise self._translate(exc, "open") from exc
+        self._tasks = [asyncio.create_task(self._watch(), name="database-watcher")]
+        if self._startup_work:
+            tried = asyncio.Event()
+            self._tasks.append(
+                asyncio.create_task(self._run_startup_work(tried), name="database-startup-work")
+            )
+            # A reachable database starts the service ready; a missing one does not hold it.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.acquire_timeout):
+                    await tried.wait()
         _log.info("database_pool_opened", pool=self.application_name)
 
     async def close(self) -> None:
         """Close the pool; connections still in use close when they come back."""
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.pool.close()
         _log.info("database_pool_closed", pool=self.application_name)
+
+    async def _watch(self) -> None:
+        delay = _FIRST_RETRY_DELAY
+        while True:
+            if not self.state.down:
+                delay = _FIRST_RETRY_DELAY
+                await asyncio.sleep(_UP_WATCH_INTERVAL)
+                continue
+            await asyncio.sleep(delay)
+            delay = _backoff(delay, self.settings.reconnect_interval)
+            try:
+                # Grows the pool when it has no connection; the attempt reports to the state.
+                await self.pool.check()
+            except Exception as exc:
+                _log.error("database_watch_failed", exc_info=exc)
+
+    async def _run_startup_work(self, tried: asyncio.Event) -> None:
+        for name, work in self._startup_work:
+            self._startup_pending = name
+            delay = _FIRST_RETRY_DELAY
+            while True:
+                try:
+                    async with (
+                        _Borrowed(self, self.settings.acquire_timeout, gated=False) as conn,
+                        conn.transaction(),
+                    ):
+                        await conn.execute(
+                            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+                            [f"opsconductor.startup:{name}"],
+                        )
+                        await work(conn)
+                    break
+                except StandardHTTPException as exc:
+                    if exc.status != 503:  # not an outage: a defect to fix, with its traceback
+                        _log.error("database_startup_work_failed", work=name, exc_info=exc)
+                except Exception as exc:
+                    _log.error("database_startup_work_failed", work=name, exc_info=exc)
+                tried.set()
+                await asyncio.sleep(delay)
+                delay = _backoff(delay, self.settings.reconnect_interval)
+            _log.info("database_startup_work_done", work=name)
+        self._startup_pending = None
+        tried.set()
 
     async def __aenter__(self) -> Database:
         await self.open()
@@ -190,7 +322,7 @@ class Database:
             StandardHTTPException: any driver error, translated by `handle_database_error`.
         """
         wait = self.settings.acquire_timeout if acquire_timeout is None else acquire_timeout
-        return _Borrowed(self, wait)
+        return _Borrowed(self, wait, gated=True)
 
     @asynccontextmanager
     async def transaction(
@@ -291,7 +423,8 @@ class Database:
     async def ping(self, *, acquire_timeout: float | None = None) -> float:
         """One `SELECT 1` round trip on a pooled connection; its duration in milliseconds."""
         started = time.perf_counter()
-        async with self.connection(acquire_timeout=acquire_timeout) as conn:
+        wait = self.settings.acquire_timeout if acquire_timeout is None else acquire_timeout
+        async with _Borrowed(self, wait, gated=False) as conn:
             await conn.execute("SELECT 1")
         return (time.perf_counter() - started) * 1000
 
@@ -299,12 +432,19 @@ class Database:
         """Readiness: healthy after a round trip, degraded when requests queue for connections.
 
         Raises:
-            HealthCheckError: PostgreSQL did not answer (the message names no host).
+            HealthCheckError: PostgreSQL is unreachable (the message says the last error,
+                without host or credentials), or the startup work is not done yet.
         """
+        self.state.raise_if_down()
         try:
             duration_ms = await self.ping()
         except StandardHTTPException as exc:
+            self.state.raise_if_down()
             raise HealthCheckError(f"database unavailable ({exc.code})") from exc
+        if self._startup_pending is not None:
+            raise HealthCheckError(
+                f"database reachable, startup work {self._startup_pending!r} not done yet"
+            )
         stats = self.stats()
         _log.debug("database_ready", round_trip_ms=round(duration_ms, 3), **stats.as_dict())
         return HealthStatus.degraded if stats.waiting else HealthStatus.healthy
@@ -313,14 +453,21 @@ class Database:
 class _Borrowed:
     """`Database.connection()`: a class, not a generator, as it runs on every request."""
 
-    __slots__ = ("_conn", "_db", "_wait")
+    __slots__ = ("_conn", "_db", "_gated", "_wait")
 
-    def __init__(self, db: Database, wait: float) -> None:
+    def __init__(self, db: Database, wait: float, *, gated: bool) -> None:
         self._db = db
         self._wait = wait
+        self._gated = gated
 
     async def __aenter__(self) -> AsyncConnection[Any]:
         db = self._db
+        if self._gated and db._startup_pending is not None:
+            raise handle_database_error(
+                db._pool_timeout("the startup work is not done yet"),
+                operation="acquire",
+                retry_after=db.settings.retry_after,
+            )
         try:
             self._conn = await db._acquire(self._wait)
         except db._driver_error as exc:

@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_MAX_SIZE",
     "DEFAULT_MAX_WAITING",
     "DEFAULT_MIN_SIZE",
+    "DEFAULT_RECONNECT_INTERVAL",
     "DEFAULT_RETRY_AFTER",
     "DEFAULT_STATEMENT_TIMEOUT",
     "DEFAULT_TRANSACTION_ATTEMPTS",
@@ -43,6 +44,7 @@ DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_STATEMENT_TIMEOUT = 30.0
 DEFAULT_TRANSACTION_ATTEMPTS = 3
 DEFAULT_RETRY_AFTER = 1.0
+DEFAULT_RECONNECT_INTERVAL = 5.0
 
 # libpq rounds connect_timeout to whole seconds and treats anything under 2 as 2.
 _MIN_CONNECT_TIMEOUT = 2.0
@@ -103,6 +105,12 @@ class DatabaseSettings(BaseModel):
         "PostgreSQL is unreachable) instead of starting and reporting not ready.",
     )
     open_timeout: float = Field(10.0, gt=0, description="Startup wait when open_wait is set.")
+    reconnect_interval: float = Field(
+        DEFAULT_RECONNECT_INTERVAL,
+        gt=0,
+        description="Longest pause between attempts to reach PostgreSQL while it is "
+        "unreachable (the pauses grow from a quarter second, jittered).",
+    )
     slow_query_ms: float = Field(
         DEFAULT_SLOW_QUERY_MS, gt=0, description="Operations at least this slow log a warning."
     )

@@ -4,7 +4,9 @@
   of `A-Z a-z 0-9 . _ : -`; anything else is replaced, never echoed) is kept, else one is
   generated; it is echoed on every response, errors included, and bound for code and logs
   (see `_context`). A valid `traceparent` is continued as a child span, else a trace starts.
-  With `trust_incoming=False` both are always fresh.
+  With `trust_incoming=False` both are always fresh. A singleton header the runtime reads
+  (`Authorization`, the request id header, `traceparent`) sent more than once is a 400
+  `BAD_REQUEST` (with a fresh request id): which copy counts is never guessed.
 - **Security headers** (`security_headers`) on every response, except the ones the route set
   itself (a `Cache-Control` of its own, the documentation pages' CSP); any `Server` header
   the app sends is removed.
@@ -38,7 +40,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .._client_ip import ClientAddressResolver
 from .._context import begin_request, parse_traceparent
-from .._errors import InternalError, StandardHTTPException
+from .._errors import BadRequestError, InternalError, StandardHTTPException
 from .._handlers import as_standard_error, log_failure
 from .._logging import get_logger
 from .._problem import send_problem
@@ -61,6 +63,8 @@ HeaderSource = Callable[[], Iterable[tuple[bytes, bytes]]]
 
 _VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 _HEADER_SOURCES = "opsconductor.response_headers"
+# Request headers the runtime reads once: sent twice, which one counts would be a guess.
+_SINGLETON_HEADERS = (b"authorization", b"traceparent")
 _SERVER = b"server"
 _TIMING = b"server-timing"
 _log = get_logger("opsconductor.errors")
@@ -85,6 +89,14 @@ def route_template(scope: Scope) -> str:
             return UNMATCHED_ROUTE
     root_path = scope.get("root_path")
     return f"{root_path}{path}" if root_path else path
+
+
+def _duplicated(name: bytes) -> BadRequestError:
+    error = BadRequestError(
+        f"The {name.decode('latin-1')} header appears more than once; send it once."
+    )
+    log_failure(error)
+    return error
 
 
 class StandardMiddleware:
@@ -131,6 +143,7 @@ class StandardMiddleware:
         # on every line; it follows reconfiguration (`setup_service_logging`) all the same.
         self._access_log = get_logger(ACCESS_LOGGER).bind()
         self._id_name = request_id_header.lower().encode("latin-1")
+        self._singletons = frozenset({self._id_name, *_SINGLETON_HEADERS})
         defaults = security_headers() if headers is None else headers
         self._defaults = [
             (name.lower().encode("latin-1"), value.encode("latin-1"))
@@ -141,15 +154,20 @@ class StandardMiddleware:
         self._replaced = frozenset({_SERVER, self._id_name})
         self._managed = self._replaced | {name for name, _ in self._defaults}
 
-    def _begin(self, scope: Scope) -> tuple[bytes, bytes]:
+    def _begin(self, scope: Scope) -> tuple[tuple[bytes, bytes], bytes | None]:
+        # The request id header, and the name of a singleton header sent more than once.
+        singletons = self._singletons
+        seen: dict[bytes, bytes] = {}
+        duplicate = None
+        for name, value in scope["headers"]:
+            if name in singletons:
+                if name in seen and duplicate is None:
+                    duplicate = name
+                seen[name] = value
         incoming_id = traceparent = None
-        if self.trust_incoming:
-            id_name = self._id_name
-            for name, value in scope["headers"]:
-                if name == id_name:
-                    incoming_id = value
-                elif name == b"traceparent":
-                    traceparent = value
+        if self.trust_incoming and duplicate is None:
+            incoming_id = seen.get(self._id_name)
+            traceparent = seen.get(b"traceparent")
         caller = parse_traceparent(traceparent.decode("latin-1")) if traceparent else None
         request_id = begin_request(
             incoming_id.decode("ascii")
@@ -157,7 +175,7 @@ class StandardMiddleware:
             else None,
             caller,
         )
-        return (self._id_name, request_id.encode("ascii"))
+        return (self._id_name, request_id.encode("ascii")), duplicate
 
     def _headers(
         self, raw: Iterable[tuple[bytes, bytes]], own: list[tuple[bytes, bytes]]
@@ -177,7 +195,7 @@ class StandardMiddleware:
                 self._begin(scope)
             await self.app(scope, receive, send)
             return
-        id_header = self._begin(scope)
+        id_header, duplicate = self._begin(scope)
         start = time.perf_counter()
         status = 500
         sent = 0
@@ -211,7 +229,10 @@ class StandardMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            if duplicate is None:
+                await self.app(scope, receive, send_wrapper)
+            else:
+                await send_problem(send_wrapper, _duplicated(duplicate), scope)
         except Exception as exc:
             if started:
                 _log.error(

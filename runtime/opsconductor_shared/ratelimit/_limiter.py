@@ -2,10 +2,12 @@
 
 When the store fails or does not answer in time (`RateLimitStoreError`), the failure policy
 decides the request: `open` (the default) admits it, `closed` refuses it with 503. Either way
-the failure is logged at ERROR once, and the store is left alone for `retry_interval`
-seconds, deciding every request by the policy at once, instead of making each one wait for a
-timeout; then one request probes it again while the others keep being decided by the policy.
-So a Redis outage costs at most one store timeout per `retry_interval`.
+the store is left alone for `retry_interval` seconds, deciding every request by the policy
+at once, instead of making each one wait for a timeout; then one request probes it again
+while the others keep being decided by the policy. So a Redis outage costs at most one store
+timeout per `retry_interval`, and logs one line when it begins (WARNING when failing open,
+ERROR when failing closed), a reminder at most every minute, and one when it ends
+(`RateLimiter.state`, a `DependencyState`), whatever the number of probes.
 """
 
 from __future__ import annotations
@@ -20,8 +22,7 @@ from starlette.types import Scope
 
 from .._client_ip import ClientAddressResolver
 from .._errors import RateLimitedError, ServiceUnavailableError, retry_after_header
-from .._health import HealthCheckError
-from .._logging import get_logger
+from .._health import DependencyState, HealthCheckError
 from ._headers import rate_limit_headers
 from ._keys import IdentityResolver, Principal, principal_from_state, subject_for
 from ._policy import RateLimit, RateLimitDecision, RateLimitResult
@@ -39,7 +40,6 @@ __all__ = [
 
 DEFAULT_RETRY_INTERVAL = 1.0
 _STATE_KEY = "opsconductor.ratelimit"
-_log = get_logger("opsconductor.ratelimit")
 UNAVAILABLE_DETAIL = "Rate limiting is temporarily unavailable. Retry later."
 
 
@@ -128,6 +128,15 @@ class RateLimiter:
         self.enabled = enabled
         self._skip_until = 0.0
         self._probing = False
+        self.state = DependencyState(
+            "rate_limit_store",
+            effect=(
+                "requests are admitted unlimited (fail open)"
+                if failure_policy == "open"
+                else "requests are refused (fail closed)"
+            ),
+            level="warning" if failure_policy == "open" else "error",
+        )
 
     def __repr__(self) -> str:
         return (
@@ -165,19 +174,15 @@ class RateLimiter:
             result = await self.store.hit(subject, policies, cost=cost)
         except RateLimitStoreError as exc:
             self._skip_until = time.monotonic() + self.retry_interval
-            _log.error(
-                "rate_limit_store_unavailable",
-                failure_policy=self.failure_policy,
-                retry_in_s=self.retry_interval,
-                error=str(exc),
-            )
+            self.state.failed(exc.__cause__ or exc)
             return self._undecided()
         finally:
             if probing:
                 self._probing = False
         if self._skip_until:
             self._skip_until = 0.0
-            _log.info("rate_limit_store_recovered")
+        if not self.state.up:
+            self.state.succeeded()
         return result
 
     async def health_check(self) -> None:
@@ -189,12 +194,11 @@ class RateLimiter:
         try:
             await self.store.ping()
         except RateLimitStoreError as exc:
-            effect = (
-                "requests are admitted unlimited (fail open)"
-                if self.failure_policy == "open"
-                else "requests are refused (fail closed)"
-            )
-            raise HealthCheckError(f"rate-limit store unreachable: {effect}") from exc
+            self.state.failed(exc.__cause__ or exc)
+            raise HealthCheckError(
+                f"rate-limit store unreachable: {self.state.effect}: {self.state.last_error}"
+            ) from exc
+        self.state.succeeded()
 
     @asynccontextmanager
     async def lifespan(self, _: Any) -> AsyncIterator[None]:

@@ -38,7 +38,10 @@ class CapturedLogs:
     @property
     def lines(self) -> list[dict[str, Any]]:
         """Every line so far, parsed, oldest first."""
-        return [json.loads(line) for line in self.stream.getvalue().splitlines() if line.strip()]
+        # Split on newlines only: a JSON line may hold U+2028 and the like, which
+        # `str.splitlines` would split on too.
+        lines = self.stream.getvalue().split("\n")
+        return [json.loads(line) for line in lines if line.strip()]
 
     def events(self, event: str) -> list[dict[str, Any]]:
         """The lines whose `event` is `event`."""

@@ -32,6 +32,8 @@ def expected(
             return 503, "SERVICE_UNAVAILABLE"
         if names & {"PoolTimeout", "TooManyRequests", "PoolClosed", "PoolError"}:
             return 503, "SERVICE_UNAVAILABLE"
+        if "DataError" in names:
+            return 422, "VALIDATION_ERROR"
         return 500, "DATABASE_ERROR"
     if sqlstate in {"23505", "23P01", "40001", "55P03"}:
         return 409, "CONFLICT"
@@ -169,6 +171,7 @@ def test_psycopg2_errors_map_by_pgcode(
         ("OperationalError", ("Error", "DatabaseError"), 503),  # refused, lost: no pgcode
         ("PoolError", ("Error",), 503),  # psycopg2.pool: "connection pool exhausted"
         ("InterfaceError", ("Error",), 500),
+        ("DataError", ("Error", "DatabaseError"), 422),
         ("ProgrammingError", ("Error", "DatabaseError"), 500),
     ],
 )

@@ -294,15 +294,18 @@ async def test_fail_open_admits_logs_once_and_degrades_readiness() -> None:
         assert responses[0].headers["ratelimit-policy"] == '"default";q=1;w=60'
         assert "ratelimit" not in responses[0].headers  # nothing known about what remains
         assert store.calls == 1  # the store is left alone for retry_interval
-        errors = [log for log in logs if log["event"] == "rate_limit_store_unavailable"]
-        assert [(e["log_level"], e["failure_policy"]) for e in errors] == [("error", "open")]
+        lines = [log for log in logs if log["log_level"] in {"warning", "error"}]
+        assert [(line["event"], line["log_level"], line["effect"]) for line in lines] == [
+            ("dependency_down", "warning", "requests are admitted unlimited (fail open)")
+        ]
         ready = await client.get("/health/ready")
         assert ready.status_code == 200
         assert ready.json()["status"] == "degraded"
         [check] = ready.json()["checks"]
         assert (
             check["message"]
-            == "rate-limit store unreachable: requests are admitted unlimited (fail open)"
+            == "rate-limit store unreachable: requests are admitted unlimited (fail open): "
+            "RateLimitStoreError: Redis did not answer: ConnectionError"
         )
         assert check["critical"] is False
 

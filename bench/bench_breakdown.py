@@ -1,0 +1,222 @@
+"""Where a request's microseconds go in uvicorn: the stacks of the production route, in process.
+
+Each app is driven through uvicorn's own HTTP protocol (`HttpToolsProtocol`, the one
+`--http httptools` serves with) on a uvloop event loop, over a fake transport: the request's
+bytes go in through `data_received`, the response comes out through `transport.write`. So
+everything uvicorn does per request is counted (parsing, the scope, the task, validating and
+writing every response header) and nothing of the kernel's socket work, which is the same for
+every stack. The access log goes to `/dev/null` through its real file descriptor, so its
+`write` system call is counted too.
+
+The stacks take turns, round after round; each round serves `requests` keep-alive requests
+on one connection. Reported: µs per request (median of rounds) and what each layer adds to
+bare FastAPI serving the same route. With `--profile NAME`, one stack runs under cProfile
+and the top functions by own time are printed.
+
+    python bench/bench_breakdown.py [--quick] [--profile production]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import json
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import ROOT, Row, cpu_prefix, row
+
+STACKS = {
+    "bare_model": "bare FastAPI",
+    "runtime_model": "runtime stack",
+    "runtime_auth": "runtime stack + local auth (cache hit)",
+    "production": "runtime stack + local auth (cache hit) + rate limit",
+}
+LAST_RESULTS: dict[str, Any] = {}
+
+
+class _Transport:
+    """The part of `asyncio.Transport` uvicorn's protocol uses; keeps the bytes written."""
+
+    def __init__(self) -> None:
+        self.written = 0
+        self.closed = False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8000)}.get(
+            name, default
+        )
+
+    def write(self, data: bytes) -> None:
+        self.written += len(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+class _Connection:
+    """One keep-alive connection into uvicorn's protocol serving `app`."""
+
+    def __init__(self, app: Any, request: bytes) -> None:
+        from uvicorn.config import Config
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+        from uvicorn.server import ServerState
+
+        config = Config(app, http="httptools", access_log=False, lifespan="off", log_config=None)
+        config.load()
+        self.protocol = HttpToolsProtocol(config, ServerState(), {}, _loop=asyncio.get_event_loop())
+        self.transport = _Transport()
+        self.protocol.connection_made(self.transport)  # type: ignore[arg-type]
+        self.request = request
+        self._done: asyncio.Future[None] | None = None
+        served = self.protocol.on_response_complete
+
+        def on_response_complete() -> None:
+            served()
+            if self._done is not None and not self._done.done():
+                self._done.set_result(None)
+
+        self.protocol.on_response_complete = on_response_complete  # type: ignore[method-assign]
+
+    async def serve(self, count: int) -> float:
+        """µs per request over `count` requests, one after the other."""
+        loop = asyncio.get_running_loop()
+        start = time.perf_counter()
+        for _ in range(count):
+            self._done = loop.create_future()
+            self.protocol.data_received(self.request)
+            await self._done
+        return (time.perf_counter() - start) / count * 1e6
+
+
+async def _lifespan(app: Any) -> Any:
+    """Start `app`'s lifespan; returns the coroutine's task and the shutdown trigger."""
+    messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    await messages.put({"type": "lifespan.startup"})
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"].startswith("lifespan.startup") and not started.done():
+            started.set_result(None)
+
+    task = asyncio.create_task(app({"type": "lifespan", "state": {}}, messages.get, send))
+    await started
+    return task, messages
+
+
+def _request(token: str) -> bytes:
+    return (
+        "GET /items/42 HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: bench\r\n"
+        f"Accept: */*\r\nAuthorization: Bearer {token}\r\n\r\n"
+    ).encode()
+
+
+async def _measure(rounds: int, requests: int, profile: str | None) -> dict[str, list[float]]:
+    from bench import http_apps
+
+    request = _request(os.environ[http_apps.TOKEN_VARIABLE])
+    apps = {name: getattr(http_apps, name)() for name in STACKS}
+    lifespans = [await _lifespan(app) for app in apps.values()]
+    connections = {name: _Connection(app, request) for name, app in apps.items()}
+    for connection in connections.values():
+        await connection.serve(max(50, requests // 10))  # warm up: caches, first-use paths
+    if profile is not None:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        await connections[profile].serve(requests * rounds)
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats(
+            os.environ.get("BENCH_SORT", "tottime")
+        ).print_stats(int(os.environ.get("BENCH_TOP", "30")))
+    samples: dict[str, list[float]] = {name: [] for name in STACKS}
+    names = list(STACKS)
+    for index in range(rounds):
+        for name in names if index % 2 == 0 else reversed(names):
+            samples[name].append(await connections[name].serve(requests))
+    for task, messages in lifespans:
+        await messages.put({"type": "lifespan.shutdown"})
+        await task
+    return samples
+
+
+def _child(output: str, quick: bool, profile: str | None) -> None:
+    import uvloop
+
+    rounds, requests = (3, 1_000) if quick else (9, 5_000)
+    samples = uvloop.run(_measure(rounds, requests, profile))
+    Path(output).write_text(json.dumps({"samples": samples, "requests": requests}))
+
+
+def measure(quick: bool, profile: str | None = None) -> dict[str, Any]:
+    """Run the measurement in a child process pinned to CPU 0, its standard output at
+    /dev/null (where the access log goes)."""
+    from bench import http_apps
+
+    with tempfile.TemporaryDirectory() as folder:
+        output = str(Path(folder) / "samples.json")
+        command = [*cpu_prefix(0), sys.executable, __file__, "--child", output]
+        command += ["--quick"] if quick else []
+        command += ["--profile", profile] if profile else []
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            http_apps.TOKEN_VARIABLE: http_apps.production_token(),
+        }
+        subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=True, cwd=ROOT)
+        result: dict[str, Any] = json.loads(Path(output).read_text())
+    return result
+
+
+def run(quick: bool) -> list[Row]:
+    result = measure(quick)
+    samples = result["samples"]
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    LAST_RESULTS.clear()
+    LAST_RESULTS.update({"us_per_request": medians, "samples": samples, "stacks": STACKS})
+    bare = medians["bare_model"]
+    rows = []
+    previous = "bare_model"
+    for name in list(STACKS)[1:]:
+        rounds = len(samples[name])
+        low, high = min(samples[name]), max(samples[name])
+        rows.append(
+            row("breakdown", f"µs per request in uvicorn's protocol: {STACKS[name]} vs bare FastAPI",
+                baseline=STACKS["bare_model"], contender=STACKS[name], baseline_value=bare,
+                contender_value=medians[name], unit="µs",
+                notes=f"adds {medians[name] - bare:.1f} µs to bare, {medians[name] - medians[previous]:.1f} µs "
+                      f"to the previous stack; median of {rounds} rounds of {result['requests']} requests "
+                      f"(range {low:.1f}-{high:.1f} µs); fake transport, no socket")
+        )  # fmt: skip
+        previous = name
+    return rows
+
+
+if __name__ == "__main__":
+    if "--child" in sys.argv:
+        _child(
+            sys.argv[sys.argv.index("--child") + 1],
+            "--quick" in sys.argv,
+            sys.argv[sys.argv.index("--profile") + 1] if "--profile" in sys.argv else None,
+        )
+    elif "--profile" in sys.argv:
+        measure("--quick" in sys.argv, sys.argv[sys.argv.index("--profile") + 1])
+    else:
+        print(json.dumps(run(quick="--quick" in sys.argv), indent=2, ensure_ascii=False))
