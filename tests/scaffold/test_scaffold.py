@@ -177,6 +177,21 @@ def test_the_answers_are_recorded_for_copier_update(tmp_path: Path) -> None:
         compile(module.read_text(), str(module), "exec")  # the generated code is Python
 
 
+@pytest.mark.parametrize("name", ["jobs", "step-libraries"])
+def test_the_scaffolded_code_is_lint_clean_and_formatted(name: str, tmp_path: Path) -> None:
+    service = new_service(name, tmp_path / "svc", source="/opt/wheels/x.whl")
+    for command in (["check", "--select", "E,F,W,I,B,UP", "."], ["format", "--check", "."]):
+        result = subprocess.run(
+            [str(BIN / "ruff"), *command],
+            cwd=service,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.timeout(1200)
