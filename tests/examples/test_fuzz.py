@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.examples.live import live_services
+from tests.examples.conftest import PASSWORDS
+from tests.examples.live import LiveServices, live_services
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -51,6 +52,12 @@ def schemathesis(url: str, token: str, workdir: Path) -> subprocess.CompletedPro
     return subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=False)
 
 
+def _secrets_in_logs(live: LiveServices) -> list[str]:
+    secrets = [*live.tokens.values(), *PASSWORDS.values(), "live-cursor-secret"]
+    lines = [*live.targets.log_lines(), *live.auth.log_lines()]
+    return [line for line in lines if any(secret in line for secret in secrets)]
+
+
 def _report(result: subprocess.CompletedProcess[str]) -> str:
     return f"schemathesis exited with {result.returncode}\n{result.stdout[-20000:]}\n{result.stderr[-4000:]}"
 
@@ -60,15 +67,19 @@ def test_targets_service(tmp_path: Path, store: str) -> None:
     with live_services(tmp_path, store=store) as live:
         result = schemathesis(live.targets.url, live.tokens["admin"], tmp_path)
         errors = [line for line in live.targets.log_lines() if '"level":"error"' in line]
+    leaked = _secrets_in_logs(live)  # once stopped: every buffered line is written
     print(result.stdout[-3000:])
     assert result.returncode == 0, _report(result)
     assert errors == []
+    assert leaked == []
 
 
 def test_auth_service(tmp_path: Path) -> None:
     with live_services(tmp_path) as live:
         result = schemathesis(live.auth.url, live.tokens["admin"], tmp_path)
         errors = [line for line in live.auth.log_lines() if '"level":"error"' in line]
+    leaked = _secrets_in_logs(live)  # once stopped: every buffered line is written
     print(result.stdout[-3000:])
     assert result.returncode == 0, _report(result)
     assert errors == []
+    assert leaked == []
