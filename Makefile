@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PORTS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv setup generate check lint format typecheck drift schema-lint test docs bench bench-quick bench-tools demo serve clean
+.PHONY: help venv setup generate check lint format typecheck drift schema-lint test fuzz docs bench bench-quick bench-tools demo serve clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,10 @@ schema-lint: venv ## every schema: valid OpenAPI 3.1, described, examples valid
 
 test: venv ## the whole test suite (integration tests use PostgreSQL and Redis on loopback)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+fuzz: venv ## the long adversarial, schemathesis and fault suites (minutes, bounded; tests/adversarial, tests/examples/test_fuzz.py, tests/faults)
+	ADVERSARIAL_MAX_EXAMPLES=$${ADVERSARIAL_MAX_EXAMPLES:-1000} FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-200} FUZZ_MAX_TIME=$${FUZZ_MAX_TIME:-180} \
+		$(BIN)/pytest -p no:randomly -s tests/adversarial tests/examples/test_fuzz.py tests/faults $(PYTEST_ARGS)
 
 docs: venv ## the docs site into site/ (mkdocs-material; --strict: a broken link or reference fails)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
