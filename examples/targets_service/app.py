@@ -157,12 +157,12 @@ def create_app(
             total=len(results), succeeded=succeeded, failed=len(results) - succeeded, items=results
         )
 
-    @app.get("/targets/{target_id}", response_model=Target, tags=["targets"])
+    @app.get("/targets/{target_id:int}", response_model=Target, tags=["targets"])
     async def get_target(target_id: TargetId, _: CurrentUser) -> Target:
         return await store.get(target_id)
 
     @app.patch(
-        "/targets/{target_id}",
+        "/targets/{target_id:int}",
         response_model=Target,
         responses=error_responses(409),
         dependencies=[writes],
@@ -174,7 +174,9 @@ def create_app(
         trail = AuditTrail(request, user, "target.update")
         return await store.update(target_id, change, actor=user.user_id, audit=trail)
 
-    @app.delete("/targets/{target_id}", status_code=204, dependencies=[writes], tags=["targets"])
+    @app.delete(
+        "/targets/{target_id:int}", status_code=204, dependencies=[writes], tags=["targets"]
+    )
     async def delete_target(target_id: TargetId, request: Request, user: Admin) -> Response:
         await store.delete(target_id, audit=AuditTrail(request, user, "target.delete"))
         return Response(status_code=204)

@@ -13,7 +13,10 @@
       │                                  runtime's routes with the service's, the contracts
       │                                  version (see `_operations`)
       └── lifespan                       the runtime's hooks (pools, clients, key refreshers)
-                                         around the service's own lifespan
+                                         around the service's own lifespan; with
+                                         `startup.require_dependencies`, startup fails
+                                         with one sentence (no traceback) unless every
+                                         critical readiness check passes in time
 
 The middleware stack, outermost first, is `MIDDLEWARE_SLOTS`, written here once:
 
@@ -58,7 +61,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._client_ip import ClientAddressResolver
 from ._handlers import add_error_handlers
@@ -147,6 +150,7 @@ class ServiceRuntime:
         self.route_policies: list[RouteErrors] = []
         self._hooks: list[LifespanHook] = []
         self.started = False
+        self.startup_failure: str | None = None
 
     def add_route_errors(self, policy: RouteErrors) -> None:
         """Document the errors a policy of the runtime adds to routes: `policy(route)` is the
@@ -170,6 +174,8 @@ class ServiceRuntime:
             async with AsyncExitStack() as stack:
                 for hook in self._hooks:
                     await stack.enter_async_context(hook(app))
+                if self.settings.startup.require_dependencies:
+                    await self._require_dependencies()
                 self.started = True
                 _log.info(
                     "service_started",
@@ -183,12 +189,41 @@ class ServiceRuntime:
         finally:
             flush_logs()  # the access log's last lines, whatever the hooks did
 
+    async def _require_dependencies(self) -> None:
+        timeout = self.settings.startup.timeout
+        failing = await self.health.wait_ready(timeout)
+        if not failing:
+            return
+        prefix = self.settings.env_prefix or ""
+        missing = "; ".join(f"{check.name} ({check.message})" for check in failing)
+        self.startup_failure = (
+            f"{self.name} cannot start: not available after {timeout:g} s: {missing}; "
+            f"{prefix}STARTUP__REQUIRE_DEPENDENCIES=false starts it anyway, not ready until "
+            "they are"
+        )
+        raise RuntimeError(self.startup_failure)
+
 
 class _ServiceApp(FastAPI):
     """A FastAPI app whose middleware stack is the runtime's around FastAPI's own."""
 
     def build_middleware_stack(self) -> ASGIApp:
         return get_runtime(self).middleware.build(super().build_middleware_stack())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await super().__call__(scope, receive, send)
+            return
+        runtime = get_runtime(self)
+
+        async def send_failure_as_sentence(message: Message) -> None:
+            # Starlette reports a failed startup with the traceback; a failure the runtime
+            # expects (a dependency required and missing) is said in its one sentence.
+            if message["type"] == "lifespan.startup.failed" and runtime.startup_failure:
+                message = {**message, "message": runtime.startup_failure}
+            await send(message)
+
+        await super().__call__(scope, receive, send_failure_as_sentence)
 
 
 def get_runtime(app: FastAPI) -> ServiceRuntime:

@@ -35,13 +35,13 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from opsconductor_contracts import Identity, PrincipalType, Role, TokenClaims
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from .._context import bind_log_context
 from .._errors import AuthenticationError, PermissionDeniedError
 from .._operations import raises_errors
 from ..client._propagation import bind_caller_token
-from ._middleware import recorded_verification
+from ._middleware import bearer_token, recorded_verification
 from ._verifier import TokenVerifier, VerifiedToken
 
 __all__ = [
@@ -68,7 +68,20 @@ BEARER_SCHEME_NAME = "BearerAuth"
 ROLE_RANKS = {Role.viewer: 0, Role.operator: 1, Role.admin: 2}
 _MISSING_DETAIL = "Authentication is required: send an access token as `Authorization: Bearer`."
 
-bearer_scheme = HTTPBearer(
+
+class _BearerScheme(HTTPBearer):
+    """FastAPI's `HTTPBearer` (the OpenAPI scheme, `auto_error=False`) reading the token the
+    way `BearerIdentityMiddleware` does (`bearer_token`), so both see the same token, with
+    one scan of the raw headers per request."""
+
+    async def __call__(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:
+        token = bearer_token(request.scope)
+        if token is None:
+            return None
+        return HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
+
+
+bearer_scheme = _BearerScheme(
     auto_error=False,
     scheme_name=BEARER_SCHEME_NAME,
     bearerFormat="JWT",
@@ -106,7 +119,11 @@ async def get_verified_token(
     recorded = recorded_verification(request.scope, credentials.credentials)
     if isinstance(recorded, Exception):
         raise recorded
-    verified = recorded or await get_verifier(request.app).verify(credentials.credentials)
+    if recorded is not None:
+        # `BearerIdentityMiddleware` verified it and already set the identity, the log
+        # context and the caller token.
+        return recorded
+    verified = await get_verifier(request.app).verify(credentials.credentials)
     request.state.identity = verified.identity
     bind_log_context(
         user_id=verified.identity.user_id,

@@ -55,10 +55,11 @@ _BREAKER_RESET_TIMEOUT = 5.0
 
 
 class _Undecided:
-    __slots__ = ("reason",)
+    __slots__ = ("reason", "retry_after")
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
         self.reason = reason
+        self.retry_after = retry_after
 
 
 class RemoteTokenVerifier(TokenVerifier):
@@ -161,7 +162,7 @@ class RemoteTokenVerifier(TokenVerifier):
             task.add_done_callback(lambda done: self._forget(key, done))
         outcome = await asyncio.shield(task)
         if isinstance(outcome, _Undecided):
-            raise auth_unavailable(outcome.reason)
+            raise auth_unavailable(outcome.reason, retry_after=outcome.retry_after)
         if shared is not None and isinstance(outcome, VerifiedToken) and self._ttl > 0:
             ttl = min(self._ttl, outcome.claims.exp - time.time())
             if ttl > 0:
@@ -193,7 +194,7 @@ class RemoteTokenVerifier(TokenVerifier):
                 error=exc.code,
                 upstream_status=getattr(exc, "upstream_status", None),
             )
-            return _Undecided("auth_service_failed")
+            return _Undecided("auth_service_failed", exc.retry_after)
         except TimeoutError:
             _log.warning("auth_verify_failed", error="timeout", timeout=self.settings.timeout)
             return _Undecided("auth_service_timeout")

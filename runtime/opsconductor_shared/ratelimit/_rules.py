@@ -80,6 +80,12 @@ class RateLimitRules:
         exempt = tuple(exempt)
         self._exempt_exact = frozenset(p for p in exempt if "{" not in p)
         self._exempt_patterns = tuple(compile_path(p)[0] for p in exempt if "{" in p)
+        # The service-wide policy of each role, resolved once: without route rules, a
+        # request's policies are one dictionary lookup.
+        self._service_wide = {
+            role: (policy,) for role, policy in self.roles.items() if policy is not None
+        }
+        self._default = (default,) if default is not None else ()
 
     def __repr__(self) -> str:
         return f"RateLimitRules(default={self.default!r}, roles={self.roles!r}, routes={len(self.routes)})"
@@ -106,14 +112,14 @@ class RateLimitRules:
     ) -> tuple[RateLimit, ...]:
         """The policies that apply to one request, service-wide first: the principal's own
         (`subject`, such as `service:scheduler`), else its role's, else the default."""
-        found: list[RateLimit] = []
-        service_wide = (
-            (self.principals.get(subject) if subject and self.principals else None)
-            or (self.roles.get(role) if role else None)
-            or self.default
-        )
-        if service_wide is not None:
-            found.append(service_wide)
+        own = self.principals.get(subject) if subject and self.principals else None
+        if own is not None:
+            service_wide: tuple[RateLimit, ...] = (own,)
+        else:
+            service_wide = (self._service_wide.get(role) if role else None) or self._default
+        if not self.routes:
+            return service_wide
+        found = list(service_wide)
         for rule in self.routes:
             if rule.matches(method, path):
                 policy = rule.policy_for(role)
