@@ -21,6 +21,7 @@ from ._store import StoredResponse
 __all__ = ["IdempotencyMiddleware", "REPLAYED_HEADERS"]
 
 _HEADER = b"idempotency-key"
+_KEYED_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 _NOT_STORED = frozenset({401, 403, 408, 425, 429})
 REPLAYED_HEADERS = frozenset(
     {"content-type", "content-location", "location", "etag", "last-modified", "cache-control"}
@@ -42,7 +43,7 @@ class IdempotencyMiddleware:
         self.max_response_bytes = max_response_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] not in _KEYED_METHODS:
             await self.app(scope, receive, send)
             return
         for name, _ in scope["headers"]:
