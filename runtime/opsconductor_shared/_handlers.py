@@ -203,9 +203,18 @@ def allowed_methods(routes: Iterable[BaseRoute], scope: Scope) -> list[str]:
     allowed = []
     for method in _METHODS:
         probe = {**scope, "method": method}
-        if any(route.matches(probe)[0] is Match.FULL for route in routes):
+        if any(_serves(route, probe) for route in routes):
             allowed.append(method)
     return allowed
+
+
+def _serves(route: BaseRoute, scope: Scope) -> bool:
+    # A route that claims its paths for every method (the runtime's `RuntimeRoutes`, which
+    # answers a wrong method with its own 405) says with `serves` which methods it takes.
+    serves = getattr(route, "serves", None)
+    if callable(serves):
+        return bool(serves(scope))
+    return route.matches(scope)[0] is Match.FULL
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:

@@ -85,6 +85,12 @@ class RuntimeRoutes(BaseRoute):
         _, child_scope = route.matches(scope)  # a method it does not take is its 405
         return Match.FULL, {**child_scope, "route": route}
 
+    def serves(self, scope: Scope) -> bool:
+        """Whether one of the routes takes the scope's path *and* method (`matches` claims
+        the path for any method, so a wrong method is the runtime's own 405)."""
+        route = self._by_path.get(route_path(scope) if scope.get("root_path") else scope["path"])
+        return route is not None and route.matches(scope)[0] is Match.FULL
+
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         route: BaseRoute = scope["route"]
         await route.handle(scope, receive, send)

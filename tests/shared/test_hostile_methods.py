@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from opsconductor_shared import ServiceSettings, create_service_app
@@ -49,3 +50,13 @@ def test_allow_of_the_collection_is_its_own() -> None:
     response = _app().get("/things")
     assert response.status_code == 405
     assert _allowed(response.headers["allow"]) == {"POST"}
+
+
+@pytest.mark.parametrize("path", ["/health", "/health/live", "/health/ready", "/openapi.json"])
+def test_allow_of_a_runtime_route_is_its_own_methods(path: str) -> None:
+    # The runtime answers its routes before the service's, for every method; its 405 lists
+    # what the route serves (GET, and HEAD when the route adds it), not every method there is.
+    response = _app().post(path)
+    assert_envelope(response, 405, "METHOD_NOT_ALLOWED")
+    assert _allowed(response.headers["allow"]) <= {"GET", "HEAD"}
+    assert "GET" in _allowed(response.headers["allow"])
