@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PORTS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv setup generate check lint format typecheck drift schema-lint test docs bench bench-quick bench-tools demo serve clean
+.PHONY: help venv setup generate check lint format typecheck drift schema-lint test fuzz docs bench bench-quick bench-tools demo serve clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -49,6 +49,10 @@ schema-lint: venv ## every schema: valid OpenAPI 3.1, described, examples valid
 test: venv ## the whole test suite (integration tests use PostgreSQL and Redis on loopback)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+fuzz: venv ## the long adversarial, schemathesis and fault suites (minutes, bounded; tests/adversarial, tests/examples/test_fuzz.py, tests/faults)
+	ADVERSARIAL_MAX_EXAMPLES=$${ADVERSARIAL_MAX_EXAMPLES:-1000} FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-200} FUZZ_MAX_TIME=$${FUZZ_MAX_TIME:-180} \
+		$(BIN)/pytest -p no:randomly -s tests/adversarial tests/examples/test_fuzz.py tests/faults $(PYTEST_ARGS)
+
 docs: venv ## the docs site into site/ (mkdocs-material; --strict: a broken link or reference fails)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
@@ -58,9 +62,10 @@ demo: venv ## start both reference services on loopback, walk through them, vali
 serve: venv ## start both reference services until Ctrl-C (PORTS=auth,targets, default 8001,8002; a taken one is replaced by a free one)
 	$(PY) -m examples.demo --serve $(if $(PORTS),--ports $(PORTS))
 
-bench-tools: venv ## what the benchmarks need beyond the venv: wrk and the bench extra
+bench-tools: venv ## what the benchmarks need beyond the venv: wrk, the bench extra, Spectral (npm, local)
 	@command -v wrk >/dev/null || (echo "installing wrk (Debian package)"; apt-get install -y -q wrk >/dev/null || sudo apt-get install -y -q wrk >/dev/null)
 	@$(PY) -c "import matplotlib, asgi_correlation_id, secure, slowapi, limits" 2>/dev/null || $(PY) -m pip install --quiet -e '.[bench]'
+	@test -x bench/.work/spectral/node_modules/.bin/spectral || (echo "installing Spectral (npm, into bench/.work/spectral)"; npm install --silent --no-audit --no-fund --prefix bench/.work/spectral '@stoplight/spectral-cli@^6')
 
 bench: bench-tools ## every benchmark, side by side; writes bench/results.json, results.md, docs/assets/http.png, the docs/benchmarks.md table
 	$(PY) bench/run.py

@@ -1,13 +1,18 @@
-"""Benchmarks of the contract tooling: `validate` on a large synthetic document, `breaking`.
+"""Benchmarks of the contract tooling: `validate` on a large synthetic document, `breaking`,
+`validate` on a Stripe-class real document beside Spectral's `spectral:oas` lint of the same
+file, and the command's start-up on a 1 KB document.
 
 `run(quick)` returns result rows for the shared bench driver; `python bench/bench_contracts.py`
-prints them as JSON. `build_synthetic_document` is reusable (the tests use it too).
+prints them as JSON. `build_synthetic_document` is reusable (the tests use it too). The real
+document comes from the corpus (`bench.corpus.find_documents`); Spectral from `make bench-tools`
+(`bench/.work/spectral`, a local npm install). Without either, their rows say so.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -23,9 +28,37 @@ from opsconductor_conformance import (
     validate_sources,
 )
 
+from bench.common import row
+from bench.corpus import find_documents, read_sources, run_capped, unpack
+
 VALIDATE_TARGET_S = 2.0
 BREAKING_TARGET_S = 1.0
+STRIPE_TARGET_S = 10.0
+STRIPE_TARGET_MIB = 1024.0
+STARTUP_TARGET_S = 0.3
+STRIPE_DOCUMENT = "stripe-spec3-2022-04-12.json.xz"
 ROOT = Path(__file__).resolve().parent.parent
+SPECTRAL = ROOT / "bench" / ".work" / "spectral" / "node_modules" / ".bin" / "spectral"
+# 1 KB: one public operation, its components, nothing else (what start-up costs, not checking).
+SMALL_DOCUMENT = {
+    "openapi": "3.1.0",
+    "info": {"title": "tiny", "version": "1.0.0", "x-opsconductor-contracts": "1.0.0"},
+    "paths": {
+        "/ping": {
+            "get": {
+                "operationId": "ping",
+                "x-public": True,
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "pong",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        }
+    },
+}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -312,6 +345,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
             "met": True,
             "notes": f"{note}; peak traced allocation during one validation, document already loaded",
         },
+        *_stripe_rows(quick),
+        _startup_row(quick),
         {
             "group": "conformance",
             "name": "breaking on the shared schemas",
@@ -326,6 +361,154 @@ def run(quick: bool) -> list[dict[str, Any]]:
             "notes": f"load both schema sets and compare ({len(changes)} changes); best of {repeat}",
         },
     ]
+
+
+def _cli() -> str:
+    return str(Path(sys.executable).with_name("opsconductor-contracts"))
+
+
+def _stripe_rows(quick: bool) -> list[dict[str, Any]]:
+    """`validate` on the Stripe-class corpus document, and Spectral's lint of the same file."""
+
+    name = "validate Stripe-class document"
+    directory = find_documents()
+    if directory is None or not (directory / STRIPE_DOCUMENT).is_file():
+        note = f"skipped: the real corpus ({STRIPE_DOCUMENT}) is not on this machine"
+        return [
+            row(
+                "conformance",
+                name,
+                "target 10 s",
+                "validate",
+                STRIPE_TARGET_S,
+                0.0,
+                "s",
+                "< 10 s, < 1 GiB",
+                None,
+                note,
+            ),
+        ]
+    sources = read_sources()
+    document = sources.document(STRIPE_DOCUMENT)
+    with tempfile.TemporaryDirectory(prefix="bench-stripe-") as scratch:
+        work = Path(scratch)
+        target = unpack(sources, document, directory, work, "spec3.json")
+        ours = [
+            run_capped([_cli(), "validate", str(target), "--format", "json"], cwd=work, niceness=0)
+            for _ in range(1 if quick else 3)
+        ]
+        best = min(ours, key=lambda r: r.wall_s)
+        peak_mib = max(r.peak_rss_bytes for r in ours) / 2**20
+        what = f"{STRIPE_DOCUMENT.removesuffix('.xz')}, {document.size / 1e6:.1f} MB"
+        rows = [
+            row(
+                "conformance",
+                name,
+                "target 10 s",
+                "opsconductor-contracts validate",
+                STRIPE_TARGET_S,
+                round(best.wall_s, 3),
+                "s",
+                "< 10 s",
+                best.code in (0, 1) and best.wall_s < STRIPE_TARGET_S,
+                f"{what}; exit {best.code}, {best.cpu_s:.2f} s CPU; best of {len(ours)}",
+            ),
+            row(
+                "conformance",
+                f"{name}, peak memory",
+                "target 1 GiB",
+                "opsconductor-contracts validate",
+                STRIPE_TARGET_MIB,
+                round(peak_mib, 1),
+                "MiB",
+                "< 1 GiB",
+                peak_mib < STRIPE_TARGET_MIB,
+                f"{what}; peak RSS of the process",
+            ),
+        ]
+        rows.append(_spectral_row(target, work, best.wall_s, what, quick))
+    return rows
+
+
+def _spectral_row(
+    target: Path, work: Path, ours_s: float, what: str, quick: bool
+) -> dict[str, Any]:
+
+    name = "validate Stripe-class document vs Spectral spectral:oas"
+    if not SPECTRAL.is_file():
+        note = "skipped: Spectral is not installed (make bench-tools installs it into bench/.work)"
+        return row(
+            "conformance",
+            name,
+            "spectral lint",
+            "validate",
+            0.0,
+            ours_s,
+            "s",
+            "faster than Spectral",
+            None,
+            note,
+        )
+    ruleset = work / ".spectral.yaml"
+    ruleset.write_text('extends: ["spectral:oas"]\n', encoding="utf-8")
+    runs = [
+        run_capped(
+            [
+                str(SPECTRAL),
+                "lint",
+                str(target),
+                "--ruleset",
+                str(ruleset),
+                "--format",
+                "json",
+                "--quiet",
+            ],
+            cwd=work,
+            niceness=0,
+        )
+        for _ in range(1 if quick else 3)
+    ]
+    best = min(runs, key=lambda r: r.wall_s)
+    peak_mib = max(r.peak_rss_bytes for r in runs) / 2**20
+    return row(
+        "conformance",
+        name,
+        "spectral lint (spectral:oas)",
+        "opsconductor-contracts validate",
+        round(best.wall_s, 3),
+        round(ours_s, 3),
+        "s",
+        "faster than Spectral",
+        ours_s < best.wall_s and best.code is not None,
+        f"{what}; Spectral exit {best.code}, {best.cpu_s:.2f} s CPU, {peak_mib:.0f} MiB peak RSS; best of {len(runs)}",
+    )
+
+
+def _startup_row(quick: bool) -> dict[str, Any]:
+
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as scratch:
+        work = Path(scratch)
+        target = work / "openapi.json"
+        target.write_text(json.dumps(SMALL_DOCUMENT), encoding="utf-8")
+        runs = [
+            run_capped([_cli(), "validate", str(target)], cwd=work, niceness=0)
+            for _ in range(3 if quick else 10)
+        ]
+    walls = sorted(r.wall_s for r in runs)
+    median = walls[len(walls) // 2]
+    return row(
+        "conformance",
+        "validate start-up on a 1 KB document",
+        "target 0.3 s",
+        "opsconductor-contracts validate",
+        STARTUP_TARGET_S,
+        round(median, 3),
+        "s",
+        "< 0.3 s",
+        median < STARTUP_TARGET_S,
+        f"{target.stat().st_size if target.exists() else len(json.dumps(SMALL_DOCUMENT))} bytes; median of {len(runs)} runs of the command, wall clock; "
+        f"CPU {sorted(r.cpu_s for r in runs)[len(runs) // 2]:.2f} s",
+    )
 
 
 def _document_mib(document: dict[str, Any]) -> float:

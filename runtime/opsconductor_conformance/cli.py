@@ -41,6 +41,8 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_DEFECT = 3
+POSITIONED_FORMATS = frozenset({"sarif", "github"})
+"""The formats that show each finding's line and column (so only they pay for finding them)."""
 EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE's number on every POSIX system
 CONFIGURABLE_RULES: tuple[Rule, ...] = RULES.rules(VALIDATE, BREAKING)
 """The rules a configuration may name: those of `validate` and `breaking`."""
@@ -121,7 +123,13 @@ def _validate(args: argparse.Namespace) -> int:
         else SharedContracts.load()
     )
     sources = [load_source(source, timeout=args.timeout) for source in args.sources]
-    report = validate_sources(sources, contracts=contracts, config=config, strict=args.strict)
+    report = validate_sources(
+        sources,
+        contracts=contracts,
+        config=config,
+        strict=args.strict,
+        positions=args.format in POSITIONED_FORMATS,
+    )
     if args.format == "html" or (len(sources) > 1 and args.format in FLEET_FORMATS):
         documents = [source.document for source in sources]
         color = _use_color(args, sys.stdout)

@@ -8,7 +8,10 @@
 - `ContractView`: the document seen through the contracts. A component is taken for shared
   contract X when it is named X (FastAPI's `X-Input` and `X-Output` too), is marked
   `x-opsconductor-contract: X`, carries FastAPI's generic name or title (`X_Target_`,
-  `X[Target]`), or, for the page template, has its structure (`items` and `pagination`). Such a
+  `X[Target]`), or, for the page template, has its structure (`items` and `pagination`). A name
+  alone is not enough: the component must also resemble X (most of its properties, or of its
+  enum values), so a service's own model that only shares a name is left alone. Findings say
+  how a component was matched. Such a
   component is checked once, where it is defined (`component-compat`); everywhere else,
   references to it resolve to the contract itself, so one broken component yields one finding,
   not one per operation that uses it.
@@ -30,9 +33,11 @@ from .normalize import (
     Direction,
     SchemaCache,
     SchemaDifference,
+    canonical_json,
     compatibility_differences,
     contract_direction,
     normalize_schema,
+    schema_types,
 )
 from .schemaset import (
     SchemaSet,
@@ -286,20 +291,56 @@ class SharedContracts:
         return self._normalized[name]
 
 
-def _contract_of(name: str, schema: Mapping[str, Any], shared: SharedContracts) -> str | None:
+def _resembles(schema: Any, expected: Any) -> bool:
+    """Whether a raw service schema has a shared contract's structure, roughly.
+
+    More than half of the contract's properties present (an object), at least half of its enum
+    values (an enum), or a common type: enough to tell a drifted copy from an unrelated model
+    that only shares a name.
+    """
+    if not isinstance(expected, Mapping) or not isinstance(schema, Mapping):
+        return False
+    wanted = expected.get("properties")
+    if isinstance(wanted, Mapping) and wanted:
+        found = schema.get("properties")
+        common = set(wanted) & set(found) if isinstance(found, Mapping) else set()
+        return 2 * len(common) > len(wanted)
+    values = expected.get("enum")
+    if isinstance(values, list) and values:
+        found_values = schema.get("enum")
+        if not isinstance(found_values, list):
+            return False
+        keys = {canonical_json(v) for v in found_values}
+        return 2 * sum(canonical_json(v) in keys for v in values) >= len(values)
+    return not schema_types(expected) or bool(schema_types(expected) & schema_types(schema))
+
+
+def _contract_of(
+    name: str, schema: Mapping[str, Any], shape: Any, shared: SharedContracts
+) -> tuple[str, str] | None:
+    """(contract, how it was recognised) for a service component, or None.
+
+    `shape` is the component with a leading chain of `$ref`s followed (what it looks like).
+    """
     marker = schema.get(CONTRACT_KEY)
     if isinstance(marker, str):
-        return marker
+        return marker, f"marked {CONTRACT_KEY}: {marker}"
     base = SPLIT_SUFFIX.sub("", name)
     if base in shared.names:
-        return base
+        if _resembles(shape, shared.expected(base)):
+            return base, "by name and structure"
+        return None
     for pattern, text in ((_GENERIC_NAME, base), (_GENERIC_TITLE, str(schema.get("title", "")))):
         match = pattern.match(text)
         if match and match.group(1) in shared.names:
-            return match.group(1)
+            if _resembles(shape, shared.expected(match.group(1))):
+                return match.group(1), "by FastAPI's generic name and structure"
+            return None
     properties = schema.get("properties")
     is_page = isinstance(properties, Mapping) and {"items", "pagination"} <= set(properties)
-    return PAGE if is_page and PAGE in shared.names else None
+    if is_page and PAGE in shared.names:
+        return PAGE, "by structure (items and pagination)"
+    return None
 
 
 class ContractView:
@@ -311,15 +352,22 @@ class ContractView:
         self._verdicts: dict[tuple[str, str, int], tuple[Any, list[SchemaDifference]]] = {}
 
     @cached_property
-    def contracts(self) -> dict[str, str]:
-        """Service component name -> the shared contract it is taken for (may be unknown)."""
+    def matches(self) -> dict[str, tuple[str, str]]:
+        """Service component name -> (the shared contract it is taken for, how it was matched)."""
         found = {}
         for name, schema in self.doc.components.items():
             if isinstance(schema, Mapping):
-                contract = _contract_of(name, schema, self.shared)
-                if contract is not None:
-                    found[name] = contract
+                where = f"/components/schemas/{escape_pointer_token(name)}"
+                shape = self.doc.deref(where, schema)[1]
+                match = _contract_of(name, schema, shape, self.shared)
+                if match is not None:
+                    found[name] = match
         return found
+
+    @cached_property
+    def contracts(self) -> dict[str, str]:
+        """Service component name -> the shared contract it is taken for (may be unknown)."""
+        return {name: contract for name, (contract, _) in self.matches.items()}
 
     def resolve(self, ref: str) -> tuple[Any, Callable[[str], Any]]:
         """A `$ref` resolver that resolves a component taken for a contract to the contract."""

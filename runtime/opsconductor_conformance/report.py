@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from itertools import groupby
 from pathlib import Path
@@ -76,6 +76,9 @@ class Finding:
     pointer: str
     message: str
     location: str = ""
+    line: int | None = field(default=None, compare=False)
+    """Where `pointer` sits in the location's text (from 1), when known (SARIF, GitHub)."""
+    column: int | None = field(default=None, compare=False)
 
     def sort_key(self) -> tuple[str, str, int, str, str, str]:
         """Findings are listed per service (and source), errors first, then by pointer and rule."""
@@ -323,7 +326,12 @@ def _render_github(report: Report) -> str:
     for finding in report.findings:
         properties = [f"title={_escape_property(f'{finding.rule} ({finding.service})')}"]
         if _is_file(finding.location):
-            properties.insert(0, f"file={_escape_property(finding.location)}")
+            where = [f"file={_escape_property(finding.location)}"]
+            if finding.line is not None:
+                where.append(f"line={finding.line}")
+                if finding.column is not None:
+                    where.append(f"col={finding.column}")
+            properties[:0] = where
         message = f"{finding.pointer or '/'}: {finding.message}"
         lines.append(
             f"::{_GITHUB_LEVELS[finding.severity]} {','.join(properties)}::{_escape_data(message)}"
@@ -428,6 +436,11 @@ def _render_sarif(report: Report) -> str:
         uri = _artifact_uri(finding.location)
         if uri:
             location["physicalLocation"] = {"artifactLocation": {"uri": uri}}
+            if finding.line is not None:
+                region = {"startLine": finding.line}
+                if finding.column is not None:
+                    region["startColumn"] = finding.column
+                location["physicalLocation"]["region"] = region
         result["locations"] = [location]
         results.append(result)
     log = {

@@ -162,11 +162,11 @@ def _summary(differences: list[SchemaDifference]) -> str:
     "component-compat",
     VALIDATE,
     E,
-    "A component that is a shared contract (same name, x-opsconductor-contract, a FastAPI generic such as Page_Target_, or a page by structure) is compatible with it in the contract's direction.",
+    "A component that is a shared contract (same name and structure, x-opsconductor-contract, a FastAPI generic such as Page_Target_, or a page by structure) is compatible with it in the contract's direction; the finding says how it was matched.",
 )
 def _check_component_compat(doc: ServiceDocument, shared: SharedContracts) -> Iterator[Hit]:
     view = contract_view(doc, shared)
-    for name, contract in view.contracts.items():
+    for name, (contract, how) in view.matches.items():
         where = f"/components/schemas/{escape_pointer_token(name)}"
         if contract not in shared.names:
             yield (
@@ -182,7 +182,7 @@ def _check_component_compat(doc: ServiceDocument, shared: SharedContracts) -> It
         for difference in view.differences(contract, doc.components[name], direction):
             yield (
                 f"{where}{difference.pointer}",
-                f"{name} is the shared {contract} ({direction}) but {difference.message}; generate it from opsconductor_contracts.{contract}",
+                f"{name} is taken for the shared {contract} ({how}; {direction}) but {difference.message}; generate it from opsconductor_contracts.{contract}",
                 None,
             )
 
@@ -288,22 +288,90 @@ def _check_validation_envelope(doc: ServiceDocument, shared: SharedContracts) ->
             yield from _envelope_problems(doc, shared, status, pointer, response)
 
 
-def _page_candidate(normalized: Any) -> bool:
+_TOTALS = frozenset(
+    {"count", "total", "total_count", "totalCount", "total_entries", "total_items", "totalItems"}
+    | {"total_results", "totalResults", "total_size", "totalSize", "total_pages", "num_pages"}
+)
+_PAGE_META = _TOTALS | frozenset(
+    {"meta", "metadata", "pagination", "paging", "links", "_links", "has_more", "hasMore"}
+    | {"has_next", "next", "previous", "prev", "next_page", "next_page_token", "nextPageToken"}
+    | {"next_cursor", "nextCursor", "cursor", "next_page_uri", "next_page_url", "continue"}
+    | {"page", "per_page", "page_size", "pageSize", "offset", "limit"}
+)
+_OFFSET_PARAMS = frozenset({"skip", "limit", "offset", "page", "per_page", "page_size", "pagesize"})
+_CURSOR_PARAMS = frozenset(
+    {"cursor", "page_token", "pagetoken", "starting_after", "ending_before", "after", "before"}
+    | {"continue", "next_token", "marker", "since"}
+)
+_LEGACY_PAGES = {
+    frozenset({"data", "meta"}): "the legacy {data, meta} shape",
+    frozenset(
+        {"data", "count"}
+    ): "the legacy {data, count} shape (the FastAPI full-stack template's)",
+}
+SHARED_PAGE_SHAPE = (
+    "{items: [...], pagination: {page, per_page, total_items, total_pages, has_next, has_prev, "
+    "next_page_token}} (PaginatedResponse[Item])"
+)
+_SHOWN_MEMBERS = 4
+
+
+@dataclass(frozen=True)
+class _ListShape:
+    """How a response lists its resources: the array property, the other members, the paging."""
+
+    array: str
+    others: tuple[str, ...]
+    paging: tuple[str, ...]
+
+    def __str__(self) -> str:
+        members = [f"{self.array}: [...]", *self.others[:_SHOWN_MEMBERS]]
+        if len(self.others) > _SHOWN_MEMBERS:
+            members.append("...")
+        text = "{" + ", ".join(members) + "}"
+        legacy = _LEGACY_PAGES.get(frozenset({self.array, *self.others}))
+        if legacy:
+            text = f"{legacy}, {text}"
+        if self.paging:
+            text += f" with the query parameters {', '.join(self.paging)}"
+        return text
+
+
+def _list_shape(normalized: Any, op: Operation) -> _ListShape | None:
+    """The list shape of a response object, when it is one (see the `pagination` rule)."""
     if not isinstance(normalized, Mapping):
-        return False
-    return "array" in schema_types((normalized.get("properties") or {}).get("items"))
+        return None
+    properties = normalized.get("properties")
+    if not isinstance(properties, Mapping):
+        return None
+    arrays = [name for name, sub in properties.items() if "array" in schema_types(sub)]
+    if len(arrays) != 1:
+        return None
+    array, others = arrays[0], tuple(name for name in properties if name != arrays[0])
+    paging = tuple(
+        name
+        for name in op.parameters_in("query")
+        if name.lower() in _OFFSET_PARAMS or name.lower() in _CURSOR_PARAMS
+    )
+    is_list = (
+        not others
+        or bool(paging)
+        or any(name in _PAGE_META for name in others)
+        or frozenset(properties) in _LEGACY_PAGES
+    )
+    return _ListShape(array, others, paging) if is_list else None
 
 
 @rule(
     "pagination",
     VALIDATE,
     E,
-    "A GET returning a collection returns the shared page shape (items plus pagination, never a bare array) and accepts per_page with page or page_token.",
+    "A GET returning a collection (a bare array, or an object whose one array property holds the resources, with paging parameters or metadata beside it) returns the shared page shape and accepts per_page with page or page_token.",
 )
 def _check_pagination(doc: ServiceDocument, shared: SharedContracts) -> Iterator[Hit]:
     view = contract_view(doc, shared)
-    # Shared shapes with an `items` array that are not pages (BulkOperationResult).
-    others = sorted(n for n in shared.names if n != PAGE and _page_candidate(shared.expected(n)))
+    # Shared shapes with one array that are not pages (BulkOperationResult).
+    others = sorted(n for n in shared.names if n != PAGE and _has_one_array(shared.expected(n)))
     for op in doc.operations:
         success = doc.success_response(op)
         if op.method != "get" or _is_health_route(op) or success is None:
@@ -313,22 +381,28 @@ def _check_pagination(doc: ServiceDocument, shared: SharedContracts) -> Iterator
             if "array" in schema_types(normalized):
                 yield (
                     at,
-                    f"{op.label} returns a bare array; return the shared page shape (PaginatedResponse[Item]: items plus pagination) and accept page, per_page and page_token",
+                    f"{op.label} returns a bare array; return the shared page shape {SHARED_PAGE_SHAPE} and accept page, per_page and page_token",
                     None,
                 )
                 continue
-            if not _page_candidate(normalized) or any(
-                not view.differences(other, schema) for other in others
-            ):
+            shape = _list_shape(normalized, op)
+            if shape is None or any(not view.differences(other, schema) for other in others):
                 continue
             differences = view.differences(PAGE, schema, "response")
             if differences:
                 yield (
                     at,
-                    f"{op.label} returns a collection that is not the shared page shape: {_summary(differences)}",
+                    f"{op.label} returns a list as {shape}, not the shared page shape {SHARED_PAGE_SHAPE}: {_summary(differences)}",
                     None,
                 )
             yield from _pagination_parameters(doc, shared, op)
+
+
+def _has_one_array(normalized: Any) -> bool:
+    properties = normalized.get("properties") if isinstance(normalized, Mapping) else None
+    if not isinstance(properties, Mapping):
+        return False
+    return sum("array" in schema_types(sub) for sub in properties.values()) == 1
 
 
 def _without_null(schema: Any) -> Any:

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +110,8 @@ class ServiceSource:
     location: str
     name: str
     document: Mapping[str, Any]
+    text: str | None = field(default=None, repr=False, compare=False)
+    """The document's text, for a file or URL source (what line and column refer to)."""
 
 
 def load_source(
@@ -125,19 +127,22 @@ def load_source(
     Raises:
         SourceError: the source cannot be read or is not a usable OpenAPI document.
     """
+    text: str | None = None
     if source.startswith(("http://", "https://")):
-        document = _parse(_fetch(source, timeout, transport), source)
+        text = _decode(_fetch(source, timeout, transport), source)
+        document = _parse(text, source)
     elif Path(source).exists():
-        document = _parse(_read(Path(source), source), source)
+        text = _decode(_read(Path(source), source), source)
+        document = _parse(text, source)
     elif _IMPORT_STRING.match(source):
         document = _from_app(source)
     else:
         raise SourceError(source, "no such file, and not an http(s) URL or a module:app string")
-    return document_source(document, location=source)
+    return document_source(document, location=source, text=text)
 
 
 def document_source(
-    document: Any, *, location: str = "<document>", name: str | None = None
+    document: Any, *, location: str = "<document>", name: str | None = None, text: str | None = None
 ) -> ServiceSource:
     """Check an already parsed OpenAPI document (see `load_source`) and name its service.
 
@@ -147,7 +152,7 @@ def document_source(
     _check_document(document, location)
     info = document.get("info")
     title = info.get("title") if isinstance(info, Mapping) else None
-    return ServiceSource(location, name or str(title or "service"), document)
+    return ServiceSource(location, name or str(title or "service"), document, text)
 
 
 def _read(path: Path, source: str) -> bytes:
@@ -209,11 +214,14 @@ def _from_app(source: str) -> Any:
     return document
 
 
-def _parse(raw: bytes, source: str) -> Any:
+def _decode(raw: bytes, source: str) -> str:
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SourceError(source, f"not UTF-8 text (byte {exc.start})") from exc
+
+
+def _parse(text: str, source: str) -> Any:
     if not text.strip():
         raise SourceError(source, "is empty")
     json_error: str | None = None

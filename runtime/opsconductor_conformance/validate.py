@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .config import Config
 from .document import ServiceDocument, SharedContracts
+from .positions import PositionMap
 from .report import Finding, Report, render_report
 from .rules import RULES, VALIDATE, Hit
 from .source import ServiceSource, SourceError, document_source, load_source
@@ -16,9 +18,17 @@ __all__ = ["assert_conforms", "check_document", "validate_document", "validate_s
 
 
 def check_document(
-    source: ServiceSource, contracts: SharedContracts, config: Config | None = None
+    source: ServiceSource,
+    contracts: SharedContracts,
+    config: Config | None = None,
+    *,
+    positions: bool = False,
 ) -> list[Finding]:
     """Every finding of every enabled `validate` rule for one service, before ignores and overrides.
+
+    Args:
+        positions: give each finding the line and column of its pointer in the source's text
+            (a file or URL source), for SARIF and GitHub annotations.
 
     Raises:
         SourceError: the document's schemas nest (through their references) too deeply to check.
@@ -46,6 +56,17 @@ def check_document(
         raise SourceError(
             source.location, "its schemas nest (through their $refs) too deeply to check"
         ) from exc
+    if positions and source.text is not None and findings:
+        where = PositionMap(source.text)
+        placed = []
+        for finding in findings:
+            position = where.locate(finding.pointer)
+            placed.append(
+                finding
+                if position is None
+                else replace(finding, line=position.line, column=position.column)
+            )
+        findings = placed
     return findings
 
 
@@ -55,6 +76,7 @@ def validate_sources(
     contracts: SharedContracts | None = None,
     config: Config | None = None,
     strict: bool = False,
+    positions: bool = False,
 ) -> Report:
     """Validate several services' documents into one report.
 
@@ -63,12 +85,17 @@ def validate_sources(
         contracts: the shared contracts (default: the shipped ones).
         config: rules on or off, severity overrides, ignores.
         strict: warnings fail the report too.
+        positions: give findings the line and column of their pointers (see `check_document`).
 
     Raises:
         SourceError: a document cannot be checked.
     """
     contracts = contracts or SharedContracts.load()
-    findings = [f for source in sources for f in check_document(source, contracts, config)]
+    findings = [
+        f
+        for source in sources
+        for f in check_document(source, contracts, config, positions=positions)
+    ]
     return Report.build(
         VALIDATE,
         findings,

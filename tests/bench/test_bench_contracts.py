@@ -47,10 +47,13 @@ def test_synthetic_document_is_large_and_compliant() -> None:
 @pytest.mark.slow
 def test_run_reports_rows() -> None:
     rows = _bench().run(quick=True)
-    assert [row["unit"] for row in rows] == ["s", "MiB", "s"]
+    names = [row["name"] for row in rows]
+    assert "validate start-up on a 1 KB document" in names
+    assert "validate Stripe-class document" in names
     for row in rows:
         assert set(row) == ROW_KEYS
         assert row["group"] == "conformance"
-        assert row["ratio"] == pytest.approx(
-            row["contender_value"] / row["baseline_value"], rel=0.01
-        )
+        if row["baseline_value"] and row["met"] is not None:
+            assert row["ratio"] == pytest.approx(
+                row["contender_value"] / row["baseline_value"], rel=0.01
+            )

@@ -101,7 +101,7 @@ def test_deep_reference_chain(cli: CLI, tmp_path: Path) -> None:
         "openapi: 3.1.0\ninfo: {title: chain, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n"
         + schemas
         + "    C5000: {type: object, x-opsconductor-contract: HealthResponse}\n"
-        + "    HealthResponse: {$ref: '#/components/schemas/C0'}\n"
+        + "    Deep: {x-opsconductor-contract: HealthResponse, allOf: [{$ref: '#/components/schemas/C0'}]}\n"
     )
     _assert_usage_error(cli("validate", path), "too deeply")
 

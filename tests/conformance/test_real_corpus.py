@@ -18,10 +18,12 @@ from bench.corpus import (
     LICENCES,
     SOURCES,
     SYNTHETIC,
+    Result,
     Sources,
     decompress,
     digest,
     find_documents,
+    measure,
     read_sources,
     unpack,
 )
@@ -113,3 +115,42 @@ def test_a_tree_unpacks_to_its_root(sources: Sources, documents: Path, tmp_path:
         path = unpack(sources, sources.document(file), documents, tmp_path, name)
         assert path == tmp_path / name / root
         assert yaml.safe_load(path.read_text(encoding="utf-8"))["openapi"].startswith("3.")
+
+
+# Issue 14's bounds for every committed document; CPU time rather than wall time, so that a
+# loaded CI machine does not fail the run (the wall-clock cap only stops a runaway).
+MAX_CPU_S = 30.0
+MAX_RSS_BYTES = int(1.5 * 2**30)
+WALL_CAP_S = 240.0
+
+
+def _assert_sound(results: list[Result]) -> None:
+    problems = []
+    for r in results:
+        if r.timed_out or r.code not in (0, 1, 2) or r.traceback:
+            problems.append(
+                f"{r.command} {r.subject}: exit {r.code}, {r.traceback or r.stderr_first_line}"
+            )
+        elif r.cpu_s > MAX_CPU_S or r.peak_rss_mib * 2**20 > MAX_RSS_BYTES:
+            problems.append(f"{r.command} {r.subject}: {r.cpu_s} s CPU, {r.peak_rss_mib} MiB")
+    assert not problems, "\n".join(problems)
+
+
+def test_validate_on_every_synthetic_document(sources: Sources, tmp_path: Path) -> None:
+    results = measure(
+        sources,
+        tmp_path,
+        wall_s=WALL_CAP_S,
+        memory_bytes=3 * 2**30,
+        only=frozenset(sources.synthetic),
+    )
+    assert len(results) == len(sources.synthetic)
+    _assert_sound(results)
+
+
+def test_validate_and_breaking_on_every_real_document(sources: Sources, documents: Path) -> None:
+    results = measure(
+        sources, documents, wall_s=WALL_CAP_S, memory_bytes=3 * 2**30, only=frozenset()
+    )
+    assert len(results) == len(sources.documents) + len(sources.synthetic) + len(sources.pairs)
+    _assert_sound(results)

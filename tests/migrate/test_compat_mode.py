@@ -57,7 +57,7 @@ def test_on_every_error_carries_the_old_member(
         "code": shared.code,
         "message": shared.detail,
         "status_code": status,
-        "path": path,
+        **({"path": shared.instance} if shared.instance else {}),
     }
 
 

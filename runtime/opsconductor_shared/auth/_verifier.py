@@ -42,6 +42,7 @@ __all__ = [
     "TokenRejectedError",
     "TokenVerifier",
     "VerifiedToken",
+    "DEFAULT_AUTH_RETRY_AFTER",
     "auth_unavailable",
     "claims_from_payload",
     "identity_from_claims",
@@ -50,6 +51,9 @@ __all__ = [
 ]
 
 INVALID_TOKEN_DETAIL = "The access token is invalid."  # noqa: S105 - a message, not a secret
+# Seconds a client is told to wait after an auth outage's 503: about one background JWKS
+# refetch, or one verify call's timeout and retry.
+DEFAULT_AUTH_RETRY_AFTER = 2.0
 _UNAVAILABLE_DETAIL = "Authentication is temporarily unavailable. Retry later."
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
@@ -88,9 +92,15 @@ class TokenRejectedError(Exception):
 
 
 def auth_unavailable(reason: str, *, retry_after: float | None = None) -> ServiceUnavailableError:
-    """The 503 for a verification that could not be decided (`reason` goes to the log)."""
+    """The 503 for a verification that could not be decided (`reason` goes to the log).
+
+    It always carries `Retry-After`: the upstream's when it sent one, else
+    `DEFAULT_AUTH_RETRY_AFTER`.
+    """
     return ServiceUnavailableError(
-        _UNAVAILABLE_DETAIL, retry_after=retry_after, metadata={"reason": reason}
+        _UNAVAILABLE_DETAIL,
+        retry_after=DEFAULT_AUTH_RETRY_AFTER if retry_after is None else retry_after,
+        metadata={"reason": reason},
     )
 
 

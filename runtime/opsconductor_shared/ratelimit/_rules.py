@@ -69,11 +69,13 @@ class RateLimitRules:
         *,
         default: RateLimit | None = None,
         roles: Mapping[str, RateLimit] | None = None,
+        principals: Mapping[str, RateLimit] | None = None,
         routes: Sequence[RouteRule] = (),
         exempt: Iterable[str] = DEFAULT_EXEMPT_PATHS,
     ) -> None:
         self.default = default
         self.roles = dict(roles or {})
+        self.principals = dict(principals or {})
         self.routes = tuple(routes)
         exempt = tuple(exempt)
         self._exempt_exact = frozenset(p for p in exempt if "{" not in p)
@@ -96,7 +98,7 @@ class RateLimitRules:
         caller: what its OpenAPI document says (429)."""
         if self.is_exempt(template):
             return False
-        if self.default is not None or self.roles:
+        if self.default is not None or self.roles or self.principals:
             return True
         return any(
             rule.pattern.match(template)
@@ -105,9 +107,16 @@ class RateLimitRules:
             for rule in self.routes
         )
 
-    def policies(self, method: str, path: str, role: str | None) -> tuple[RateLimit, ...]:
-        """The policies that apply to one request, service-wide first."""
-        service_wide = (self._service_wide.get(role) if role else None) or self._default
+    def policies(
+        self, method: str, path: str, role: str | None, subject: str | None = None
+    ) -> tuple[RateLimit, ...]:
+        """The policies that apply to one request, service-wide first: the principal's own
+        (`subject`, such as `service:scheduler`), else its role's, else the default."""
+        own = self.principals.get(subject) if subject and self.principals else None
+        if own is not None:
+            service_wide: tuple[RateLimit, ...] = (own,)
+        else:
+            service_wide = (self._service_wide.get(role) if role else None) or self._default
         if not self.routes:
             return service_wide
         found = list(service_wide)
