@@ -67,7 +67,7 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, timeout: float = 30) -> ServiceProcess:
+    def start(self, *, timeout: float = 90) -> ServiceProcess:
         """Start the process (in `isolated_environment(self.env)`) and wait until
         `/health/live` answers.
 
@@ -88,6 +88,7 @@ class ServiceProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.stop()
                 raise RuntimeError(
                     f"{self.name} exited with {self.process.returncode}; see {self.log_path}"
                 )

@@ -3,7 +3,10 @@
 `DATABASE_URL` and `REDIS_URL` name the servers (default: PostgreSQL and Redis on loopback).
 A service that does not answer SKIPS the test, with the reason, outside CI; with `CI=true`
 in the environment it FAILS the test, so CI can never pass by skipping. Everything a test
-creates in them carries `unique_name()`, so concurrent runs never collide.
+creates in them carries `unique_name()`, so concurrent runs never collide. These variables
+choose the servers of the tests in this process only: the services the suite launches
+(`examples.launcher`) never inherit them, nor any `<NAME>_SERVICE_*` variable; each test
+names its services' storage itself.
 
 Also here: `TcpProxy` (a loopback proxy a test can stop or turn into a black hole, to take a
 service away from the code under test without touching the shared server), and, from the

@@ -226,7 +226,7 @@ def _add_service_account_routes(
     @app.post(
         "/auth/token",
         response_model=TokenResponse,
-        responses=error_responses(400, 401),
+        responses=error_responses(400, 401, 422),
         dependencies=[Depends(rate_limit(settings.token_limit, name="token"))],
         openapi_extra={**PUBLIC, "requestBody": _TOKEN_REQUEST_BODY},
         tags=["auth"],
@@ -344,7 +344,10 @@ async def _client_credentials(request: Request) -> ClientCredentialsRequest:
     try:
         return ClientCredentialsRequest.model_validate(fields)
     except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_input=False), body=None) from exc
+        problems = [
+            {**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_input=False)
+        ]
+        raise RequestValidationError(problems, body=None) from exc
 
 
 def _done(message: str) -> StandardResponse:

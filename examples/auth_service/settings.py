@@ -59,7 +59,7 @@ class AuthServiceSettings(ServiceSettings):
         description="Service accounts by client id (the client credentials grant).",
     )
     service_token_ttl: int = Field(
-        300, ge=30, le=3600, description="Seconds a service's access token lives."
+        300, ge=5, le=3600, description="Seconds a service's access token lives."
     )
     secret_overlap: int = Field(
         3600, ge=0, description="Seconds the previous secret stays valid after a rotation."

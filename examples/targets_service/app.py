@@ -1,8 +1,8 @@
 """The targets service, the template every OpsConductor service starts from.
 
     GET    /targets                  viewer    page of targets (offset or cursor), sort, filters
-    POST   /targets                  operator  create (409 on a duplicate name)
-    POST   /targets/bulk             operator  create many; BulkOperationResult per item
+    POST   /targets                  operator  create (409 on a duplicate name); Idempotency-Key
+    POST   /targets/bulk             operator  create many; BulkOperationResult per item; Idempotency-Key
     GET    /targets/{target_id}      viewer    one target (404)
     PATCH  /targets/{target_id}      operator  change it; `lock_version` guards against lost updates (409)
     DELETE /targets/{target_id}      admin     remove it
@@ -12,7 +12,9 @@ Run: `uvicorn examples.targets_service.app:create_app --factory`. Tokens are ver
 against the auth service's JWKS (`TARGETS_SERVICE_AUTH__JWKS_URL`); storage is in memory
 unless `DATABASE_URL` (or `TARGETS_SERVICE_DATABASE__DSN`) names a PostgreSQL database.
 Rate limits: 600 requests a minute per client by default, and `write_limit` per principal on
-every write route.
+every write route. Both create routes honour `Idempotency-Key` (`settings.idempotency`: in
+memory, or Redis shared by replicas), so a client's retry after a lost answer gets the first
+answer again instead of a 409 or a second batch.
 
 Routes declare no `operation_id=` (the handler's name is the id) and document only the errors
 nothing else can tell (409): 401, 403 and 503 come from the auth dependencies, 404 from the
@@ -48,6 +50,7 @@ from opsconductor_shared import (
     require_role,
     sort_params,
 )
+from opsconductor_shared.idempotency import idempotency, install_idempotency
 from opsconductor_shared.ratelimit import install_rate_limiting, rate_limit
 
 from .audit import AuditTrail
@@ -82,9 +85,11 @@ def create_app(
     )
     install_auth(app, settings.auth)
     install_rate_limiting(app, settings.rate_limit)
+    install_idempotency(app, settings.idempotency)
     store = repository or _storage(app, settings)
     app.state.repository = store
     writes = Depends(rate_limit(settings.write_limit, name="writes"))
+    keyed = Depends(idempotency())
     cursor_secret = settings.cursor_secret.get_secret_value()
 
     @app.get("/targets", response_model=PaginatedResponse[Target], tags=["targets"])
@@ -111,7 +116,7 @@ def create_app(
         status_code=201,
         response_model=Target,
         responses=error_responses(409),
-        dependencies=[writes],
+        dependencies=[writes, keyed],
         tags=["targets"],
     )
     async def create_target(body: TargetCreate, request: Request, user: Operator) -> Target:
@@ -119,7 +124,10 @@ def create_app(
         return await store.create(body, actor=user.user_id, audit=trail)
 
     @app.post(
-        "/targets/bulk", response_model=BulkOperationResult, dependencies=[writes], tags=["targets"]
+        "/targets/bulk",
+        response_model=BulkOperationResult,
+        dependencies=[writes, keyed],
+        tags=["targets"],
     )
     async def bulk_create_targets(
         body: BulkCreateRequest, request: Request, user: Operator
@@ -149,12 +157,12 @@ def create_app(
             total=len(results), succeeded=succeeded, failed=len(results) - succeeded, items=results
         )
 
-    @app.get("/targets/{target_id}", response_model=Target, tags=["targets"])
+    @app.get("/targets/{target_id:int}", response_model=Target, tags=["targets"])
     async def get_target(target_id: TargetId, _: CurrentUser) -> Target:
         return await store.get(target_id)
 
     @app.patch(
-        "/targets/{target_id}",
+        "/targets/{target_id:int}",
         response_model=Target,
         responses=error_responses(409),
         dependencies=[writes],
@@ -166,7 +174,9 @@ def create_app(
         trail = AuditTrail(request, user, "target.update")
         return await store.update(target_id, change, actor=user.user_id, audit=trail)
 
-    @app.delete("/targets/{target_id}", status_code=204, dependencies=[writes], tags=["targets"])
+    @app.delete(
+        "/targets/{target_id:int}", status_code=204, dependencies=[writes], tags=["targets"]
+    )
     async def delete_target(target_id: TargetId, request: Request, user: Admin) -> Response:
         await store.delete(target_id, audit=AuditTrail(request, user, "target.delete"))
         return Response(status_code=204)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from opsconductor_contracts import Entity
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
@@ -35,6 +35,16 @@ IpAddress = Annotated[
 ]
 """An IPv4 or IPv6 address, as a JSON string only, stored in its canonical form."""
 SORTABLE_FIELDS = ("name", "hostname", "os_type", "created_at", "updated_at")
+
+
+Hostname = Annotated[str, Field(max_length=253, pattern=HOSTNAME_PATTERN)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Tags = Annotated[list[Tag], Field(max_length=32)]
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    # A field that may be left out but not sent as null documents no `default: null`.
+    schema.pop("default", None)
 
 
 class OsType(StrEnum):
@@ -81,11 +91,11 @@ class TargetUpdate(BaseModel):
     lock_version: int = Field(ge=1, description="The lock_version the change is based on.")
     # Left out: unchanged. Only ip_address and description may be null (erased); the others
     # are required of a target, so null is refused and the schema does not offer it.
-    hostname: str | SkipJsonSchema[None] = Field(None, max_length=253, pattern=HOSTNAME_PATTERN)
+    hostname: Hostname | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
     ip_address: IpAddress | None = None
-    os_type: OsType | SkipJsonSchema[None] = None
-    port: int | SkipJsonSchema[None] = Field(None, ge=1, le=65535)
-    tags: list[Tag] | SkipJsonSchema[None] = Field(None, max_length=32)
+    os_type: OsType | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
+    port: Port | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
+    tags: Tags | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
     description: str | None = Field(None, max_length=1024, pattern=TEXT_PATTERN)
 
     @field_validator("hostname", "os_type", "port", "tags", mode="before")

@@ -6,6 +6,7 @@ import os
 
 from opsconductor_shared import AuthSettings, ServiceSettings
 from opsconductor_shared.database import DatabaseSettings
+from opsconductor_shared.idempotency import IdempotencySettings
 from opsconductor_shared.ratelimit import RateLimitSettings
 from pydantic import Field, SecretStr, model_validator
 
@@ -34,6 +35,10 @@ class TargetsSettings(ServiceSettings):
         default_factory=lambda: RateLimitSettings(default_limit="600/minute")
     )
     write_limit: str = Field("120/minute", description="Per principal, on every write route.")
+    idempotency: IdempotencySettings = Field(
+        default_factory=IdempotencySettings,
+        description="Idempotency-Key on the create routes: memory, or redis for replicas.",
+    )
     cursor_secret: SecretStr = Field(
         SecretStr(DEVELOPMENT_CURSOR_SECRET), description="Signs page tokens."
     )

@@ -24,7 +24,7 @@ if _missing := [name for name in _EXTRA if _find_spec(name) is None]:
         name=_missing[0],
     )
 
-from . import legacy  # noqa: E402, F401 - registers the migration rules
+from . import legacy as _legacy  # noqa: E402, F401 - registers the migration rules
 from .breaking import compare_schema_sets  # noqa: E402 - after the check above
 from .config import Config, ConfigError, Ignore, load_config  # noqa: E402
 from .document import ServiceDocument, SharedContracts  # noqa: E402

@@ -10,7 +10,8 @@ rule here finds one of them, says what it is, and how to move off it (most of th
     legacy-page               {data, meta} and {<plural>, total} pages
     legacy-skip-limit         skip/limit query parameters
     legacy-success-envelope   {success, timestamp, data, message} success bodies
-    legacy-create-status      POSTs that create answering 200 where the others answer 201
+    legacy-create-status      POSTs that create (on a collection with an item route) answering
+                              200 where the others answer 201
     legacy-compat-mode        the runtime's compatibility mode is on (x-opsconductor-legacy-errors)
 
 They are warnings: the general rules (`error-envelope`, `pagination`, ...) already fail a
@@ -26,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .document import Operation, ServiceDocument, SharedContracts
+from .document import Operation, ServiceDocument, SharedContracts, contract_view
 from .normalize import schema_types
 from .report import Severity
 from .rules import RULES, VALIDATE, Hit, rule
@@ -37,6 +38,7 @@ __all__ = ["LEGACY_ERRORS_EXTENSION", "MIGRATION_RULES", "is_migration_rule"]
 LEGACY_ERRORS_EXTENSION = "x-opsconductor-legacy-errors"
 """The `info` member the runtime writes while its compatibility mode is on."""
 W = Severity.WARNING
+STANDARD = "StandardResponse"
 _CODEMOD = "opsconductor-migrate rewrites this"
 _PREFIX = "legacy-"
 
@@ -190,10 +192,20 @@ def _check_skip_limit(doc: ServiceDocument, _shared: SharedContracts) -> Iterato
     W,
     "Migration: a success body is the old {success, timestamp, data, message} envelope instead of the payload itself.",
 )
-def _check_success_envelope(doc: ServiceDocument, _shared: SharedContracts) -> Iterator[Hit]:
+def _check_success_envelope(doc: ServiceDocument, shared: SharedContracts) -> Iterator[Hit]:
+    view = contract_view(doc, shared)
     for op in doc.operations:
-        for at, schema in _success(doc, op):
-            props = _properties(schema)
+        found = doc.success_response(op)
+        if found is None:
+            continue
+        for at, raw in doc.json_bodies(*found):
+            if raw is None:
+                continue
+            props = _properties(doc.normalized(raw))
+            # The shared StandardResponse (success, message, request_id, timestamp, data) is
+            # the old envelope's successor for acknowledgements, not a legacy shape.
+            if STANDARD in shared.names and not view.differences(STANDARD, raw, "response"):
+                continue
             if _is(props.get("success"), "boolean") and "data" in props:
                 yield (
                     at,
@@ -202,9 +214,22 @@ def _check_success_envelope(doc: ServiceDocument, _shared: SharedContracts) -> I
                 )
 
 
-def _is_create(op: Operation) -> bool:
-    last = op.path.rstrip("/").rsplit("/", 1)[-1]
-    return op.method == "post" and not last.startswith("{")
+def _item_paths(doc: ServiceDocument) -> set[str]:
+    """The collections that have an item route: `/targets` for `/targets/{target_id}`."""
+    return {
+        op.path.rstrip("/").rsplit("/", 1)[0]
+        for op in doc.operations
+        if op.path.rstrip("/").rsplit("/", 1)[-1].startswith("{")
+    }
+
+
+def _creates(doc: ServiceDocument) -> list[Operation]:
+    """POSTs that create: on a collection with an item route (`POST /targets` next to
+    `/targets/{target_id}`), not actions such as `POST /auth/login`."""
+    collections = _item_paths(doc)
+    return [
+        op for op in doc.operations if op.method == "post" and op.path.rstrip("/") in collections
+    ]
 
 
 @rule(
@@ -214,11 +239,7 @@ def _is_create(op: Operation) -> bool:
     "Migration: POSTs that create answer 200 in a service whose other creating POSTs answer 201.",
 )
 def _check_create_status(doc: ServiceDocument, _shared: SharedContracts) -> Iterator[Hit]:
-    creates = [
-        (op, sorted(s for s in op.responses if s in ("200", "201")))
-        for op in doc.operations
-        if _is_create(op)
-    ]
+    creates = [(op, sorted(s for s in op.responses if s in ("200", "201"))) for op in _creates(doc)]
     if not any(codes == ["201"] for _, codes in creates):
         return
     for op, codes in creates:

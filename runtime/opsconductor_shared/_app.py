@@ -13,7 +13,10 @@
       │                                  runtime's routes with the service's, the contracts
       │                                  version (see `_operations`)
       └── lifespan                       the runtime's hooks (pools, clients, key refreshers)
-                                         around the service's own lifespan
+                                         around the service's own lifespan; with
+                                         `startup.require_dependencies`, startup fails
+                                         with one sentence (no traceback) unless every
+                                         critical readiness check passes in time
 
 The middleware stack, outermost first, is `MIDDLEWARE_SLOTS`, written here once:
 
@@ -24,6 +27,8 @@ The middleware stack, outermost first, is `MIDDLEWARE_SLOTS`, written here once:
     auth         the bearer identity (`install_auth`)
     rate_limit   the service-wide limits (`install_rate_limiting`)
     body_limit   the request body limit
+    idempotency  stores the response of a request that claimed an `Idempotency-Key`
+                 (`install_idempotency`)
     ...          the app FastAPI builds: its error handling, the service's own middleware
                  (`app.add_middleware`), the routes
 
@@ -34,8 +39,9 @@ and is timed and logged. `cors` comes next, so a browser can read every refusal 
 counts them. `auth` is outside `rate_limit`, so limits count per principal and role, not per
 address. `rate_limit` is outside `body_limit`, so a refused request costs no body reading,
 and a flood of oversized requests is limited too. `body_limit` is innermost, right outside
-the app that reads the body; issue 18's `idempotency` slot goes after it (it replays what the
-app answered and fingerprints a body the limit has already bounded).
+the app that reads the body but for `idempotency`, which stores what the app answered for a
+keyed request (the dependency that claims the key fingerprints a body the limit has already
+bounded; a refusal by an outer layer is never stored).
 
 `ServiceRuntime.middleware` holds one slot per name; `create_service_app` fills `standard`,
 `cors` and `body_limit`, `install_auth` and `install_rate_limiting` fill theirs, each by
@@ -55,7 +61,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._client_ip import ClientAddressResolver
 from ._handlers import add_error_handlers
@@ -79,7 +85,7 @@ __all__ = [
     "register_health_check",
 ]
 
-MIDDLEWARE_SLOTS = ("standard", "cors", "auth", "rate_limit", "body_limit")
+MIDDLEWARE_SLOTS = ("standard", "cors", "auth", "rate_limit", "body_limit", "idempotency")
 """The runtime's middleware, outermost first (see the module docstring)."""
 
 LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -144,6 +150,7 @@ class ServiceRuntime:
         self.route_policies: list[RouteErrors] = []
         self._hooks: list[LifespanHook] = []
         self.started = False
+        self.startup_failure: str | None = None
 
     def add_route_errors(self, policy: RouteErrors) -> None:
         """Document the errors a policy of the runtime adds to routes: `policy(route)` is the
@@ -167,6 +174,8 @@ class ServiceRuntime:
             async with AsyncExitStack() as stack:
                 for hook in self._hooks:
                     await stack.enter_async_context(hook(app))
+                if self.settings.startup.require_dependencies:
+                    await self._require_dependencies()
                 self.started = True
                 _log.info(
                     "service_started",
@@ -180,12 +189,41 @@ class ServiceRuntime:
         finally:
             flush_logs()  # the access log's last lines, whatever the hooks did
 
+    async def _require_dependencies(self) -> None:
+        timeout = self.settings.startup.timeout
+        failing = await self.health.wait_ready(timeout)
+        if not failing:
+            return
+        prefix = self.settings.env_prefix or ""
+        missing = "; ".join(f"{check.name} ({check.message})" for check in failing)
+        self.startup_failure = (
+            f"{self.name} cannot start: not available after {timeout:g} s: {missing}; "
+            f"{prefix}STARTUP__REQUIRE_DEPENDENCIES=false starts it anyway, not ready until "
+            "they are"
+        )
+        raise RuntimeError(self.startup_failure)
+
 
 class _ServiceApp(FastAPI):
     """A FastAPI app whose middleware stack is the runtime's around FastAPI's own."""
 
     def build_middleware_stack(self) -> ASGIApp:
         return get_runtime(self).middleware.build(super().build_middleware_stack())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await super().__call__(scope, receive, send)
+            return
+        runtime = get_runtime(self)
+
+        async def send_failure_as_sentence(message: Message) -> None:
+            # Starlette reports a failed startup with the traceback; a failure the runtime
+            # expects (a dependency required and missing) is said in its one sentence.
+            if message["type"] == "lifespan.startup.failed" and runtime.startup_failure:
+                message = {**message, "message": runtime.startup_failure}
+            await send(message)
+
+        await super().__call__(scope, receive, send_failure_as_sentence)
 
 
 def get_runtime(app: FastAPI) -> ServiceRuntime:

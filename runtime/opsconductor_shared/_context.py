@@ -24,11 +24,14 @@ from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from starlette.types import Scope
 from structlog.contextvars import bind_contextvars, clear_contextvars, get_contextvars
 
 from ._masking import MaskedStr, is_clean_flat_mapping, mask_sensitive_data, mask_string
 
 __all__ = [
+    "UNMATCHED_ROUTE",
+    "route_template",
     "TraceContext",
     "begin_request",
     "bind_log_context",
@@ -171,3 +174,18 @@ def bind_log_context(**values: Any) -> None:
 def get_log_context() -> Mapping[str, Any]:
     """The values every log line of the current request carries (read-only)."""
     return MappingProxyType(get_contextvars())
+
+
+UNMATCHED_ROUTE = "<unmatched>"
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (`/targets/{target_id}`), or `<unmatched>`."""
+    route = scope.get("route")
+    path = getattr(route, "path_format", None)
+    if path.__class__ is not str:
+        path = getattr(route, "path", None)
+        if not isinstance(path, str):
+            return UNMATCHED_ROUTE
+    root_path = scope.get("root_path")
+    return f"{root_path}{path}" if root_path else path

@@ -256,7 +256,8 @@ class NotFoundError(StandardHTTPException):
 
     Args:
         resource: what was looked for, such as `Target`.
-        id: the id that was looked for.
+        id: the id that was looked for; named in the detail only when it is an integer (a
+            string id is the client's text, and no envelope echoes what the client sent).
     """
 
     default_code = ErrorCode.NOT_FOUND
@@ -273,9 +274,10 @@ class NotFoundError(StandardHTTPException):
         self.resource = resource
         self.resource_id = id
         if detail is None and resource is not None:
+            # Only a number is named: a string id is the client's text, never echoed.
             detail = (
                 f"{resource} {id} was not found."
-                if id is not None
+                if isinstance(id, int) and not isinstance(id, bool)
                 else f"{resource} was not found."
             )
         super().__init__(detail, **kwargs)

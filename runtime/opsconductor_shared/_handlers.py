@@ -28,6 +28,7 @@ from typing import Any, cast
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from opsconductor_contracts import ErrorDetail
+from pydantic_core import PydanticKnownError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -41,7 +42,7 @@ from ._errors import (
     code_for_status,
 )
 from ._logging import get_logger
-from ._problem import problem_response
+from ._problem import problem_instance, problem_response
 
 __all__ = [
     "add_error_handlers",
@@ -56,6 +57,8 @@ _DEFAULT_DETAILS = {
     405: "This path does not accept this method; the Allow header lists the ones it does.",
 }
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+_FREE_FORM_ERRORS = frozenset({"value_error", "assertion_error"})
+_GENERIC_DETAIL = "The value is not valid here; see the parameter's schema for what is allowed."
 _NON_CODE = re.compile(r"[^a-z0-9_]+")
 _log = get_logger("opsconductor.errors")
 
@@ -89,14 +92,47 @@ def _json_invalid(error: Mapping[str, Any], body: object) -> ErrorDetail | None:
     )
 
 
+def _safe_message(error: Mapping[str, Any]) -> str:
+    """The error's message, unless it may hold what the client sent.
+
+    Pydantic's messages are its templates filled from `ctx`: the schema's constraints
+    (`pattern`, `expected`, limits), which are safe, or an `error` text from a parser or a
+    validator, which may quote the input (`found 'x' at 3`, `'x' does not appear to be an
+    IPv4 address`). Then only the template's fixed start is kept (`Input should be a valid
+    UUID.`); a validator's own message (`value_error`) is kept when the input is not in it.
+    """
+    message = str(error.get("msg", "Invalid value."))
+    ctx = error.get("ctx") or {}
+    if "error" not in ctx:
+        return message
+    kind = str(error.get("type", ""))
+    if kind in _FREE_FORM_ERRORS:
+        return _GENERIC_DETAIL if _holds_input(message, error.get("input")) else message
+    try:
+        template = PydanticKnownError(kind, dict(ctx)).message_template  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError):
+        return _GENERIC_DETAIL
+    fixed = template.split("{error}", 1)[0].rstrip(" ,:;")
+    return f"{fixed}." if fixed and "{" not in fixed else _GENERIC_DETAIL
+
+
+def _holds_input(message: str, value: object) -> bool:
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        texts = {str(value), repr(value)}
+    else:
+        texts = {repr(value)}
+    return any(text and text in message for text in texts)
+
+
 def validation_error_details(
     errors: Iterable[Mapping[str, Any]], *, body: object = None
 ) -> list[ErrorDetail]:
     """Pydantic/FastAPI validation errors as envelope items, without the input values.
 
     `loc` becomes a JSON pointer rooted at the location (`/body/address/port`) and a dotted
-    field (`address.port`); `type` becomes the code; `msg` the detail. `input` and `ctx`,
-    which can hold what the client sent (a password, say), are never used. A body that is
+    field (`address.port`); `type` becomes the code; `msg` the detail, unless it may quote
+    the input (see `_safe_message`). `input` and `ctx`, which can hold what the client sent
+    (a password, say), are never sent. A body that is
     not JSON at all is one item at `/body`, code `json_invalid`, whose detail says where
     parsing stopped (line, column and character, counted in `body` when given).
     """
@@ -117,7 +153,7 @@ def validation_error_details(
                 pointer=pointer[:1024],
                 field=field[:1024],
                 code=code[:64],
-                detail=str(error.get("msg", "Invalid value."))[:1024],
+                detail=_safe_message(error)[:1024],
             )
         )
     return details
@@ -185,7 +221,7 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     error = as_standard_error(http_exc)
     if error is exc or error.status_code >= 500:  # Starlette's own 404s and 405s are not news
         log_failure(error)
-    return problem_response(error, instance=request.url.path)
+    return problem_response(error, instance=problem_instance(request.scope))
 
 
 async def _validation_exception(request: Request, exc: Exception) -> Response:
@@ -198,18 +234,18 @@ async def _validation_exception(request: Request, exc: Exception) -> Response:
     _log.info(
         "request_invalid", status=error.status, problems=[(e.pointer, e.code) for e in errors]
     )
-    return problem_response(error, instance=request.url.path)
+    return problem_response(error, instance=problem_instance(request.scope))
 
 
 async def _response_invalid(request: Request, exc: Exception) -> Response:
     _log.error("unhandled_exception", exc_info=exc, exc_type=type(exc).__name__)
-    return problem_response(InternalError(), instance=request.url.path)
+    return problem_response(InternalError(), instance=problem_instance(request.scope))
 
 
 async def _unhandled_exception(request: Request, _: Exception) -> Response:
     # Starlette's ServerErrorMiddleware sends this and re-raises the exception, which the
     # standard layer around the whole app then logs, once, with its stack.
-    return problem_response(InternalError(), instance=request.url.path)
+    return problem_response(InternalError(), instance=problem_instance(request.scope))
 
 
 def add_error_handlers(app: FastAPI) -> None:

@@ -21,6 +21,7 @@ traceback itself). Readiness checks report it through `raise_if_down`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -107,7 +108,7 @@ class DependencyState:
             raise ValueError("still_down_every must be positive")
         self.name = name
         self.effect = effect
-        self._log_outage = getattr(_log, level)
+        self.level = level
         self.still_down_every = still_down_every
         self._clock = clock
         self.up: bool | None = None
@@ -115,6 +116,8 @@ class DependencyState:
         self.down_since: float | None = None
         self.failures = 0
         self._logged_at = 0.0
+        self.known = asyncio.Event()
+        """Set once an attempt has succeeded or failed."""
 
     def __repr__(self) -> str:
         state = "unknown" if self.up is None else "up" if self.up else "down"
@@ -129,9 +132,11 @@ class DependencyState:
         now = self._clock()
         self.last_error = describe_error(error)
         self.failures += 1
+        self.known.set()
         if not self.down:
             self.up, self.down_since, self._logged_at, self.failures = False, now, now, 1
-            self._log_outage(
+            _log.log(
+                logging.ERROR if self.level == "error" else logging.WARNING,
                 "dependency_down",
                 dependency=self.name,
                 error=self.last_error,
@@ -139,7 +144,8 @@ class DependencyState:
             )
         elif now - self._logged_at >= self.still_down_every:
             self._logged_at = now
-            self._log_outage(
+            _log.log(
+                logging.ERROR if self.level == "error" else logging.WARNING,
                 "dependency_still_down",
                 dependency=self.name,
                 error=self.last_error,
@@ -151,6 +157,7 @@ class DependencyState:
         """Record a successful attempt; logs the outage's end when there was one."""
         if self.up:
             return
+        self.known.set()
         if self.down:
             now = self._clock()
             _log.warning(
@@ -261,6 +268,21 @@ class HealthRegistry:
     async def run(self) -> list[DependencyCheck]:
         """Run every check concurrently; one result per check, in registration order."""
         return list(await asyncio.gather(*(self._run(check) for check in self._checks.values())))
+
+    async def wait_ready(self, within: float, *, interval: float = 0.25) -> list[DependencyCheck]:
+        """Run the checks until no critical one fails, at most `within` seconds; the
+        critical checks that still fail (none: ready)."""
+        deadline = time.monotonic() + within
+        while True:
+            failing = [
+                check
+                for check in await self.run()
+                if check.critical and check.status is HealthStatus.unhealthy
+            ]
+            remaining = deadline - time.monotonic()
+            if not failing or remaining <= 0:
+                return failing
+            await asyncio.sleep(min(interval, remaining))
 
     def report(self, checks: list[DependencyCheck]) -> HealthResponse:
         """The health report for these check results."""

@@ -378,12 +378,23 @@ def setup_service_logging(
     _route_stdlib_logging(json, colours)
 
 
+def _drop_color_message(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    # uvicorn passes its message again, with ANSI colours, as the `color_message` extra: the
+    # line already has the message, and escapes have no place in it.
+    event_dict.pop("color_message", None)
+    return event_dict
+
+
 def _route_stdlib_logging(json: bool, colours: bool) -> None:
     renderer: Processor = (
         _render_json_text if json else _NeverRaising(structlog.dev.ConsoleRenderer(colors=colours))
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *_shared_processors()],
+        foreign_pre_chain=[
+            structlog.stdlib.ExtraAdder(),
+            _drop_color_message,
+            *_shared_processors(),
+        ],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
     handler = _SinkHandler()

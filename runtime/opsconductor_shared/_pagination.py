@@ -130,11 +130,14 @@ def parse_sort(raw: str, fields: frozenset[str]) -> SortParams:
         ValidationError: 422 on `sort`: an unknown field, none, or more than eight.
     """
     keys = []
-    for part in (piece.strip() for piece in raw.split(",")):
+    for position, part in enumerate((piece.strip() for piece in raw.split(",")), start=1):
         name = part.removeprefix("-").removeprefix("+")
         if name not in fields:
+            # The field is named by its position, never echoed: no envelope quotes the client.
             raise invalid_query(
-                "sort", f"cannot sort by {name!r}; sortable fields: {', '.join(sorted(fields))}"
+                "sort",
+                f"sort field {position} is not a sortable field; sortable fields: "
+                f"{', '.join(sorted(fields))}",
             )
         direction = SortDirection.desc if part.startswith("-") else SortDirection.asc
         keys.append(SortKey(field=name, direction=direction))

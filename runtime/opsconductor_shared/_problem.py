@@ -29,7 +29,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from ._context import get_request_id, new_request_id
+from ._context import UNMATCHED_ROUTE, get_request_id, new_request_id, route_template
 from ._errors import StandardHTTPException
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "PROBLEM_JSON",
     "ProblemResponse",
     "legacy_error_member_on",
+    "problem_instance",
     "problem_response",
     "render_problem",
     "send_problem",
@@ -115,10 +116,18 @@ def problem_response(
     return ProblemResponse(problem, headers=exc.headers)
 
 
+def problem_instance(scope: Scope) -> str | None:
+    """The envelope's `instance`: the matched route's template (`/targets/{target_id}`), never
+    the path as sent, whose ids and unknown segments are the client's input; None when no
+    route matched."""
+    route = route_template(scope)
+    return None if route == UNMATCHED_ROUTE else route
+
+
 async def send_problem(send: Send, exc: StandardHTTPException, scope: Scope) -> None:
     """Send `exc` as a complete envelope response through a raw ASGI `send`."""
     problem = exc.to_problem(
-        request_id=get_request_id() or new_request_id(), instance=scope.get("path")
+        request_id=get_request_id() or new_request_id(), instance=problem_instance(scope)
     )
     body = render_problem(problem, legacy=legacy_error_member_on(scope))
     headers = [

@@ -51,6 +51,7 @@ __all__ = [
     "LoggingSettings",
     "SecurityHeadersSettings",
     "ServiceSettings",
+    "StartupSettings",
     "SettingsError",
     "SettingsProblem",
     "env_prefix_for",
@@ -269,6 +270,21 @@ class SecurityHeadersSettings(BaseModel):
     hsts_include_subdomains: bool = True
 
 
+class StartupSettings(BaseModel):
+    """What startup waits for. By default nothing: a service starts whatever state its
+    dependencies are in and reports them in readiness; operators who prefer a crash loop to a
+    service that is up but not ready set `require_dependencies`."""
+
+    require_dependencies: bool = Field(
+        False,
+        description="Exit at startup, with one sentence naming each dependency, unless every "
+        "critical readiness check passes within `timeout`.",
+    )
+    timeout: float = Field(
+        30.0, gt=0, description="Seconds startup waits for the dependencies when required."
+    )
+
+
 class ServiceSettings(BaseSettings):
     """Settings every service built on the runtime has (see the module docstring)."""
 
@@ -290,6 +306,7 @@ class ServiceSettings(BaseSettings):
     request_id_header: str = Field("X-Request-ID", pattern=r"^[A-Za-z0-9-]{1,64}$")
     trust_incoming_request_id: bool = True
     health_check_timeout: float = Field(2.0, gt=0)
+    startup: StartupSettings = Field(default_factory=StartupSettings)
     docs_enabled: bool = True
     legacy_error_member: bool = Field(
         False,

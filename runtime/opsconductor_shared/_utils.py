@@ -20,6 +20,8 @@ _RESERVED_CHARACTERS = frozenset('<>:"/\\|?*')
 _WINDOWS_RESERVED = re.compile(
     r"^(con|prn|aux|nul|conin\$|conout\$|clock\$|com[0-9¹²³]|lpt[0-9¹²³])$", re.IGNORECASE
 )
+# Spaces and dots right before a dot: Windows drops them, so they are dropped here first.
+_PADDED_DOT = re.compile(r"[ .]+\.")
 _DURATION_UNITS = ((86400, "d", 3600, "h"), (3600, "h", 60, "m"), (60, "m", 1, "s"))
 
 
@@ -67,28 +69,34 @@ def sanitize_filename(
 
     Takes the last path component (on `/` and `\\` alike), normalises Unicode (NFKC, so
     look-alike slashes are split on too), drops control, bidirectional, zero-width and
-    reserved characters, trims spaces and dots at the ends, escapes Windows reserved device
-    names (`CON`, `com1.txt`, ...) on every OS with a leading `_`, and caps the UTF-8 length at
-    `max_bytes`, keeping the extension. Never returns an empty name, `.` or `..`: those become
-    `default`.
+    reserved characters, trims spaces and dots at the ends and before every dot (Windows
+    ignores them: `con .txt` is the device `CON`), escapes Windows reserved device names
+    (`CON`, `com1.txt`, `LPT1 .tar.gz`, ...) on every OS with a leading `_`, and caps the
+    UTF-8 length at `max_bytes`, keeping the extension when it is short. Never returns an
+    empty name, `.` or `..`: those become `default`. Idempotent: a sanitised name comes back
+    unchanged.
+
+    Raises:
+        ValueError: `max_bytes` is below 16, or `default` is longer than `max_bytes`.
     """
     if max_bytes < 16:
         raise ValueError("max_bytes must be at least 16")
+    if len(default.encode("utf-8")) > max_bytes:
+        raise ValueError(f"the default file name is longer than max_bytes ({max_bytes})")
     normalized = unicodedata.normalize("NFKC", name)
     base = re.split(r"[/\\]", normalized)[-1]
     cleaned = "".join(character for character in base if not _is_dropped(character))
-    cleaned = cleaned.strip(" .") if cleaned not in (".", "..") else ""
+    cleaned = _PADDED_DOT.sub(".", cleaned).strip(" .")
     if not cleaned:
         return default
     stem, dot, extension = cleaned.rpartition(".")
-    if not dot or not stem:
-        stem, extension = cleaned, ""
+    suffix = f".{extension}"
+    if not dot or len(suffix.encode("utf-8")) > min(_MAX_EXTENSION_BYTES, max_bytes // 2):
+        stem, suffix = cleaned, ""
+    room = max_bytes - len(suffix.encode("utf-8"))
+    stem = _truncate_utf8(stem, room).rstrip(" .")
     if _WINDOWS_RESERVED.match(stem.split(".")[0]):
-        stem = f"_{stem}"
-    suffix = f".{extension}" if extension else ""
-    if len(suffix.encode("utf-8")) > _MAX_EXTENSION_BYTES:
-        stem, suffix = f"{stem}{suffix}", ""
-    stem = _truncate_utf8(stem, max_bytes - len(suffix.encode("utf-8"))).rstrip(" .")
+        stem = _truncate_utf8(f"_{stem}", room).rstrip(" .")
     return f"{stem}{suffix}" if stem else default
 
 

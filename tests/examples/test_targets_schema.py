@@ -170,3 +170,23 @@ def test_every_sort_the_schema_allows_is_accepted(sort_client: TestClient, sort:
 def test_every_sort_the_schema_refuses_is_refused(sort_client: TestClient, sort: str) -> None:
     response = sort_client.get("/targets", params={"sort": sort})
     assert response.status_code == 422, (sort, response.text)
+
+
+def test_patch_fields_keep_their_constraints_in_the_schema(targets_app: FastAPI) -> None:
+    create = _component(targets_app, "TargetCreate")["properties"]
+    update = _component(targets_app, "TargetUpdate")["properties"]
+    assert update["hostname"]["pattern"] == create["hostname"]["pattern"]
+    assert (update["port"]["minimum"], update["port"]["maximum"]) == (1, 65535)
+    assert update["tags"]["maxItems"] == 32
+    for name in ("hostname", "os_type", "port", "tags"):
+        assert "default" not in update[name], name
+
+
+def test_a_path_that_is_no_target_id_is_no_target_route(
+    client: TestClient, auth_headers: AuthHeaders
+) -> None:
+    # `bulk` is no id: PATCH /targets/bulk is a 405 of /targets/bulk, not a 422 of an id.
+    response = client.patch("/targets/bulk", json={}, headers=auth_headers("admin"))
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert client.get("/targets/web-01", headers=auth_headers()).status_code == 404

@@ -4,12 +4,17 @@ envelopes are typed results; the shared shapes are still read first."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opsconductor_shared import PaginatedResponse, ServiceCommunicationError
 from opsconductor_shared.client import RetryPolicy, ServiceClient
+from opsconductor_shared.client._responses import parse_response, raise_for_upstream_status
 from pydantic import BaseModel
 
 pytestmark = pytest.mark.anyio
@@ -177,3 +182,64 @@ async def test_a_body_no_reading_matches_is_still_a_502() -> None:
         with pytest.raises(ServiceCommunicationError, match="does not match Target") as caught:
             await client.get("/x", response_model=Target)
     assert caught.value.status_code == 502
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "error",
+                    "detail",
+                    "data",
+                    "meta",
+                    "success",
+                    "total",
+                    "code",
+                    "message",
+                    "items",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
+    max_leaves=25,
+)
+
+
+def read(status: int, content: bytes, url: str) -> object:
+    response = httpx.Response(
+        status,
+        content=content,
+        headers={"content-type": "application/json"},
+        request=httpx.Request("GET", url),
+    )
+    raise_for_upstream_status(response, service="targets")
+    return parse_response(response, PaginatedResponse[Target], service="targets")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    status=st.sampled_from([200, 400, 404, 409, 422, 500, 503]),
+    body=JSON,
+    skip=st.integers(min_value=-5, max_value=10**20),
+    limit=st.integers(min_value=-5, max_value=10**20),
+)
+def test_any_body_is_a_value_or_a_service_communication_error(
+    status: int, body: object, skip: int, limit: int
+) -> None:
+    content = json.dumps(body).encode()
+    with contextlib.suppress(ServiceCommunicationError):
+        read(status, content, f"http://targets/targets?skip={skip}&limit={limit}")
+
+
+@pytest.mark.parametrize(
+    "content", [b'{"total": NaN, "targets": []}', b'{"total": 1e999}', b"[" * 2000]
+)
+def test_json_only_pydantic_reads_is_no_traceback(content: bytes) -> None:
+    with pytest.raises(ServiceCommunicationError):
+        read(200, content, "http://targets/targets")

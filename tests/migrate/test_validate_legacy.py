@@ -121,6 +121,13 @@ def mixed_create_statuses(doc: dict[str, Any]) -> None:
     other["operationId"] = "create_group"
     other["responses"]["200"] = other["responses"].pop("201")
     doc["paths"]["/groups"] = {"post": other}
+    item = copy.deepcopy(doc["paths"]["/targets/{target_id}"])
+    item["get"]["operationId"] = "get_group"
+    doc["paths"]["/groups/{target_id}"] = item
+    # An action answering 200 is no create: no finding for it.
+    action = copy.deepcopy(other)
+    action["operationId"] = "login"
+    doc["paths"]["/login"] = {"post": action}
 
 
 def compat_mode(doc: dict[str, Any]) -> None:
@@ -183,6 +190,26 @@ def test_every_migration_rule_is_exercised() -> None:
     assert sorted({rule for _, found in CASES.values() for rule, _ in found}) == sorted(
         MIGRATION_RULES
     )
+
+
+def test_the_shared_standard_response_is_no_success_envelope() -> None:
+    doc = base()
+    doc["components"]["schemas"]["StandardResponse"] = {
+        "type": "object",
+        "required": ["success", "message", "request_id", "timestamp"],
+        "properties": {
+            "success": {"type": "boolean"},
+            "message": {"type": "string"},
+            "request_id": {"type": "string"},
+            "timestamp": {"type": "string", "format": "date-time"},
+            "data": {"type": ["object", "null"]},
+        },
+    }
+    doc["paths"]["/targets/{target_id}"]["get"]["responses"]["200"]["content"][
+        "application/json"
+    ] = {"schema": {"$ref": "#/components/schemas/StandardResponse"}}
+    report = validate_document(doc)
+    assert not [f for f in report.findings if f.rule == "legacy-success-envelope"]
 
 
 def test_a_create_status_is_no_finding_when_every_create_agrees() -> None:

@@ -7,6 +7,7 @@ import datetime
 import decimal
 import enum
 import io
+import logging
 import uuid
 from typing import Any, NamedTuple
 
@@ -154,3 +155,15 @@ def test_the_console_format_never_raises_either(json: bool) -> None:
         assert "odd" in stream.getvalue()
     finally:
         setup_service_logging("render", json=True)
+
+
+def test_uvicorns_color_message_never_reaches_a_json_line(captured_logs: CapturedLogs) -> None:
+    coloured = "Started server process [\x1b[36m%d\x1b[0m]"
+    logging.getLogger("uvicorn.error").info(
+        "Started server process [%d]", 42, extra={"color_message": coloured}
+    )
+    (line,) = captured_logs.lines
+    assert line["event"] == "Started server process [42]"
+    assert "color_message" not in line
+    assert "\x1b" not in captured_logs.text()
+    assert "\\u001b" not in captured_logs.text()

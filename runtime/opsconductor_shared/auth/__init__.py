@@ -19,6 +19,9 @@ from ._dependencies import (
     require_admin,
     require_permissions,
     require_role,
+    require_scope,
+    require_service,
+    require_user,
 )
 from ._install import install_auth
 from ._local import LocalTokenVerifier
@@ -50,4 +53,7 @@ __all__ = [
     "require_admin",
     "require_permissions",
     "require_role",
+    "require_scope",
+    "require_service",
+    "require_user",
 ]

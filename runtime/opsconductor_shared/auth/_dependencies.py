@@ -6,8 +6,15 @@
     │   ├── require_role(role)     admin > operator > viewer; 403 below the role
     │   ├── require_admin          require_role(Role.admin)
     │   └── require_permissions(...)   every named permission (admins hold them all)
+    │   ├── require_service(...)   a service (client credentials), optionally one of these
+    │   ├── require_user           a user, not a service
+    │   └── require_scope(...)     every named scope (a service's scopes, a user's permissions)
     get_optional_user           the `Identity`, or None when no bearer token was sent (a token
                                 that was sent must still verify: a bad one is a 401)
+
+A route accepts users and services alike unless it says otherwise: `CurrentUser` and the role
+dependencies admit both (a service account has a role too); `require_service` admits only
+services, `require_user` only users. The log context names which (`principal_type`).
 
 All of them declare the `BearerAuth` HTTP bearer scheme, so FastAPI puts it in the service's
 OpenAPI document and `install_openapi` documents the 401 and 403 of every secured operation;
@@ -27,14 +34,14 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from opsconductor_contracts import Identity, Role, TokenClaims
-from starlette.requests import Request
+from opsconductor_contracts import Identity, PrincipalType, Role, TokenClaims
+from starlette.requests import HTTPConnection, Request
 
 from .._context import bind_log_context
 from .._errors import AuthenticationError, PermissionDeniedError
 from .._operations import raises_errors
 from ..client._propagation import bind_caller_token
-from ._middleware import recorded_verification
+from ._middleware import bearer_token, recorded_verification
 from ._verifier import TokenVerifier, VerifiedToken
 
 __all__ = [
@@ -51,6 +58,9 @@ __all__ = [
     "require_admin",
     "require_permissions",
     "require_role",
+    "require_scope",
+    "require_service",
+    "require_user",
     "verify_token_dependency",
 ]
 
@@ -58,7 +68,20 @@ BEARER_SCHEME_NAME = "BearerAuth"
 ROLE_RANKS = {Role.viewer: 0, Role.operator: 1, Role.admin: 2}
 _MISSING_DETAIL = "Authentication is required: send an access token as `Authorization: Bearer`."
 
-bearer_scheme = HTTPBearer(
+
+class _BearerScheme(HTTPBearer):
+    """FastAPI's `HTTPBearer` (the OpenAPI scheme, `auto_error=False`) reading the token the
+    way `BearerIdentityMiddleware` does (`bearer_token`), so both see the same token, with
+    one scan of the raw headers per request."""
+
+    async def __call__(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:
+        token = bearer_token(request.scope)
+        if token is None:
+            return None
+        return HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
+
+
+bearer_scheme = _BearerScheme(
     auto_error=False,
     scheme_name=BEARER_SCHEME_NAME,
     bearerFormat="JWT",
@@ -96,9 +119,16 @@ async def get_verified_token(
     recorded = recorded_verification(request.scope, credentials.credentials)
     if isinstance(recorded, Exception):
         raise recorded
-    verified = recorded or await get_verifier(request.app).verify(credentials.credentials)
+    if recorded is not None:
+        # `BearerIdentityMiddleware` verified it and already set the identity, the log
+        # context and the caller token.
+        return recorded
+    verified = await get_verifier(request.app).verify(credentials.credentials)
     request.state.identity = verified.identity
-    bind_log_context(user_id=verified.identity.user_id)
+    bind_log_context(
+        user_id=verified.identity.user_id,
+        principal_type=verified.identity.principal_type.value,
+    )
     bind_caller_token(credentials.credentials)
     return verified
 
@@ -188,6 +218,77 @@ def require_permissions(
         return identity
 
     dependency.__name__ = "require_permissions_" + "_".join(sorted(required))
+    return dependency
+
+
+def require_service(*names: str) -> Callable[..., Awaitable[Identity]]:
+    """A dependency admitting only services (client credentials tokens), and of those only
+    the named service accounts when any are named: `require_service("scheduler")`.
+
+    Raises:
+        ValueError: a name is empty (at definition time).
+    """
+    if not all(names):
+        raise ValueError("require_service needs non-empty service account names")
+    allowed = frozenset(names)
+
+    @raises_errors(403)
+    async def dependency(identity: Annotated[Identity, Depends(get_current_user)]) -> Identity:
+        if identity.principal_type is not PrincipalType.service:
+            raise PermissionDeniedError(
+                "Only services may call this.", metadata={"principal_type": "user"}
+            )
+        if allowed and identity.user_id not in allowed:
+            raise PermissionDeniedError(
+                "This service may not call this.",
+                metadata={"service": identity.user_id, "allowed_services": sorted(allowed)},
+            )
+        return identity
+
+    dependency.__name__ = (
+        "require_service_" + "_".join(sorted(allowed)) if allowed else "require_service"
+    )
+    return dependency
+
+
+@raises_errors(403)
+async def require_user(identity: Annotated[Identity, Depends(get_current_user)]) -> Identity:
+    """Admits users only, not services."""
+    if identity.principal_type is not PrincipalType.user:
+        raise PermissionDeniedError(
+            "Only users may call this.", metadata={"principal_type": "service"}
+        )
+    return identity
+
+
+def require_scope(*scopes: str) -> Callable[..., Awaitable[Identity]]:
+    """A dependency admitting callers that hold every one of `scopes`: a service's granted
+    scopes, or a user's permissions (admins hold them all).
+
+    Raises:
+        ValueError: no scope is named (at definition time).
+    """
+    if not scopes or not all(scopes):
+        raise ValueError("require_scope needs at least one non-empty scope")
+    required = frozenset(scopes)
+
+    @raises_errors(403)
+    async def dependency(identity: Annotated[Identity, Depends(get_current_user)]) -> Identity:
+        if identity.principal_type is PrincipalType.service:
+            held = frozenset(identity.scopes)
+        elif identity.role is Role.admin:
+            return identity
+        else:
+            held = frozenset(identity.permissions)
+        missing = required - held
+        if missing:
+            raise PermissionDeniedError(
+                "You do not have the scopes this requires.",
+                metadata={"missing_scopes": sorted(missing)},
+            )
+        return identity
+
+    dependency.__name__ = "require_scope_" + "_".join(sorted(required))
     return dependency
 
 

@@ -28,7 +28,7 @@ from ._verifier import (
     VerifiedToken,
     claims_from_payload,
     identity_from_claims,
-    unverified_token,
+    unverified_header,
 )
 
 __all__ = [
@@ -109,7 +109,7 @@ class LocalTokenVerifier(TokenVerifier):
         return {"auth-keys": self.keys.health_check}
 
     async def _verify_uncached(self, token: str, _key: bytes) -> VerifiedToken | Rejection:
-        header, _ = unverified_token(token, max_bytes=self._max_bytes)
+        header = unverified_header(token, max_bytes=self._max_bytes)
         algorithm = header.get("alg")
         if not isinstance(algorithm, str) or algorithm not in self._algorithms:
             raise TokenRejectedError("algorithm_not_allowed")

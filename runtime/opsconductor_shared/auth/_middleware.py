@@ -67,7 +67,10 @@ class BearerIdentityMiddleware:
                 else:
                     state[VERIFICATION_STATE_KEY] = (token, verified)
                     state["identity"] = verified.identity
-                    bind_log_context(user_id=verified.identity.user_id)
+                    bind_log_context(
+                        user_id=verified.identity.user_id,
+                        principal_type=verified.identity.principal_type.value,
+                    )
                     bind_caller_token(token)
         await self.app(scope, receive, send)
 

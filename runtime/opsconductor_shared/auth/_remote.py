@@ -12,6 +12,12 @@ Single-flight: concurrent requests with the same uncached token share one call, 
 own task so that a client hanging up does not fail the others. The verdicts are cached by
 `TokenVerifier.verify`: a verified token until `exp` at the latest and `cache_ttl` at most
 (so a revocation takes effect within `cache_ttl`), a rejection for `negative_cache_ttl`.
+
+Replicas can share the verified tokens through a `Cache` (`shared_cache="redis"` in the
+settings, a `RedisCache`; or any `Cache` passed as `shared_cache=`): looked up, by the
+token's digest, after the process's own cache and before the auth service, and written with
+the same expiry. In memory (the default) there is nothing more to share. A shared cache that
+fails reads as a miss.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ import time
 from typing import Any
 
 import httpx
-from opsconductor_contracts import VerifyRequest, VerifyResponse
+from opsconductor_contracts import Identity, VerifyRequest, VerifyResponse
 
+from .._cache import Cache, RedisCache
 from .._errors import ServiceCommunicationError, ServiceUnavailableError
 from .._logging import get_logger
+from .._redis import create_redis_client
 from ..client import CircuitBreaker, RetryPolicy, ServiceClient, validate_service_health
 from ..client._retry import IDEMPOTENT_METHODS
 from ._settings import AuthSettings
@@ -47,10 +55,11 @@ _BREAKER_RESET_TIMEOUT = 5.0
 
 
 class _Undecided:
-    __slots__ = ("reason",)
+    __slots__ = ("reason", "retry_after")
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
         self.reason = reason
+        self.retry_after = retry_after
 
 
 class RemoteTokenVerifier(TokenVerifier):
@@ -60,11 +69,18 @@ class RemoteTokenVerifier(TokenVerifier):
         settings: auth settings in remote mode.
         client: the client of the auth service; default: one built from the settings, whose
             verify calls (reads, so retried like one) fit in `settings.timeout` together.
+        shared_cache: a `Cache` shared by the replicas; default: a `RedisCache` when
+            `settings.shared_cache` is `redis`, else none.
         **kwargs: passed to `TokenVerifier` (a test clock).
     """
 
     def __init__(
-        self, settings: AuthSettings, *, client: ServiceClient | None = None, **kwargs: Any
+        self,
+        settings: AuthSettings,
+        *,
+        client: ServiceClient | None = None,
+        shared_cache: Cache | None = None,
+        **kwargs: Any,
     ) -> None:
         if settings.mode != "remote" or settings.verify_url is None:
             raise ValueError("RemoteTokenVerifier needs auth settings in remote mode")
@@ -81,6 +97,12 @@ class RemoteTokenVerifier(TokenVerifier):
             breaker=CircuitBreaker("auth", reset_timeout=_BREAKER_RESET_TIMEOUT),
         )
         self._inflight: dict[bytes, asyncio.Task[VerifiedToken | Rejection | _Undecided]] = {}
+        self._owns_shared_cache = shared_cache is None and settings.shared_cache == "redis"
+        if self._owns_shared_cache:
+            shared_cache = RedisCache(
+                create_redis_client(settings.redis), key_prefix="auth-verified"
+            )
+        self.shared_cache: Cache | None = shared_cache
         self.calls = 0
 
     async def aclose(self) -> None:
@@ -89,6 +111,8 @@ class RemoteTokenVerifier(TokenVerifier):
         self._inflight.clear()
         if self._owns_client:
             await self._client.aclose()
+        if self._owns_shared_cache and isinstance(self.shared_cache, RedisCache):
+            await self.shared_cache.client.aclose()
 
     def readiness_checks(self) -> dict[str, Any]:
         url = self.settings.readiness_url
@@ -123,6 +147,14 @@ class RemoteTokenVerifier(TokenVerifier):
 
     async def _verify_uncached(self, token: str, key: bytes) -> VerifiedToken | Rejection:
         claims = self._precheck(token)
+        shared = self.shared_cache
+        if shared is not None and self._ttl > 0:
+            found = await shared.get(key.hex())
+            if found is not None:
+                try:
+                    return VerifiedToken(claims, Identity.model_validate_json(found))
+                except ValueError:
+                    await shared.delete(key.hex())
         task = self._inflight.get(key)
         if task is None:
             task = asyncio.create_task(self._ask(token, claims), name="auth-verify")
@@ -130,7 +162,15 @@ class RemoteTokenVerifier(TokenVerifier):
             task.add_done_callback(lambda done: self._forget(key, done))
         outcome = await asyncio.shield(task)
         if isinstance(outcome, _Undecided):
-            raise auth_unavailable(outcome.reason)
+            raise auth_unavailable(outcome.reason, retry_after=outcome.retry_after)
+        if shared is not None and isinstance(outcome, VerifiedToken) and self._ttl > 0:
+            ttl = min(self._ttl, outcome.claims.exp - time.time())
+            if ttl > 0:
+                await shared.set(
+                    key.hex(),
+                    outcome.identity.model_dump_json().encode(),
+                    ttl=ttl,
+                )
         return outcome
 
     def _forget(self, key: bytes, task: asyncio.Task[Any]) -> None:
@@ -154,7 +194,7 @@ class RemoteTokenVerifier(TokenVerifier):
                 error=exc.code,
                 upstream_status=getattr(exc, "upstream_status", None),
             )
-            return _Undecided("auth_service_failed")
+            return _Undecided("auth_service_failed", exc.retry_after)
         except TimeoutError:
             _log.warning("auth_verify_failed", error="timeout", timeout=self.settings.timeout)
             return _Undecided("auth_service_timeout")

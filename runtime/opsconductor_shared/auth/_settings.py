@@ -19,6 +19,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, model_
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .._redis import RedisSettings
 from .._settings import (
     SettingsError,
     env_prefix_for,
@@ -90,6 +91,16 @@ class AuthSettings(BaseModel):
     cache_max_entries: int = Field(DEFAULT_CACHE_MAX_ENTRIES, ge=0)
     cache_ttl: float = Field(DEFAULT_CACHE_TTL, ge=0, description="Longest cache life, s.")
     negative_cache_ttl: float = Field(DEFAULT_NEGATIVE_CACHE_TTL, ge=0)
+    shared_cache: Literal["memory", "redis"] = Field(
+        "memory",
+        description=(
+            "Remote mode: where verified tokens are cached; redis shares them with every "
+            "replica, so a token is verified once per fleet, not once per replica."
+        ),
+    )
+    redis: RedisSettings = Field(
+        default_factory=RedisSettings, description="The shared cache's Redis (shared_cache=redis)."
+    )
     jwks_refresh_interval: float = Field(DEFAULT_JWKS_REFRESH_INTERVAL, gt=0)
     jwks_unknown_kid_cooldown: float = Field(DEFAULT_JWKS_UNKNOWN_KID_COOLDOWN, ge=0)
 

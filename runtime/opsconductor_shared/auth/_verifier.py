@@ -42,13 +42,18 @@ __all__ = [
     "TokenRejectedError",
     "TokenVerifier",
     "VerifiedToken",
+    "DEFAULT_AUTH_RETRY_AFTER",
     "auth_unavailable",
     "claims_from_payload",
     "identity_from_claims",
+    "unverified_header",
     "unverified_token",
 ]
 
 INVALID_TOKEN_DETAIL = "The access token is invalid."  # noqa: S105 - a message, not a secret
+# Seconds a client is told to wait after an auth outage's 503: about one background JWKS
+# refetch, or one verify call's timeout and retry.
+DEFAULT_AUTH_RETRY_AFTER = 2.0
 _UNAVAILABLE_DETAIL = "Authentication is temporarily unavailable. Retry later."
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
@@ -87,9 +92,15 @@ class TokenRejectedError(Exception):
 
 
 def auth_unavailable(reason: str, *, retry_after: float | None = None) -> ServiceUnavailableError:
-    """The 503 for a verification that could not be decided (`reason` goes to the log)."""
+    """The 503 for a verification that could not be decided (`reason` goes to the log).
+
+    It always carries `Retry-After`: the upstream's when it sent one, else
+    `DEFAULT_AUTH_RETRY_AFTER`.
+    """
     return ServiceUnavailableError(
-        _UNAVAILABLE_DETAIL, retry_after=retry_after, metadata={"reason": reason}
+        _UNAVAILABLE_DETAIL,
+        retry_after=DEFAULT_AUTH_RETRY_AFTER if retry_after is None else retry_after,
+        metadata={"reason": reason},
     )
 
 
@@ -112,12 +123,23 @@ def unverified_token(token: str, *, max_bytes: int) -> tuple[dict[str, Any], dic
     Raises:
         TokenRejectedError: the token is too large or malformed.
     """
+    header = unverified_header(token, max_bytes=max_bytes)
+    return header, _decode_segment(token.split(".", 2)[1])
+
+
+def unverified_header(token: str, *, max_bytes: int) -> dict[str, Any]:
+    """The header of a compact JWS, read without verifying anything; the checks of
+    `unverified_token`, without decoding the payload (a verifier that decodes it itself
+    after the signature, as PyJWT does, need not decode it twice).
+
+    Raises:
+        TokenRejectedError: the token is too large or malformed.
+    """
     if len(token) > max_bytes:
         raise TokenRejectedError("too_large")
     if _TOKEN_SHAPE.fullmatch(token) is None:
         raise TokenRejectedError("malformed")
-    header, payload, _ = token.split(".")
-    return _decode_segment(header), _decode_segment(payload)
+    return _decode_segment(token[: token.index(".")])
 
 
 # The time claims are seconds since the epoch that a datetime can hold (up to the end of the

@@ -128,15 +128,18 @@ def _counted_page(body: Mapping[str, Any], request: httpx.Request | None) -> dic
     limit = min(max(_int(params.get("limit"), _DEFAULT_LIMIT), 1), _MAX_PER_PAGE)
     page = skip // limit + 1
     total_pages = -(-total // limit)
-    meta = PaginationMeta(
-        page=page,
-        per_page=limit,
-        total_items=total,
-        total_pages=total_pages,
-        has_next=skip + len(lists[0]) < total,
-        has_prev=skip > 0,
-        next_page_token=None,
-    )
+    try:
+        meta = PaginationMeta(
+            page=page,
+            per_page=limit,
+            total_items=total,
+            total_pages=total_pages,
+            has_next=skip + len(lists[0]) < total,
+            has_prev=skip > 0,
+            next_page_token=None,
+        )
+    except PydanticValidationError:  # numbers out of the contract's bounds: not a page
+        return None
     return {"items": lists[0], "pagination": meta.model_dump()}
 
 

@@ -46,7 +46,10 @@ def _type_name(model: Any) -> str:
 def _read_legacy(response: httpx.Response, model: type[T]) -> tuple[T] | None:
     """The body read as `model` through one of the old shapes (see `_legacy`), in a tuple
     (the value may be None); None when no reading matches."""
-    body = orjson.loads(response.content)
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:  # JSON pydantic reads and orjson does not (NaN, big numbers)
+        return None
     adapter = _adapter(cast("Any", model))
     for reading in legacy_readings(body, response):
         try:

@@ -23,9 +23,11 @@ from starlette.responses import Response
 from .._app import get_runtime
 from .._errors import StandardHTTPException
 from .._operations import raises_errors
+from .._problem import problem_instance
 from ._errors import handle_database_error
 from ._pool import Database, _require_postgres
 from ._settings import DatabaseSettings
+from ._stats import PoolMetrics
 
 __all__ = ["get_database", "install_database"]
 
@@ -40,7 +42,8 @@ def install_database(
     critical: bool = True,
     fields: Mapping[str, str] | None = None,
 ) -> Database:
-    """Create the app's `Database`, open it in the lifespan, and add its readiness check.
+    """Create the app's `Database`, open it in the lifespan, add its readiness check and, when
+    the app has metrics, its pool gauges (`PoolMetrics`) on `/metrics`.
 
     Args:
         app: an app made by `create_service_app`.
@@ -79,12 +82,14 @@ def install_database(
         )
         handler: Any = request.app.exception_handlers.get(StandardHTTPException)
         if handler is None:
-            response: Response = mapped.to_response(instance=request.url.path)
+            response: Response = mapped.to_response(instance=problem_instance(request.scope))
         else:
             response = await handler(request, mapped)
         return response
 
     app.add_exception_handler(psycopg.Error, driver_error)
+    if runtime.metrics is not None:
+        runtime.metrics.registry.register(PoolMetrics(database.stats, service=runtime.name))
     setattr(app.state, _STATE_ATTRIBUTE, database)
     return database
 

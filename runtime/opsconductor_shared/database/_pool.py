@@ -216,7 +216,7 @@ class Database:
             # A reachable database starts the service ready; a missing one does not hold it.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.settings.acquire_timeout):
-                    await tried.wait()
+                    await self._first_try(tried)
         _log.info("database_pool_opened", pool=self.application_name)
 
     async def close(self) -> None:
@@ -227,6 +227,11 @@ class Database:
                 await task
         await self.pool.close()
         _log.info("database_pool_closed", pool=self.application_name)
+
+    async def _first_try(self, tried: asyncio.Event) -> None:
+        await self.state.known.wait()
+        if not self.state.down:  # reachable: the startup work is under way
+            await tried.wait()
 
     async def _watch(self) -> None:
         delay = _FIRST_RETRY_DELAY
@@ -248,6 +253,11 @@ class Database:
             self._startup_pending = name
             delay = _FIRST_RETRY_DELAY
             while True:
+                if self.state.down:  # no attempt until the watcher has reached it again
+                    tried.set()
+                    await asyncio.sleep(delay)
+                    delay = _backoff(delay, self.settings.reconnect_interval)
+                    continue
                 try:
                     async with (
                         _Borrowed(self, self.settings.acquire_timeout, gated=False) as conn,

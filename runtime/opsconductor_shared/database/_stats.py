@@ -1,11 +1,14 @@
-"""`PoolStats`: what the pool reports, for metrics and readiness."""
+"""`PoolStats`: what the pool reports, for metrics and readiness; `PoolMetrics`, its Prometheus
+gauges (`db_pool_size`, `db_pool_in_use`, `db_pool_waiting`, the error counts, ...), read from
+the pool whenever `/metrics` is scraped."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
-__all__ = ["PoolStats", "pool_stats"]
+__all__ = ["PoolMetrics", "PoolStats", "pool_stats"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +54,58 @@ def pool_stats(raw: Mapping[str, int], *, checks_failed: int = 0) -> PoolStats:
         returns_bad=raw.get("returns_bad", 0),
         checks_failed=checks_failed,
     )
+
+
+# Gauge name, help, and the `PoolStats` value it shows.
+_GAUGES: tuple[tuple[str, str, Callable[[PoolStats], int]], ...] = (
+    ("db_pool_size", "Connections the database pool holds.", lambda s: s.size),
+    ("db_pool_max_size", "Connections the database pool may hold.", lambda s: s.max_size),
+    ("db_pool_in_use", "Pool connections lent out now.", lambda s: s.size - s.available),
+    ("db_pool_available", "Pool connections idle now.", lambda s: s.available),
+    ("db_pool_waiting", "Requests waiting for a pool connection now.", lambda s: s.waiting),
+    (
+        "db_pool_request_errors",
+        "Requests for a pool connection that failed (timed out), since the pool opened.",
+        lambda s: s.requests_errors,
+    ),
+    (
+        "db_pool_connection_errors",
+        "Connection attempts to PostgreSQL that failed, since the pool opened.",
+        lambda s: s.connections_errors,
+    ),
+    (
+        "db_pool_connections_lost",
+        "Pool connections found broken, since the pool opened.",
+        lambda s: s.connections_lost,
+    ),
+)
+
+
+class PoolMetrics:
+    """A Prometheus collector of a pool's gauges, labelled by `service`.
+
+    Register it on the registry the HTTP metrics use (`install_database` does); each scrape
+    reads `stats()` once, so the numbers are the pool's at that moment.
+
+    Args:
+        stats: the pool's stats (`Database.stats`).
+        service: value of the `service` label.
+    """
+
+    def __init__(self, stats: Callable[[], PoolStats], *, service: str) -> None:
+        from prometheus_client.core import GaugeMetricFamily  # noqa: PLC0415 - optional
+
+        self._family = GaugeMetricFamily
+        self._stats = stats
+        self._service = service
+
+    def describe(self) -> Iterator[Any]:
+        for name, documentation, _ in _GAUGES:
+            yield self._family(name, documentation, labels=["service"])
+
+    def collect(self) -> Iterator[Any]:
+        stats = self._stats()
+        for name, documentation, value in _GAUGES:
+            family = self._family(name, documentation, labels=["service"])
+            family.add_metric([self._service], value(stats))
+            yield family

@@ -39,7 +39,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .._client_ip import ClientAddressResolver
-from .._context import begin_request, parse_traceparent
+from .._context import begin_request, parse_traceparent, route_template
 from .._errors import BadRequestError, InternalError, StandardHTTPException
 from .._handlers import as_standard_error, log_failure
 from .._logging import get_logger
@@ -58,7 +58,6 @@ __all__ = [
 DEFAULT_REQUEST_ID_HEADER = "X-Request-ID"
 DEFAULT_SLOW_REQUEST_MS = 1000.0
 ACCESS_LOGGER = "opsconductor.access"
-UNMATCHED_ROUTE = "<unmatched>"
 HeaderSource = Callable[[], Iterable[tuple[bytes, bytes]]]
 
 _VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
@@ -77,18 +76,6 @@ def add_response_headers(scope: Scope, source: HeaderSource) -> None:
     after this call (a `rate_limit()` dependency's decision, say).
     """
     scope.setdefault(_HEADER_SOURCES, []).append(source)
-
-
-def route_template(scope: Scope) -> str:
-    """The matched route's path template (`/targets/{target_id}`), or `<unmatched>`."""
-    route = scope.get("route")
-    path = getattr(route, "path_format", None)
-    if path.__class__ is not str:
-        path = getattr(route, "path", None)
-        if not isinstance(path, str):
-            return UNMATCHED_ROUTE
-    root_path = scope.get("root_path")
-    return f"{root_path}{path}" if root_path else path
 
 
 def _duplicated(name: bytes) -> BadRequestError:

@@ -35,10 +35,12 @@ _MAX_SUBJECT = 128
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """An authenticated caller, as far as rate limits care: an id and a role."""
+    """An authenticated caller, as far as rate limits care: an id, a role, and its kind
+    (`user`, or `service` for a service's own identity: every replica of it is one)."""
 
     id: str
     role: str | None = None
+    kind: str = "user"
 
 
 IdentityResolver = Callable[[Scope], Principal | None]
@@ -59,6 +61,7 @@ def principal_of(identity: object) -> Principal | None:
     if isinstance(identity, Mapping):
         found = identity.get("user_id") or identity.get("sub") or identity.get("id")
         role = identity.get("role")
+        kind = identity.get("principal_type")
     else:
         found = next(
             (
@@ -69,8 +72,11 @@ def principal_of(identity: object) -> Principal | None:
             None,
         )
         role = getattr(identity, "role", None)
+        kind = getattr(identity, "principal_type", None)
     principal_id = _text(found)
-    return Principal(principal_id, _text(role)) if principal_id else None
+    if not principal_id:
+        return None
+    return Principal(principal_id, _text(role), _text(kind) or "user")
 
 
 def principal_from_state(scope: Scope) -> Principal | None:
@@ -82,8 +88,11 @@ def principal_from_state(scope: Scope) -> Principal | None:
 
 
 def subject_for(principal: Principal | None, client: str | None) -> str:
-    """The counter name: `user:<id>`, else `ip:<address>` (`ip:unknown` without one)."""
-    subject = f"user:{principal.id}" if principal is not None else f"ip:{client or 'unknown'}"
+    """The counter name: `user:<id>` (`service:<id>` for a service), else `ip:<address>`
+    (`ip:unknown` without one)."""
+    subject = (
+        f"{principal.kind}:{principal.id}" if principal is not None else f"ip:{client or 'unknown'}"
+    )
     if len(subject) > _MAX_SUBJECT or "{" in subject or "}" in subject:
         digest = hashlib.sha256(subject.encode()).hexdigest()
         subject = f"{subject.split(':', 1)[0]}:sha256:{digest}"

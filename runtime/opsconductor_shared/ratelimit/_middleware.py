@@ -47,13 +47,14 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         principal = limiter.principal(scope)
+        subject = limiter.subject(scope, principal)
         policies = limiter.rules.policies(
-            scope["method"], path, principal.role if principal else None
+            scope["method"], path, principal.role if principal else None, subject
         )
         limits = request_limits(scope)
         limits.policies.extend(policies)
         if policies:
-            result = await limiter.check(limiter.subject(scope, principal), policies)
+            result = await limiter.check(subject, policies)
             limits.decisions.extend(result.decisions)
             if not result.allowed:
                 await self._refuse(scope, send, result)

@@ -69,15 +69,23 @@ class RateLimitRules:
         *,
         default: RateLimit | None = None,
         roles: Mapping[str, RateLimit] | None = None,
+        principals: Mapping[str, RateLimit] | None = None,
         routes: Sequence[RouteRule] = (),
         exempt: Iterable[str] = DEFAULT_EXEMPT_PATHS,
     ) -> None:
         self.default = default
         self.roles = dict(roles or {})
+        self.principals = dict(principals or {})
         self.routes = tuple(routes)
         exempt = tuple(exempt)
         self._exempt_exact = frozenset(p for p in exempt if "{" not in p)
         self._exempt_patterns = tuple(compile_path(p)[0] for p in exempt if "{" in p)
+        # The service-wide policy of each role, resolved once: without route rules, a
+        # request's policies are one dictionary lookup.
+        self._service_wide = {
+            role: (policy,) for role, policy in self.roles.items() if policy is not None
+        }
+        self._default = (default,) if default is not None else ()
 
     def __repr__(self) -> str:
         return f"RateLimitRules(default={self.default!r}, roles={self.roles!r}, routes={len(self.routes)})"
@@ -90,7 +98,7 @@ class RateLimitRules:
         caller: what its OpenAPI document says (429)."""
         if self.is_exempt(template):
             return False
-        if self.default is not None or self.roles:
+        if self.default is not None or self.roles or self.principals:
             return True
         return any(
             rule.pattern.match(template)
@@ -99,12 +107,19 @@ class RateLimitRules:
             for rule in self.routes
         )
 
-    def policies(self, method: str, path: str, role: str | None) -> tuple[RateLimit, ...]:
-        """The policies that apply to one request, service-wide first."""
-        found: list[RateLimit] = []
-        service_wide = (self.roles.get(role) if role else None) or self.default
-        if service_wide is not None:
-            found.append(service_wide)
+    def policies(
+        self, method: str, path: str, role: str | None, subject: str | None = None
+    ) -> tuple[RateLimit, ...]:
+        """The policies that apply to one request, service-wide first: the principal's own
+        (`subject`, such as `service:scheduler`), else its role's, else the default."""
+        own = self.principals.get(subject) if subject and self.principals else None
+        if own is not None:
+            service_wide: tuple[RateLimit, ...] = (own,)
+        else:
+            service_wide = (self._service_wide.get(role) if role else None) or self._default
+        if not self.routes:
+            return service_wide
+        found = list(service_wide)
         for rule in self.routes:
             if rule.matches(method, path):
                 policy = rule.policy_for(role)

@@ -5,6 +5,7 @@ class Settings(ServiceSettings):
 
 TARGETS_RATE_LIMIT__DEFAULT_LIMIT=300/minute
 TARGETS_RATE_LIMIT__ROLE_LIMITS='{"admin": "3000/minute"}'
+TARGETS_RATE_LIMIT__SERVICE_LIMITS='{"scheduler": "6000/minute"}'
 TARGETS_RATE_LIMIT__ROUTES='[{"path": "/targets", "methods": ["POST"], "limit": "30/minute"}]'
 TARGETS_RATE_LIMIT__STORAGE=redis
 TARGETS_RATE_LIMIT__REDIS__URL=redis://redis:6379/0
@@ -75,6 +76,13 @@ class RateLimitSettings(BaseModel):
     role_limits: dict[str, str] = Field(
         default_factory=dict, description="Role -> service-wide limit instead of the default."
     )
+    service_limits: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Service account -> its own service-wide limit, shared by all its replicas "
+            "(callers with a client credentials token)."
+        ),
+    )
     routes: list[RouteLimitSettings] = Field(default_factory=list)
     exempt_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_EXEMPT_PATHS))
     storage: Literal["memory", "redis"] = "memory"
@@ -97,6 +105,8 @@ class RateLimitSettings(BaseModel):
         if self.default_limit is not None:
             RateLimit.parse(self.default_limit)
         _check_roles(self.role_limits)
+        for limit in self.service_limits.values():
+            RateLimit.parse(limit)
         return self
 
     def rules(self) -> RateLimitRules:
@@ -104,6 +114,10 @@ class RateLimitSettings(BaseModel):
         return RateLimitRules(
             default=RateLimit.parse(self.default_limit) if self.default_limit else None,
             roles={role: RateLimit.parse(limit) for role, limit in self.role_limits.items()},
+            principals={
+                f"service:{name}": RateLimit.parse(limit)
+                for name, limit in self.service_limits.items()
+            },
             routes=[route.rule() for route in self.routes],
             exempt=self.exempt_paths,
         )

@@ -94,3 +94,18 @@ def test_a_bad_token_is_refused_only_where_auth_is_required() -> None:
     assert refused.status_code == 401
     assert refused.json()["code"] == "UNAUTHORIZED"
     assert CountingVerifier.calls == 2  # once per request, not twice for /me
+
+
+@pytest.mark.parametrize(
+    "authorization", ["Bearer  {token}", "bearer {token} ", "BEARER {token}"], ids=repr
+)
+def test_the_dependency_reads_the_token_the_middleware_verified(authorization: str) -> None:
+    # The dependency's scheme reads the header as the middleware does (`bearer_token`):
+    # extra spaces or another case of the scheme never make it verify a second time.
+    client = TestClient(_app(rate_limit_first=False))
+    CountingVerifier.calls = 0
+    response = client.get(
+        "/me", headers={"Authorization": authorization.format(token=_token("7", "viewer"))}
+    )
+    assert (response.status_code, response.json()) == (200, {"user": "7"})
+    assert CountingVerifier.calls == 1

@@ -157,7 +157,7 @@ def replicas(redis_url: str, prefix: str) -> Iterator[list[str]]:
                 except httpx.TransportError:
                     return False
 
-            wait_until(answers, timeout=30, interval=0.1, message=f"replica {url} did not start")
+            wait_until(answers, timeout=90, interval=0.1, message=f"replica {url} did not start")
         yield urls
     finally:
         for process in processes:

@@ -1,0 +1,125 @@
+"""`IdempotencyMiddleware`: store the response of a request that claimed an idempotency key.
+
+It sits in the stack's `idempotency` slot, inside the body limit, and does nothing for a
+request without an `Idempotency-Key` header (one scan of the header list). For one with a key,
+the `idempotency()` dependency claims the key when the route opts in; the middleware then
+holds the response back until its last byte, stores it, and only then sends it, so a client
+that sees any byte of the answer can rely on a retry replaying it. A response worth replaying
+is stored (any status below 500 except 401, 403, 408, 425 and 429, which say something about
+the moment, not the request); for a 5xx, an exception, a response over `max_response_bytes`,
+or a client gone away, the claim is released and a retry runs the request again.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .._logging import get_logger
+from ._dependency import CLAIM_STATE_KEY, PendingClaim
+from ._store import StoredResponse
+
+__all__ = ["IdempotencyMiddleware", "REPLAYED_HEADERS"]
+
+_HEADER = b"idempotency-key"
+_NOT_STORED = frozenset({401, 403, 408, 425, 429})
+REPLAYED_HEADERS = frozenset(
+    {"content-type", "content-location", "location", "etag", "last-modified", "cache-control"}
+)
+"""The response headers a replay repeats; the rest (request id, timing, limits) are its own."""
+_log = get_logger("opsconductor.idempotency")
+
+
+class IdempotencyMiddleware:
+    """See the module docstring.
+
+    Args:
+        app: the ASGI app to wrap.
+        max_response_bytes: larger responses are sent but not stored.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_response_bytes: int) -> None:
+        self.app = app
+        self.max_response_bytes = max_response_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, _ in scope["headers"]:
+            if name == _HEADER:
+                break
+        else:
+            await self.app(scope, receive, send)
+            return
+        await self._keyed(scope, receive, send)
+
+    async def _keyed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("state", {})  # shared with the dependency, whatever copies the scope
+        held: list[Message] = []
+        size = 0
+        claim: PendingClaim | None = None
+        settled = False
+
+        async def capture(message: Message) -> None:
+            nonlocal claim, size, settled
+            if settled:
+                await send(message)
+                return
+            if message["type"] == "http.response.start":
+                claim = scope.get("state", {}).get(CLAIM_STATE_KEY)
+                if claim is None:
+                    settled = True  # no claim: a route without opt-in, or a replay
+                    await send(message)
+                    return
+            held.append(message)
+            if message["type"] != "http.response.body" or claim is None:
+                return
+            size += len(message.get("body", b""))
+            if size > self.max_response_bytes:
+                settled = True
+                await _release(claim, "too_large")
+                for pending in held:
+                    await send(pending)
+                return
+            if message.get("more_body", False):
+                return
+            settled = True
+            await _settle(claim, held)
+            for pending in held:
+                await send(pending)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            pending_claim = claim or scope.get("state", {}).get(CLAIM_STATE_KEY)
+            if not settled and pending_claim is not None:
+                await _release(pending_claim, "no_response")
+
+
+async def _settle(claim: PendingClaim, messages: list[Message]) -> None:
+    start = messages[0]
+    status = int(start["status"])
+    if status >= 500 or status in _NOT_STORED:
+        await _release(claim, f"status_{status}")
+        return
+    headers = tuple(
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, value in start.get("headers", ())
+        if name.decode("latin-1").lower() in REPLAYED_HEADERS
+    )
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    stored = StoredResponse(claim.fingerprint, status, headers, body)
+    config = claim.config
+    try:
+        await config.store.complete(claim.key, claim.token, stored, ttl=config.ttl)
+    except Exception as exc:
+        _log.error("idempotency_store_failed", operation="complete", error=type(exc).__name__)
+
+
+async def _release(claim: PendingClaim, reason: str) -> None:
+    try:
+        await claim.config.store.release(claim.key, claim.token)
+    except Exception as exc:
+        _log.warning("idempotency_store_failed", operation="release", error=type(exc).__name__)
+    else:
+        _log.debug("idempotency_released", reason=reason)
