@@ -170,10 +170,12 @@ class ServiceDocument:
                 continue
             shared = self._parameters(where, resolved)
             for method in HTTP_METHODS:
-                raw = resolved.get(method)
+                at = f"{where}/{method}"
+                # A `$ref` in place of an operation is not OpenAPI, but multi-file
+                # specifications (DigitalOcean's) write one: follow it.
+                _, raw = self.deref(at, resolved.get(method))
                 if not isinstance(raw, Mapping):
                     continue
-                at = f"{where}/{method}"
                 own = self._parameters(at, raw)
                 names = {(p.get("name"), p.get("in")) for _, p in own}
                 merged = [(p, v) for p, v in shared if (v.get("name"), v.get("in")) not in names]

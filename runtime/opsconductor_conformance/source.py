@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from .bundle import BundleError, bundle_external_refs, children_of, iter_refs
 from .schemaset import (
     SCHEMA_SUFFIXES,
     SchemaSet,
@@ -64,34 +65,6 @@ GIT_TIMEOUT = 60.0
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _IMPORT_STRING = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-# Keys whose values are data, not OpenAPI structure: a "$ref" inside them is not a reference.
-_LITERAL_KEYS = frozenset({"example", "default", "enum", "const"})
-# Keys whose values map names to objects: there, `default` or `enum` is a name, not a keyword.
-_NAME_MAPS = frozenset(
-    {
-        "properties",
-        "patternProperties",
-        "dependentSchemas",
-        "$defs",
-        "definitions",
-        "paths",
-        "webhooks",
-        "callbacks",
-        "schemas",
-        "responses",
-        "parameters",
-        "examples",
-        "requestBodies",
-        "headers",
-        "securitySchemes",
-        "links",
-        "pathItems",
-        "content",
-        "encoding",
-        "variables",
-    }
-)
-_NAMES, _EXAMPLE = "names", "example"
 
 
 class SourceError(Exception):
@@ -134,6 +107,11 @@ def load_source(
     elif Path(source).exists():
         text = _decode(_read(Path(source), source), source)
         document = _parse(text, source)
+        if isinstance(document, dict):
+            try:
+                document = bundle_external_refs(document, Path(source), _load_referenced)
+            except BundleError as exc:
+                raise SourceError(source, str(exc)) from exc
     elif _IMPORT_STRING.match(source):
         document = _from_app(source)
     else:
@@ -212,6 +190,10 @@ def _from_app(source: str) -> Any:
     if not callable(openapi):
         raise SourceError(source, f"{attribute} has no openapi() method; name a FastAPI app")
     return document
+
+
+def _load_referenced(path: Path) -> Any:
+    return _parse(_decode(_read(path, str(path)), str(path)), str(path))
 
 
 def _decode(raw: bytes, source: str) -> str:
@@ -309,17 +291,6 @@ def _structure_problems(document: Mapping[str, Any]) -> Iterator[str]:
         )
 
 
-def _children(node: Any) -> Iterator[tuple[str, Any]]:
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            if isinstance(value, (Mapping, list)):
-                yield str(key), value
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            if isinstance(value, (Mapping, list)):
-                yield str(index), value
-
-
 def _measure(document: Any) -> tuple[int, int]:
     """(depth, number of values) of a document, counting shared containers at every use.
 
@@ -334,7 +305,7 @@ def _measure(document: Any) -> tuple[int, int]:
         key = id(node)
         if not isinstance(node, (Mapping, list)) or key in done:
             continue
-        children = [child for _, child in _children(node)]
+        children = [child for _, child in children_of(node)]
         if expanded:
             active.discard(key)
             depth = 1 + max((done[id(child)][0] for child in children), default=0)
@@ -349,41 +320,6 @@ def _measure(document: Any) -> tuple[int, int]:
             if id(child) not in done:
                 stack.append((child, False))
     return done.get(id(document), (0, 1))
-
-
-def _iter_refs(document: Any) -> Iterator[tuple[str, str]]:
-    """Every `$ref` string of an OpenAPI document as (pointer of its object, ref).
-
-    Values of data keywords (`default`, `example`, `enum`, `const`, an Example's `value`) are
-    skipped: a `$ref` inside them is data. Keys of a map of names (`properties`, `responses`,
-    `schemas` ...) are names, never keywords: a property named `default` is a schema.
-    """
-    seen: set[int] = set()
-    stack: list[tuple[str, Any, str]] = [("", document, "")]
-    while stack:
-        pointer, node, context = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, Mapping):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and context != _NAMES:
-                yield pointer, ref
-            for key, value in _children(node):
-                if (
-                    key.startswith("x-")
-                    or (context != _NAMES and key in _LITERAL_KEYS)
-                    or (context == _EXAMPLE and key == "value")
-                    or (key == "examples" and isinstance(value, list))
-                ):
-                    continue
-                if context == _NAMES:
-                    inner = _EXAMPLE if pointer.endswith("/examples") else ""
-                else:
-                    inner = _NAMES if key in _NAME_MAPS and isinstance(value, Mapping) else ""
-                stack.append((f"{pointer}/{escape_pointer_token(key)}", value, inner))
-        else:
-            stack.extend((f"{pointer}/{key}", value, "") for key, value in _children(node))
 
 
 _ALIAS_ANNOTATIONS = frozenset({"description", "summary", "title"})
@@ -420,7 +356,7 @@ def _ref_problem(document: Any) -> str | None:
     inside `properties` or `items`, is fine).
     """
     targets: dict[str, Any] = {}
-    for pointer, ref in _iter_refs(document):
+    for pointer, ref in iter_refs(document):
         if ref in targets:
             continue
         where = pointer or "/"

@@ -17,7 +17,7 @@ REASONS = {
     "circular-ref.yaml": "circular $ref",
     "dangling-ref.yaml": "does not resolve",
     "empty.json": "is empty",
-    "external-ref.yaml": "points outside the document",
+    "external-ref.yaml": "no such file other.yaml",
     "not-a-mapping.yaml": "the top level is a list",
     "not-openapi.yaml": "not an OpenAPI 3.0/3.1 document",
     "recursive-alias.yaml": "contains itself",
