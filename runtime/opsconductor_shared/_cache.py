@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, runtime_checkable
 
-from ._logging import get_logger
+from ._health import DependencyState
 from ._redis import require_redis
 
 if TYPE_CHECKING:
@@ -30,7 +30,6 @@ __all__ = ["Cache", "DEFAULT_MAX_ENTRIES", "MemoryCache", "RedisCache", "TTLCach
 DEFAULT_MAX_ENTRIES = 10_000
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
-_log = get_logger("opsconductor.cache")
 
 
 class TTLCache(Generic[K, V]):
@@ -146,17 +145,26 @@ class MemoryCache:
 
 
 class RedisCache:
-    """A `Cache` in Redis, shared by every replica; failures read as misses and are logged.
+    """A `Cache` in Redis, shared by every replica; failures read as misses.
+
+    An outage is logged once per state change (`dependency_down`, a reminder at most every
+    minute, `dependency_up`) by its `DependencyState`, never once per call.
 
     Args:
         client: from `create_redis_client` (or any `redis.asyncio.Redis`).
         key_prefix: put before every key, so caches of different purposes never collide.
+        state: the outage state to report to; default: a new one named `redis-cache`.
     """
 
-    def __init__(self, client: Redis, *, key_prefix: str = "cache") -> None:
+    def __init__(
+        self, client: Redis, *, key_prefix: str = "cache", state: DependencyState | None = None
+    ) -> None:
         redis = require_redis()
         self.client = client
         self.key_prefix = key_prefix
+        self.state = state or DependencyState(
+            "redis-cache", effect="cache reads are misses until it is back"
+        )
         self._errors: tuple[type[BaseException], ...] = (
             redis.exceptions.RedisError,
             OSError,
@@ -173,8 +181,9 @@ class RedisCache:
         try:
             value = await self.client.get(self._key(key))
         except self._errors as exc:
-            _log.warning("cache_unavailable", operation="get", error=type(exc).__name__)
+            self.state.failed(exc)
             return None
+        self.state.succeeded()
         return value if isinstance(value, bytes) or value is None else str(value).encode()
 
     async def set(self, key: str, value: bytes, *, ttl: float) -> None:
@@ -183,10 +192,14 @@ class RedisCache:
         try:
             await self.client.set(self._key(key), value, px=max(1, math.ceil(ttl * 1000)))
         except self._errors as exc:
-            _log.warning("cache_unavailable", operation="set", error=type(exc).__name__)
+            self.state.failed(exc)
+            return
+        self.state.succeeded()
 
     async def delete(self, key: str) -> None:
         try:
             await self.client.delete(self._key(key))
         except self._errors as exc:
-            _log.warning("cache_unavailable", operation="delete", error=type(exc).__name__)
+            self.state.failed(exc)
+            return
+        self.state.succeeded()

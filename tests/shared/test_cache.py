@@ -75,20 +75,35 @@ async def test_redis_cache(redis_url: str, prefix: str) -> None:
         await client.aclose()
 
 
-async def test_unreachable_redis_reads_as_a_miss() -> None:
+async def test_unreachable_redis_reads_as_a_miss_and_logs_the_outage_once() -> None:
     client: Any = create_redis_client(
         RedisSettings(url=SecretStr(f"redis://127.0.0.1:{closed_port()}/0"))
     )
     cache = RedisCache(client)
     try:
         with capture_logs() as logs:
-            await cache.set("k", b"v", ttl=1)
-            assert await cache.get("k") is None
-            await cache.delete("k")
-        assert [log["operation"] for log in logs if log["event"] == "cache_unavailable"] == [
-            "set",
-            "get",
-            "delete",
-        ]
+            for _ in range(5):
+                await cache.set("k", b"v", ttl=1)
+                assert await cache.get("k") is None
+                await cache.delete("k")
+        # Fifteen failed calls are one outage: one line when it starts, none per call.
+        down = [log for log in logs if log["event"] == "dependency_down"]
+        assert [log["dependency"] for log in down] == ["redis-cache"]
+        assert not [log for log in logs if log["event"] == "cache_unavailable"]
+        assert cache.state.down
+    finally:
+        await client.aclose()
+
+
+async def test_the_cache_outage_ends_with_one_line(redis_url: str, prefix: str) -> None:
+    client: Any = create_redis_client(RedisSettings(url=SecretStr(redis_url)))
+    cache = RedisCache(client, key_prefix=prefix)
+    try:
+        cache.state.failed(ConnectionError("gone"))
+        with capture_logs() as logs:
+            await cache.set("k", b"v", ttl=5)
+            assert await cache.get("k") == b"v"
+        assert [log["event"] for log in logs] == ["dependency_up"]
+        assert cache.state.up
     finally:
         await client.aclose()
