@@ -70,7 +70,6 @@ async def test_one_token_per_expiry_under_100_concurrent_calls(auth: ServiceProc
         assert client.tokens is not None
         assert client.tokens.requests == 1
         # Across the expiry: renewed (before it ends), once for every concurrent caller.
-        await asyncio.sleep(0)
 
         async def renewed() -> bool:
             results = await asyncio.gather(*(client.get("/auth/me") for _ in range(100)))

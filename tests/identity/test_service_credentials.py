@@ -13,7 +13,7 @@ import pytest
 from opsconductor_shared import ServiceClient, ServiceCommunicationError, ServiceUnavailableError
 from opsconductor_shared.client import RetryPolicy, ServiceCredentials
 from opsconductor_shared.client._credentials import ClientCredentialsTokens
-from opsconductor_shared.testing import CapturedLogs
+from opsconductor_shared.testing import CapturedLogs, async_wait_until
 
 pytestmark = pytest.mark.anyio
 SECRET = "very-secret-value-42"
@@ -32,6 +32,10 @@ class Upstreams:
         self.refuse: Callable[[str], bool] = lambda _token: False
         self.seen: list[httpx.Request] = []
         self.counter = itertools.count(1)
+        # Cleared by a test to hold token requests open until it has seen one arrive, so
+        # every concurrent caller overlaps the request (single flight under test).
+        self.release_tokens = asyncio.Event()
+        self.release_tokens.set()
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         if request.url.host == "auth.test":
@@ -39,7 +43,7 @@ class Upstreams:
                 raise httpx.ConnectError("refused", request=request)
             assert SECRET in request.content.decode()
             self.tokens_issued += 1
-            await asyncio.sleep(0)
+            await self.release_tokens.wait()
             token = f"token-{next(self.counter)}"
             body = {"access_token": token, "token_type": "Bearer", "expires_in": self.ttl}
             return httpx.Response(200, json=body)
@@ -59,7 +63,11 @@ class Upstreams:
 async def test_one_token_for_100_concurrent_calls() -> None:
     upstreams = Upstreams()
     async with upstreams.client() as jobs:
-        answers = await asyncio.gather(*(jobs.get("/jobs") for _ in range(100)))
+        upstreams.release_tokens.clear()
+        calls = asyncio.gather(*(jobs.get("/jobs") for _ in range(100)))
+        await async_wait_until(lambda: upstreams.tokens_issued == 1, timeout=10)
+        upstreams.release_tokens.set()
+        answers = await calls
     assert [a.status_code for a in answers] == [200] * 100
     assert upstreams.tokens_issued == 1
     assert {r.headers["authorization"] for r in upstreams.seen} == {"Bearer token-1"}
@@ -78,7 +86,11 @@ async def test_the_token_is_renewed_before_it_expires() -> None:
         await asyncio.gather(*(jobs.get("/jobs") for _ in range(20)))
         assert upstreams.tokens_issued == 1
         now[0] += 2  # within the renewal window: one new token for all of them
-        await asyncio.gather(*(jobs.get("/jobs") for _ in range(20)))
+        upstreams.release_tokens.clear()
+        calls = asyncio.gather(*(jobs.get("/jobs") for _ in range(20)))
+        await async_wait_until(lambda: upstreams.tokens_issued == 2, timeout=10)
+        upstreams.release_tokens.set()
+        await calls
         assert upstreams.tokens_issued == 2
         assert upstreams.seen[-1].headers["authorization"] == "Bearer token-2"
 
