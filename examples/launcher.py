@@ -51,6 +51,23 @@ def free_port() -> int:
         return port
 
 
+def bind_port(port: int) -> socket.socket:
+    """A listening TCP socket on 127.0.0.1:`port` (0: a free port the OS picks).
+
+    Raises:
+        RuntimeError: the port is taken (by another process since it was chosen).
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise RuntimeError(f"port {port} on 127.0.0.1 is taken: {exc.strerror}") from exc
+    return sock
+
+
 @dataclass
 class ServiceProcess:
     """One service in its own uvicorn process; its log lines go to `log_path`."""
@@ -75,16 +92,30 @@ class ServiceProcess:
             RuntimeError: the process exited or did not answer within `timeout`.
         """
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        # This process binds the port and hands the listening socket to uvicorn (`--fd`): a
+        # port another process took since it was chosen fails here, at once and saying so,
+        # and the health poll below can only ever reach this service, never a stranger that
+        # won the port while uvicorn was still importing (a loaded machine: seconds).
+        listener = bind_port(self.port)
+        self.port = listener.getsockname()[1]
         self._log = self.log_path.open("ab")
         command = [
             sys.executable, "-m", "uvicorn", self.factory, "--factory",
-            "--host", "127.0.0.1", "--port", str(self.port),
+            "--fd", str(listener.fileno()),
             "--no-server-header", "--no-access-log", "--log-level", "info",
         ]  # fmt: skip
         environment = isolated_environment(self.env)
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=environment, stdout=self._log, stderr=subprocess.STDOUT
-        )
+        try:
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=environment,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(listener.fileno(),),
+            )
+        finally:
+            listener.close()  # the child holds it now: when the child exits, the port closes
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -93,7 +124,9 @@ class ServiceProcess:
                     f"{self.name} exited with {self.process.returncode}; see {self.log_path}"
                 )
             try:
-                if httpx.get(f"{self.url}/health/live", timeout=1).status_code == 200:
+                # Connections queue on the bound socket until uvicorn serves: a request
+                # sent early is answered once it is up (a dead child resets it at once).
+                if httpx.get(f"{self.url}/health/live", timeout=5).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
