@@ -120,6 +120,9 @@ def _component_direction(old: Api, new: Api, old_name: str, new_name: str) -> Di
         uses = set(api.uses.get(half, ()))
     if uses:
         return next(iter(uses)) if len(uses) == 1 else "both"
+    if old_name != new_name:  # an unused half: FastAPI's suffix says where it is used
+        half = new_name if new_name.endswith(_HALVES) else old_name
+        return "request" if half.endswith("-Input") else "response"
     return new.declared_direction(new_name)
 
 
@@ -565,19 +568,19 @@ def _version_findings(
         location = new_api.files[0].location
         return Finding("version-bump", severity, service, "/info/version", message, location)
 
-    if old_version is None or new_version is None:
-        which = " and ".join(
-            f"{side} info.version {value!r}"
-            if value
-            else f"{side} info.version (the files disagree, or it is missing)"
-            for side, value, parsed in (("old", old, old_version), ("new", new, new_version))
-            if parsed is None
+    if (old_version is None or new_version is None) and changes:
+        shown = ", ".join(
+            f"{side} {value!r}" if value else f"{side}: none (missing, or the files disagree)"
+            for side, value in (("old", old), ("new", new))
         )
         return [
             finding(
-                Severity.INFO, f"{which} is not a semantic version: the version bump is not judged"
+                Severity.INFO,
+                f"info.version is not a semantic version ({shown}): the version bump is not judged",
             )
         ]
+    if old_version is None or new_version is None:
+        return []
     if new_version < old_version:
         return [finding(Severity.ERROR, f"info.version went backwards from {old} to {new}")]
     if breaking and new_version[0] <= old_version[0]:

@@ -312,7 +312,7 @@ def _render_text(report: Report, *, color: bool = False) -> str:
             lines.append(f"           {finding.message}")
         lines.append("")
     verdict = "passed" if report.passed else "failed"
-    noun = "service" if report.command == "validate" else "schema set"
+    noun = "service" if report.command == "validate" else "API"
     lines.append(
         paint(
             "32" if report.passed else "31",

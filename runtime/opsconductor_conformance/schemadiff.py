@@ -189,8 +189,9 @@ def _diff_types(differ: SchemaDiffer, node: _Node) -> None:
     if was != now and (was or now):
         gained = {t for t in now if t not in was and not (t == "integer" and "number" in was)}
         lost = {t for t in was if t not in now and not (t == "integer" and "number" in now)}
-        widens = bool(gained) or not now
-        narrows = bool(lost) or (not was and bool(now))
+        # "any" (no type) is wider than every type: to it only widens, from it only narrows.
+        widens = (bool(gained) and bool(was)) or not now
+        narrows = (bool(lost) and bool(now)) or not was
         differ.classify(
             "property-type-changed",
             f"{pointer}/type",
@@ -395,8 +396,8 @@ def _diff_additional(differ: SchemaDiffer, node: _Node) -> None:
 def _diff_compositions(differ: SchemaDiffer, node: _Node) -> None:
     old, new, pointer = node.old, node.new, node.pointer
     for keyword in ("anyOf", "oneOf", "allOf"):
-        was = {canonical_json(m) for m in old.get(keyword) or []}
-        now = {canonical_json(m) for m in new.get(keyword) or []}
+        was = {differ.member_key(m, old=True) for m in old.get(keyword) or []}
+        now = {differ.member_key(m, old=False) for m in new.get(keyword) or []}
         if was == now:
             continue
         added, removed = bool(now - was), bool(was - now)
@@ -412,6 +413,15 @@ def _diff_compositions(differ: SchemaDiffer, node: _Node) -> None:
 
 
 _Check = Callable[["SchemaDiffer", _Node], None]
+_Pair = tuple[Mapping[str, Any], Mapping[str, Any]]
+
+
+def _unions(before: _Pair, after: _Pair) -> list[_Pair]:
+    """The pairs to look for a joined union in: as written, and with either side expanded."""
+    pairs = [after]
+    if before != after:
+        pairs += [(before[0], after[1]), (after[0], before[1])]
+    return pairs
 
 
 class SchemaDiffer:
@@ -435,6 +445,9 @@ class SchemaDiffer:
         """
         self.old, self.new, self.direction = old, new, direction
         self.aliases = aliases
+        # Each name of an aliased pair, by the name without FastAPI's suffix (the pair's one name).
+        self._old_names = {o: min(o, n, key=len) for o, n in aliases}
+        self._new_names = {n: min(o, n, key=len) for o, n in aliases}
         self.changes: list[Change] = []
         self.checks: tuple[_Check, ...] = RULES.checks(BREAKING)
 
@@ -457,6 +470,49 @@ class SchemaDiffer:
         extra = {k: v for k, v in schema.items() if k != MARKER}
         return {**components[name], **extra}
 
+    def member_key(self, member: Any, *, old: bool) -> str:
+        """A composition member's identity: its JSON, aliased components under one name."""
+        names = self._old_names if old else self._new_names
+        name = member.get(MARKER) if isinstance(member, Mapping) else None
+        if isinstance(name, str) and name in names:
+            member = {**member, MARKER: names[name]}
+        return canonical_json(member)
+
+    def _same(self, old: Any, new: Any) -> bool:
+        if isinstance(old, Mapping) and isinstance(new, Mapping):
+            old_ref, new_ref = old.get(MARKER), new.get(MARKER)
+            if old_ref is not None and (old_ref, new_ref) in self.aliases and len(old) == len(new):
+                return True
+        return canonical_json(old) == canonical_json(new)
+
+    def _joined_union(self, old: Mapping[str, Any], new: Mapping[str, Any], pointer: str) -> bool:
+        """A schema that became one member of a new `anyOf`/`oneOf` (or the reverse): one
+        widening (narrowing) of the union, not a change of everything inside it."""
+        for keyword in ("anyOf", "oneOf"):
+            if keyword in new and keyword not in old:
+                members = new[keyword]
+                if isinstance(members, list) and any(self._same(old, m) for m in members):
+                    self.classify(
+                        "composition-changed",
+                        f"{pointer}/{keyword}",
+                        f"the schema is now one of {len(members)} {keyword} members",
+                        widens=True,
+                        narrows=False,
+                    )
+                    return True
+            if keyword in old and keyword not in new:
+                members = old[keyword]
+                if isinstance(members, list) and any(self._same(m, new) for m in members):
+                    self.classify(
+                        "composition-changed",
+                        f"{pointer}/{keyword}",
+                        f"the schema is now only one of the {len(members)} former {keyword} members",
+                        widens=False,
+                        narrows=True,
+                    )
+                    return True
+        return False
+
     @rule(
         "schema-changed",
         BREAKING,
@@ -469,6 +525,7 @@ class SchemaDiffer:
             if canonical_json(old) != canonical_json(new):
                 self.add("schema-changed", "breaking", pointer, "the schema changed")
             return
+        before = (old, new)
         old_ref, new_ref = old.get(MARKER), new.get(MARKER)
         if old_ref is not None and (old_ref == new_ref or (old_ref, new_ref) in self.aliases):
             old = {k: v for k, v in old.items() if k != MARKER}
@@ -479,6 +536,8 @@ class SchemaDiffer:
                 return
             expanding = expanding | names
             old, new = self.expand(old, self.old), self.expand(new, self.new)
+        if any(self._joined_union(a, b, pointer) for a, b in _unions(before, (old, new))):
+            return
         if "$cycle" in old or "$cycle" in new:
             if canonical_json(old) != canonical_json(new):
                 self.add("schema-changed", "breaking", pointer, "a recursive reference changed")
