@@ -349,3 +349,19 @@ def test_against_a_git_ref_outside_a_repository(
     run = cli("breaking", "--against", "HEAD", "openapi.yaml")
     assert run.code == 2
     assert "not inside a git repository" in run.err
+
+
+def test_a_directory_without_documents_or_with_a_name_twice(cli: CLI, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    old, _ = _pair("operations")
+    run = cli("breaking", tmp_path / "empty", old)
+    assert run.code == 2
+    assert "no OpenAPI documents" in run.err
+    twice = tmp_path / "twice"
+    twice.mkdir()
+    shutil.copy(old, twice / "a.yaml")
+    shutil.copy(old, twice / "b.yaml")
+    run = cli("breaking", twice, old)
+    assert run.code == 2
+    assert "names must be unique across the files of a directory" in run.err
+    assert run.err.count("\n") == 1
