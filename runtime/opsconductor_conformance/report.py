@@ -106,6 +106,19 @@ def _belongs(finding: Finding, service: str, location: str) -> bool:
     return where == location or where.startswith(location.rstrip("/") + "/")
 
 
+def _owner(finding: Finding, services: Sequence[tuple[str, str]]) -> int | None:
+    """The index of the source a finding is listed under: the one it belongs to, else the first
+    of its service (a `breaking` finding in the old version, such as a removed component, names
+    the old file), else the first; so every output format lists every finding once."""
+    for index, (name, location) in enumerate(services):
+        if _belongs(finding, name, location):
+            return index
+    for index, (name, _) in enumerate(services):
+        if name == finding.service:
+            return index
+    return 0 if services else None
+
+
 @dataclass(frozen=True)
 class ServiceSummary:
     """How one service (or the contracts, for `breaking`) fared."""
@@ -169,20 +182,26 @@ class Report:
             )
             kept.setdefault(key, finding)
         ordered = tuple(sorted(kept.values(), key=Finding.sort_key))
+        owners = [_owner(f, services) for f in ordered]
+        ignored_owners = [_owner(f, services) for f in ignored]
 
-        def count(name: str, location: str, severity: Severity) -> int:
-            return sum(1 for f in ordered if _belongs(f, name, location) and f.severity is severity)
+        def count(index: int, severity: Severity) -> int:
+            return sum(
+                1
+                for f, o in zip(ordered, owners, strict=True)
+                if o == index and f.severity is severity
+            )
 
         summaries = tuple(
             ServiceSummary(
                 name,
                 location,
-                errors=count(name, location, Severity.ERROR),
-                warnings=count(name, location, Severity.WARNING),
-                infos=count(name, location, Severity.INFO),
-                ignored=sum(1 for f in ignored if _belongs(f, name, location)),
+                errors=count(index, Severity.ERROR),
+                warnings=count(index, Severity.WARNING),
+                infos=count(index, Severity.INFO),
+                ignored=sum(1 for o in ignored_owners if o == index),
             )
-            for name, location in services
+            for index, (name, location) in enumerate(services)
         )
         active = tuple(rule for rule in rules if config is None or config.enabled(rule.id))
         return cls(
@@ -196,8 +215,10 @@ class Report:
         )
 
     def findings_of(self, summary: ServiceSummary) -> list[Finding]:
-        """The findings of one service summary (one source)."""
-        return [f for f in self.findings if _belongs(f, summary.service, summary.location)]
+        """The findings of one service summary (one source; see `_owner`)."""
+        services = [(s.service, s.location) for s in self.services]
+        index = next(i for i, s in enumerate(self.services) if s == summary)
+        return [f for f in self.findings if _owner(f, services) == index]
 
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity is severity)
@@ -291,7 +312,7 @@ def _render_text(report: Report, *, color: bool = False) -> str:
             lines.append(f"           {finding.message}")
         lines.append("")
     verdict = "passed" if report.passed else "failed"
-    noun = "service" if report.command == "validate" else "schema set"
+    noun = "service" if report.command == "validate" else "API"
     lines.append(
         paint(
             "32" if report.passed else "31",
