@@ -365,3 +365,22 @@ def test_a_directory_without_documents_or_with_a_name_twice(cli: CLI, tmp_path: 
     assert run.code == 2
     assert "names must be unique across the files of a directory" in run.err
     assert run.err.count("\n") == 1
+
+
+def test_each_half_of_a_split_keeps_its_own_direction(cli: CLI, tmp_path: Path) -> None:
+    old, new = _pair("fastapi-split")
+    document = json.loads(new.read_text())
+    for half in ("Item-Input", "Item-Output"):
+        document["components"]["schemas"][half]["properties"]["name"]["maxLength"] = 100
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(document))
+    run = cli("breaking", old, changed, "--format", "json")
+    loosened = {
+        f["pointer"]: f["severity"]
+        for f in run.json()["findings"]
+        if f["rule"] == "constraint-loosened"
+    }
+    assert loosened == {
+        "/components/schemas/Item-Input/properties/name/maxLength": I,
+        "/components/schemas/Item-Output/properties/name/maxLength": E,
+    }
