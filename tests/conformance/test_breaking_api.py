@@ -384,3 +384,24 @@ def test_each_half_of_a_split_keeps_its_own_direction(cli: CLI, tmp_path: Path) 
         "/components/schemas/Item-Input/properties/name/maxLength": I,
         "/components/schemas/Item-Output/properties/name/maxLength": E,
     }
+
+
+@pytest.mark.parametrize(
+    ("required", "expected"),
+    [(False, ("request-body-added", I)), (True, ("request-body-made-required", E))],
+)
+def test_a_request_body_where_there_was_none(
+    cli: CLI, tmp_path: Path, required: bool, expected: tuple[str, str]
+) -> None:
+    old, _ = _pair("nullable-ref-3.0")
+    document = json.loads(old.read_text())
+    operation = document["paths"]["/pets"]["post"]
+    body = operation.pop("requestBody")
+    (tmp_path / "old.json").write_text(json.dumps(document))
+    operation["requestBody"] = {**body, "required": required}
+    (tmp_path / "new.json").write_text(json.dumps(document))
+    run = cli("breaking", tmp_path / "old.json", tmp_path / "new.json", "--format", "json")
+    found = [
+        (f["rule"], f["severity"]) for f in run.json()["findings"] if f["rule"] != "version-bump"
+    ]
+    assert found == [expected]
