@@ -106,7 +106,7 @@ def _cell(text: str) -> str:
     return text.strip().strip("`").strip()
 
 
-def _tables(markdown: str) -> dict[str, list[dict[str, str]]]:
+def read_tables(markdown: str) -> dict[str, list[dict[str, str]]]:
     """Each `## heading`'s first table, as rows keyed by the lower-cased column names."""
     tables: dict[str, list[dict[str, str]]] = {}
     heading = ""
@@ -129,7 +129,7 @@ def _tables(markdown: str) -> dict[str, list[dict[str, str]]]:
 
 def read_sources(path: Path = SOURCES) -> Sources:
     """Parse SOURCES.md (its tables: documents, multi-file roots, pairs, synthetic, licences)."""
-    tables = _tables(path.read_text(encoding="utf-8"))
+    tables = read_tables(path.read_text(encoding="utf-8"))
     documents = tuple(
         Document(
             file=row["file"],
@@ -333,11 +333,13 @@ def measure(
                 dest.mkdir()
                 name = subject.file.removesuffix(".xz").removesuffix(".tar")
                 target = unpack(sources, subject, directory, dest, name)
+                # a multi-file specification is validated from its top directory, as CI would
+                here = dest / name if subject.is_tree else cwd
             else:
-                dest, target = None, subject
+                dest, target, here = None, subject, cwd
             run = run_capped(
                 [_cli(), "validate", str(target), "--format", "json"],
-                cwd=cwd,
+                cwd=here,
                 wall_s=wall_s,
                 memory_bytes=memory_bytes,
             )

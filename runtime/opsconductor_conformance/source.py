@@ -37,6 +37,7 @@ import yaml
 from .bundle import BundleError, bundle_external_refs, children_of, iter_refs
 from .schemaset import (
     SCHEMA_SUFFIXES,
+    DocumentLoader,
     SchemaSet,
     SchemaSetError,
     escape_pointer_token,
@@ -66,7 +67,6 @@ MAX_NODES = 5_000_000
 GIT_TIMEOUT = 60.0
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _IMPORT_STRING = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
-_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class SourceError(Exception):
@@ -217,7 +217,7 @@ def _parse(text: str, source: str) -> Any:
         except json.JSONDecodeError as exc:
             json_error = f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
     try:
-        return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=DocumentLoader)  # noqa: S506 - a safe loader
     except RecursionError as exc:
         raise SourceError(source, "is nested too deeply to be an OpenAPI document") from exc
     except yaml.YAMLError as exc:
