@@ -19,6 +19,7 @@ A component no operation uses (the shared contracts have no paths) keeps its own
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import tempfile
@@ -314,8 +315,13 @@ def load_api_at_ref(path: Path | str, ref: str) -> Api:
     kind = _object_type(top, ref, relative)
     if kind is None:
         raise SourceError(label, f"{relative} does not exist at {ref}")
+    cwd = Path.cwd().resolve()
     with tempfile.TemporaryDirectory(prefix="opsconductor-contracts-") as tmp:
         mirror = Path(tmp)
+        # Multi-file references are bounded by the working directory (see `bundle.boundary`):
+        # at the revision, by the same directory of the repository.
+        here = mirror / cwd.relative_to(top) if cwd.is_relative_to(top) else mirror
+        here.mkdir(parents=True, exist_ok=True)
         if kind == "tree":
             listing = git_output(top, "ls-tree", "-z", "--name-only", ref, "--", f"{relative}/")
             names = [
@@ -325,9 +331,10 @@ def load_api_at_ref(path: Path | str, ref: str) -> Api:
                 raise SourceError(label, f"has no OpenAPI documents ({', '.join(API_SUFFIXES)})")
             for name in names:
                 _extract_with_refs(top, ref, name, mirror)
+        else:
+            _extract_with_refs(top, ref, relative, mirror)
+        with contextlib.chdir(here):
             return load_api(mirror / relative, label=label)
-        _extract_with_refs(top, ref, relative, mirror)
-        return load_api(mirror / relative, label=label)
 
 
 def _object_type(top: Path, ref: str, relative: PurePosixPath) -> str | None:

@@ -405,3 +405,26 @@ def test_a_request_body_where_there_was_none(
         (f["rule"], f["severity"]) for f in run.json()["findings"] if f["rule"] != "version-bump"
     ]
     assert found == [expected]
+
+
+def test_against_a_git_ref_follows_references_above_the_document(
+    cli: CLI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "repo"
+    (root / "spec").mkdir(parents=True)
+    tree = FIXTURES / "multi-file"
+    text = (tree / "old" / "openapi.yaml").read_text().replace("schemas/", "../schemas/")
+    (root / "spec" / "openapi.yaml").write_text(text)
+    shutil.copytree(tree / "old" / "schemas", root / "schemas")
+    _git(root, "init", "-q")
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "v1")
+    shutil.copy(tree / "new" / "schemas" / "droplet.yaml", root / "schemas" / "droplet.yaml")
+    monkeypatch.chdir(root)  # as CI runs it: from the repository's top
+    run = cli("breaking", "--against", "HEAD", "spec/openapi.yaml", "--format", "json")
+    assert run.code == 0, run.err
+    assert {f["rule"] for f in run.json()["findings"]} == {
+        "enum-value-added",
+        "property-added",
+        "version-bump",
+    }
