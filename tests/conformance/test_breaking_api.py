@@ -428,3 +428,10 @@ def test_against_a_git_ref_follows_references_above_the_document(
         "property-added",
         "version-bump",
     }
+
+
+def test_against_dir_with_a_new_path(cli: CLI) -> None:
+    tree = FIXTURES / "multi-file"
+    run = cli("breaking", "--against-dir", tree / "old", tree / "new", "--format", "json")
+    assert run.code == 0, run.err
+    assert {f["rule"] for f in run.json()["findings"]} == {"enum-value-added", "property-added"}
