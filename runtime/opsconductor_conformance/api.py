@@ -19,7 +19,9 @@ A component no operation uses (the shared contracts have no paths) keeps its own
 
 from __future__ import annotations
 
+import contextlib
 import re
+import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -33,7 +35,14 @@ from .document import Operation, ServiceDocument
 from .normalize import Direction, contract_direction, schema_refs
 from .schemaset import SchemaSet, unescape_pointer_token
 from .schemaset import resolve_pointer as _resolve_pointer
-from .source import SourceError, document_source, git_output, load_source, parse_text
+from .source import (
+    GIT_TIMEOUT,
+    SourceError,
+    document_source,
+    git_output,
+    load_source,
+    parse_text,
+)
 
 __all__ = [
     "API_SUFFIXES",
@@ -306,8 +315,13 @@ def load_api_at_ref(path: Path | str, ref: str) -> Api:
     kind = _object_type(top, ref, relative)
     if kind is None:
         raise SourceError(label, f"{relative} does not exist at {ref}")
+    cwd = Path.cwd().resolve()
     with tempfile.TemporaryDirectory(prefix="opsconductor-contracts-") as tmp:
         mirror = Path(tmp)
+        # Multi-file references are bounded by the working directory (see `bundle.boundary`):
+        # at the revision, by the same directory of the repository.
+        here = mirror / cwd.relative_to(top) if cwd.is_relative_to(top) else mirror
+        here.mkdir(parents=True, exist_ok=True)
         if kind == "tree":
             listing = git_output(top, "ls-tree", "-z", "--name-only", ref, "--", f"{relative}/")
             names = [
@@ -317,9 +331,10 @@ def load_api_at_ref(path: Path | str, ref: str) -> Api:
                 raise SourceError(label, f"has no OpenAPI documents ({', '.join(API_SUFFIXES)})")
             for name in names:
                 _extract_with_refs(top, ref, name, mirror)
+        else:
+            _extract_with_refs(top, ref, relative, mirror)
+        with contextlib.chdir(here):
             return load_api(mirror / relative, label=label)
-        _extract_with_refs(top, ref, relative, mirror)
-        return load_api(mirror / relative, label=label)
 
 
 def _object_type(top: Path, ref: str, relative: PurePosixPath) -> str | None:
@@ -331,30 +346,85 @@ def _object_type(top: Path, ref: str, relative: PurePosixPath) -> str | None:
         return None
 
 
+class _Blobs:
+    """Files at a git revision, read through one `git cat-file --batch` (a multi-file
+    specification has thousands: one process each would cost seconds)."""
+
+    def __init__(self, top: Path, ref: str) -> None:
+        self.ref = ref
+        try:
+            self.process = subprocess.Popen(
+                ["git", "cat-file", "--batch"],  # noqa: S607 - git from PATH
+                cwd=top,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError as exc:
+            raise SourceError("git", f"cannot run git cat-file: {exc}") from exc
+        if self.process.stdin is None or self.process.stdout is None:  # pragma: no cover - pipes
+            raise SourceError("git", "cat-file has no pipes")
+        self._in, self._out = self.process.stdin, self.process.stdout
+
+    def read(self, name: PurePosixPath) -> bytes | None:
+        """The file's bytes at the revision, or None when it is not a file there."""
+        if "\n" in str(name):
+            return None  # the batch protocol is line-based; no document names such a file
+        stdin, stdout = self._in, self._out
+        stdin.write(f"{self.ref}:{name}\n".encode())
+        stdin.flush()
+        header = stdout.readline().split()
+        if len(header) != 3 or not header[2].isdigit():  # "<oid> <type> <size>"
+            if not header:
+                raise SourceError("git cat-file", "ended before answering")
+            return None
+        content = stdout.read(int(header[2]))
+        stdout.read(1)  # the newline after the content
+        return content if header[1] == b"blob" else None
+
+    def close(self) -> None:
+        self._in.close()
+        try:
+            self.process.wait(timeout=GIT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        finally:
+            self._out.close()
+
+
 def _extract_with_refs(top: Path, ref: str, root: PurePosixPath, mirror: Path) -> None:
     """Write `root` at `ref` under `mirror`, and every file its relative `$ref`s reach (bounded)."""
+    blobs = _Blobs(top, ref)
+    try:
+        _extract(blobs, root, mirror)
+    finally:
+        blobs.close()
+
+
+def _extract(blobs: _Blobs, root: PurePosixPath, mirror: Path) -> None:
     pending, done, total = [root], set(), 0
+    where = f"{blobs.ref}:{root}"
     while pending:
         name = pending.pop()
         if name in done:
             continue
         done.add(name)
         if len(done) > MAX_FILES:
-            raise SourceError(f"{ref}:{root}", f"references more than {MAX_FILES} files")
-        try:
-            content = git_output(top, "show", f"{ref}:{name}")
-        except SourceError:
+            raise SourceError(where, f"references more than {MAX_FILES} files")
+        content = blobs.read(name)
+        if content is None:
             continue  # a missing file: loading reports it, naming the reference
         total += len(content)
         if total > MAX_TOTAL_BYTES:
             raise SourceError(
-                f"{ref}:{root}", f"the files it references exceed {MAX_TOTAL_BYTES // 2**20} MiB"
+                where, f"the files it references exceed {MAX_TOTAL_BYTES // 2**20} MiB"
             )
         target = mirror / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
         try:
-            document = parse_text(content.decode("utf-8-sig"), f"{ref}:{name}")
+            document = parse_text(content.decode("utf-8-sig"), f"{blobs.ref}:{name}")
         except (SourceError, UnicodeDecodeError):
             continue  # loading reports it
         for _, target_ref in iter_refs(document):

@@ -397,6 +397,13 @@ class _OperationPair:
         stage=True,
     )
     @rule(
+        "request-body-added",
+        BREAKING,
+        _I,
+        "An optional request body where there was none. Non-breaking (minor).",
+        stage=True,
+    )
+    @rule(
         "media-type-removed",
         BREAKING,
         _E,
@@ -426,6 +433,14 @@ class _OperationPair:
             )
         if old is not None:
             self.media(pointer, "request", old[1], body)
+        elif not required:
+            self.add(
+                "request-body-added",
+                "non-breaking",
+                pointer,
+                "an optional request body added",
+                minor=True,
+            )
 
     def media(
         self, pointer: str, direction: Direction, old: Mapping[str, Any], new: Mapping[str, Any]

@@ -365,3 +365,73 @@ def test_a_directory_without_documents_or_with_a_name_twice(cli: CLI, tmp_path: 
     assert run.code == 2
     assert "names must be unique across the files of a directory" in run.err
     assert run.err.count("\n") == 1
+
+
+def test_each_half_of_a_split_keeps_its_own_direction(cli: CLI, tmp_path: Path) -> None:
+    old, new = _pair("fastapi-split")
+    document = json.loads(new.read_text())
+    for half in ("Item-Input", "Item-Output"):
+        document["components"]["schemas"][half]["properties"]["name"]["maxLength"] = 100
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(document))
+    run = cli("breaking", old, changed, "--format", "json")
+    loosened = {
+        f["pointer"]: f["severity"]
+        for f in run.json()["findings"]
+        if f["rule"] == "constraint-loosened"
+    }
+    assert loosened == {
+        "/components/schemas/Item-Input/properties/name/maxLength": I,
+        "/components/schemas/Item-Output/properties/name/maxLength": E,
+    }
+
+
+@pytest.mark.parametrize(
+    ("required", "expected"),
+    [(False, ("request-body-added", I)), (True, ("request-body-made-required", E))],
+)
+def test_a_request_body_where_there_was_none(
+    cli: CLI, tmp_path: Path, required: bool, expected: tuple[str, str]
+) -> None:
+    old, _ = _pair("nullable-ref-3.0")
+    document = json.loads(old.read_text())
+    operation = document["paths"]["/pets"]["post"]
+    body = operation.pop("requestBody")
+    (tmp_path / "old.json").write_text(json.dumps(document))
+    operation["requestBody"] = {**body, "required": required}
+    (tmp_path / "new.json").write_text(json.dumps(document))
+    run = cli("breaking", tmp_path / "old.json", tmp_path / "new.json", "--format", "json")
+    found = [
+        (f["rule"], f["severity"]) for f in run.json()["findings"] if f["rule"] != "version-bump"
+    ]
+    assert found == [expected]
+
+
+def test_against_a_git_ref_follows_references_above_the_document(
+    cli: CLI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "repo"
+    (root / "spec").mkdir(parents=True)
+    tree = FIXTURES / "multi-file"
+    text = (tree / "old" / "openapi.yaml").read_text().replace("schemas/", "../schemas/")
+    (root / "spec" / "openapi.yaml").write_text(text)
+    shutil.copytree(tree / "old" / "schemas", root / "schemas")
+    _git(root, "init", "-q")
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "v1")
+    shutil.copy(tree / "new" / "schemas" / "droplet.yaml", root / "schemas" / "droplet.yaml")
+    monkeypatch.chdir(root)  # as CI runs it: from the repository's top
+    run = cli("breaking", "--against", "HEAD", "spec/openapi.yaml", "--format", "json")
+    assert run.code == 0, run.err
+    assert {f["rule"] for f in run.json()["findings"]} == {
+        "enum-value-added",
+        "property-added",
+        "version-bump",
+    }
+
+
+def test_against_dir_with_a_new_path(cli: CLI) -> None:
+    tree = FIXTURES / "multi-file"
+    run = cli("breaking", "--against-dir", tree / "old", tree / "new", "--format", "json")
+    assert run.code == 0, run.err
+    assert {f["rule"] for f in run.json()["findings"]} == {"enum-value-added", "property-added"}
