@@ -10,7 +10,8 @@ service; `passed` and `exit_code` follow from it. `render_report` writes the rep
   logical location;
 - `junit`: one test suite per service, one test case per rule;
 - `github`: workflow annotations;
-- `markdown`: for a pull-request comment, capped at `MARKDOWN_MAX_ROWS` rows.
+- `markdown`: for a pull-request comment; every finding, those past `MARKDOWN_MAX_ROWS` folded
+  in a `<details>` block.
 """
 
 from __future__ import annotations
@@ -386,8 +387,20 @@ def _render_markdown(report: Report) -> str:
         f"| {_cell(s.service)} | {_code(s.location)} | {s.errors} | {s.warnings} | {s.infos} | {s.ignored} |"
         for s in report.services
     ]
-    shown: list[Finding] = list(report.findings[:MARKDOWN_MAX_ROWS])
-    for (service, location), group in groupby(shown, key=lambda f: (f.service, f.location)):
+    shown, folded = report.findings[:MARKDOWN_MAX_ROWS], report.findings[MARKDOWN_MAX_ROWS:]
+    lines += _markdown_tables(shown)
+    if folded:
+        # Every finding is listed; past the first rows they fold away, so a pull-request
+        # comment stays readable.
+        lines += ["", "<details>", f"<summary>{len(folded)} more findings</summary>"]
+        lines += _markdown_tables(folded)
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_tables(findings: Sequence[Finding]) -> list[str]:
+    lines: list[str] = []
+    for (service, location), group in groupby(findings, key=lambda f: (f.service, f.location)):
         lines += [
             "",
             f"### {_cell(service)} ({_code(location)})",
@@ -399,13 +412,7 @@ def _render_markdown(report: Report) -> str:
             f"| {_MARKDOWN_ICONS[f.severity]} {f.severity.value} | {_code(f.rule)} | {_code(f.pointer)} | {_cell(f.message)} |"
             for f in group
         ]
-    hidden = len(report.findings) - len(shown)
-    if hidden > 0:
-        lines += [
-            "",
-            f"_{hidden} more finding(s) not shown; run the command locally for all of them._",
-        ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _tool_version() -> str:
