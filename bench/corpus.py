@@ -10,7 +10,7 @@ repositories is not committed by developers (see `tests/fixtures/real/README.md`
 `tests/fixtures/real/documents/` (git-ignored), `shared/openapi-corpus/` beside the checkout.
 
 `python -m bench.corpus` runs today's `opsconductor-contracts validate FILE --format json` on
-every document and `breaking` on every pair, one at a time, niced, each under a wall-clock and
+every document and `breaking OLD NEW` on every pair, one at a time, niced, each under a wall-clock and
 an address-space cap, and prints the table of `tests/fixtures/real/BASELINE.md` (exit code,
 wall time, peak RSS, findings, the exception line of any traceback). Not part of `make bench`.
 """
@@ -354,20 +354,12 @@ def measure(
             extension = Path(new.file.removesuffix(".xz")).suffix
             sides = {}
             for side, document in (("old", old), ("new", new)):
-                sides[side] = work / "breaking" / side
-                sides[side].mkdir(parents=True)
-                unpack(sources, document, directory, sides[side], f"openapi{extension}")
+                (work / "breaking" / side).mkdir(parents=True)
+                sides[side] = unpack(
+                    sources, document, directory, work / "breaking" / side, f"openapi{extension}"
+                )
             run = run_capped(
-                [
-                    _cli(),
-                    "breaking",
-                    "--schemas",
-                    str(sides["new"]),
-                    "--against-dir",
-                    str(sides["old"]),
-                    "--format",
-                    "json",
-                ],
+                [_cli(), "breaking", str(sides["old"]), str(sides["new"]), "--format", "json"],
                 cwd=cwd,
                 wall_s=wall_s,
                 memory_bytes=memory_bytes,

@@ -73,6 +73,16 @@ def runtime_model() -> FastAPI:
     return _model_route(create_service_app("bench-service", "1.0.0", settings), health=False)
 
 
+def runtime_ratelimit() -> FastAPI:
+    """The runtime stack with the in-memory rate limiter and no auth (keyed by client address)."""
+    from opsconductor_shared import ServiceSettings, create_service_app
+    from opsconductor_shared.ratelimit import RateLimitSettings, install_rate_limiting
+
+    app = create_service_app("bench-service", "1.0.0", ServiceSettings(environment="production"))
+    install_rate_limiting(app, RateLimitSettings(default_limit="600000/minute"))
+    return _model_route(app, health=False)
+
+
 def _authenticated(*, rate_limit: bool) -> FastAPI:
     from opsconductor_shared import ServiceSettings, create_service_app
     from opsconductor_shared.auth import get_verified_token, install_auth

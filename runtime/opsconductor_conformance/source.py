@@ -54,8 +54,10 @@ __all__ = [
     "ServiceSource",
     "SourceError",
     "document_source",
+    "git_output",
     "load_schemas_at_ref",
     "load_source",
+    "parse_text",
 ]
 
 DEFAULT_TIMEOUT = 10.0
@@ -443,3 +445,21 @@ def load_schemas_at_ref(directory: Path | str, ref: str) -> SchemaSet:
             ) from exc
     # The documents are parsed: the set stays usable after its temporary directory is gone.
     return schemaset
+
+
+def git_output(cwd: Path, *args: str) -> bytes:
+    """The standard output of `git ARGS` run in `cwd` (`breaking --against` on any path).
+
+    Raises:
+        SourceError: git is missing, timed out, or failed (with its last line of stderr).
+    """
+    return _git(cwd, *args)
+
+
+def parse_text(text: str, source: str) -> Any:
+    """A document's text parsed as JSON or YAML (safely), as a file source is.
+
+    Raises:
+        SourceError: neither valid JSON nor YAML, or nested too deeply.
+    """
+    return _parse(text, source)

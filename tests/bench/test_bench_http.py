@@ -46,6 +46,26 @@ def test_every_stack_serves_the_production_route(stack: str) -> None:
     assert body["id"] == 42
 
 
+@pytest.mark.parametrize(
+    ("stack", "limited"),
+    [
+        ("runtime_model", False),
+        ("runtime_ratelimit", True),
+        ("runtime_auth", False),
+        ("production", True),
+    ],
+)
+@pytest.mark.usefixtures("restored_logging")
+def test_the_rate_limited_stacks_and_only_they_rate_limit(stack: str, limited: bool) -> None:
+    from starlette.testclient import TestClient  # noqa: PLC0415 - as above
+
+    token = http_apps.production_token()
+    with TestClient(getattr(http_apps, stack)()) as client:
+        response = client.get("/items/42", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert ("ratelimit-policy" in response.headers) is limited
+
+
 def _samples(bare: list[float], ours: list[float]) -> dict[str, list[dict[str, Any]]]:
     return {
         "bare_model": [{"rps": value} for value in bare],

@@ -117,3 +117,23 @@ def test_validate_on_every_document(registry: Registry, fetched: Path) -> None:
     assert not _problems(validated, registry), "\n".join(_problems(validated, registry))
     # every document that validates says something: none of them follows the contracts
     assert all(r.findings for r in validated if r.code == 1)
+
+
+def test_breaking_on_every_pair(registry: Registry, fetched: Path) -> None:
+    files = frozenset(f for pair in registry.sources.pairs for f in (pair.old, pair.new))
+    results = measure(
+        registry.sources, fetched, wall_s=WALL_CAP_S, memory_bytes=3 * 2**30, only=files
+    )
+    compared = [r for r in results if r.command == "breaking"]
+    assert len(compared) == len(registry.sources.pairs)
+    problems = _problems(compared, registry)
+    problems += [f"breaking {r.subject}: exit {r.code}" for r in compared if r.code not in (0, 1)]
+    assert not problems, "\n".join(problems)
+    by_pair = {r.subject: r for r in compared}
+    ghes = by_pair["github-ghes-3.7.json.xz -> github-ghes-3.8.json.xz"]
+    assert ghes.by_rule.get("path-added", 0) > 0  # 3.8 has paths 3.7 had not
+    # the same API moved from OpenAPI 3.0 to 3.1 is not a change of the API
+    assert (
+        by_pair["osv-petstore-3.0.yaml.xz -> osv-petstore-3.1.yaml.xz"].by_severity.get("error", 0)
+        == 0
+    )
