@@ -9,12 +9,14 @@ import re
 import subprocess
 import sys
 import threading
+from types import SimpleNamespace
 
 import pytest
 import structlog
 from fastapi.testclient import TestClient
 from opsconductor_shared import get_logger, setup_service_logging
 from opsconductor_shared._logging import _Sink, log_database_operation, log_service_call
+from opsconductor_shared.middleware import standard
 from opsconductor_shared.testing import CapturedLogs
 
 from tests.shared.apps import make_app
@@ -59,11 +61,24 @@ def test_access_log_line(captured_logs: CapturedLogs) -> None:
     assert line["logger"] == "opsconductor.access"
 
 
-def test_slow_requests_are_warnings(captured_logs: CapturedLogs) -> None:
-    client = TestClient(make_app(slow_request_ms=20))
-    client.get("/slow", params={"ms": 40})
-    client.get("/slow", params={"ms": 0})
+def test_slow_requests_are_warnings(
+    captured_logs: CapturedLogs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The middleware's clock is the test's: a request takes exactly what the route says,
+    # so a loaded machine cannot make the "fast" one slow (it once took over 20 ms there).
+    now = [0.0]
+    monkeypatch.setattr(standard, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+    app = make_app(slow_request_ms=20)
+
+    @app.get("/takes", operation_id="takes")
+    async def takes(ms: float) -> None:
+        now[0] += ms / 1000
+
+    client = TestClient(app)
+    client.get("/takes", params={"ms": 20})
+    client.get("/takes", params={"ms": 19.9})
     slow, fast = captured_logs.events("request")
+    assert (slow["duration_ms"], fast["duration_ms"]) == pytest.approx((20, 19.9))
     assert (slow["level"], slow["slow"]) == ("warning", True)
     assert (fast["level"], fast["slow"]) == ("info", False)
 
