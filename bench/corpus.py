@@ -10,7 +10,7 @@ repositories is not committed by developers (see `tests/fixtures/real/README.md`
 `tests/fixtures/real/documents/` (git-ignored), `shared/openapi-corpus/` beside the checkout.
 
 `python -m bench.corpus` runs today's `opsconductor-contracts validate FILE --format json` on
-every document and `breaking` on every pair, one at a time, niced, each under a wall-clock and
+every document and `breaking OLD NEW` on every pair, one at a time, niced, each under a wall-clock and
 an address-space cap, and prints the table of `tests/fixtures/real/BASELINE.md` (exit code,
 wall time, peak RSS, findings, the exception line of any traceback). Not part of `make bench`.
 """
@@ -106,7 +106,7 @@ def _cell(text: str) -> str:
     return text.strip().strip("`").strip()
 
 
-def _tables(markdown: str) -> dict[str, list[dict[str, str]]]:
+def read_tables(markdown: str) -> dict[str, list[dict[str, str]]]:
     """Each `## heading`'s first table, as rows keyed by the lower-cased column names."""
     tables: dict[str, list[dict[str, str]]] = {}
     heading = ""
@@ -129,7 +129,7 @@ def _tables(markdown: str) -> dict[str, list[dict[str, str]]]:
 
 def read_sources(path: Path = SOURCES) -> Sources:
     """Parse SOURCES.md (its tables: documents, multi-file roots, pairs, synthetic, licences)."""
-    tables = _tables(path.read_text(encoding="utf-8"))
+    tables = read_tables(path.read_text(encoding="utf-8"))
     documents = tuple(
         Document(
             file=row["file"],
@@ -333,11 +333,13 @@ def measure(
                 dest.mkdir()
                 name = subject.file.removesuffix(".xz").removesuffix(".tar")
                 target = unpack(sources, subject, directory, dest, name)
+                # a multi-file specification is validated from its top directory, as CI would
+                here = dest / name if subject.is_tree else cwd
             else:
-                dest, target = None, subject
+                dest, target, here = None, subject, cwd
             run = run_capped(
                 [_cli(), "validate", str(target), "--format", "json"],
-                cwd=cwd,
+                cwd=here,
                 wall_s=wall_s,
                 memory_bytes=memory_bytes,
             )
@@ -352,20 +354,12 @@ def measure(
             extension = Path(new.file.removesuffix(".xz")).suffix
             sides = {}
             for side, document in (("old", old), ("new", new)):
-                sides[side] = work / "breaking" / side
-                sides[side].mkdir(parents=True)
-                unpack(sources, document, directory, sides[side], f"openapi{extension}")
+                (work / "breaking" / side).mkdir(parents=True)
+                sides[side] = unpack(
+                    sources, document, directory, work / "breaking" / side, f"openapi{extension}"
+                )
             run = run_capped(
-                [
-                    _cli(),
-                    "breaking",
-                    "--schemas",
-                    str(sides["new"]),
-                    "--against-dir",
-                    str(sides["old"]),
-                    "--format",
-                    "json",
-                ],
+                [_cli(), "breaking", str(sides["old"]), str(sides["new"]), "--format", "json"],
                 cwd=cwd,
                 wall_s=wall_s,
                 memory_bytes=memory_bytes,

@@ -9,8 +9,6 @@ carries a bearer token (`production_token`).
 - `runtime_auth`: the same plus local auth (HS256; a cache hit after the first request),
   the route requiring the verified token.
 - `production`: the same plus the runtime's in-memory rate limiter, per principal.
-- `runtime_ratelimit`: the runtime stack and the in-memory rate limiter without auth (so per
-  client address), the route without an auth dependency (issue 12's "stack + rate limit" row).
 - `peer_production`: what people assemble today: asgi-correlation-id, `secure` headers and a
   structlog access log in `@app.middleware("http")`, slowapi's middleware, and a PyJWT
   dependency for the token.
@@ -76,13 +74,11 @@ def runtime_model() -> FastAPI:
 
 
 def runtime_ratelimit() -> FastAPI:
+    """The runtime stack with the in-memory rate limiter and no auth (keyed by client address)."""
     from opsconductor_shared import ServiceSettings, create_service_app
     from opsconductor_shared.ratelimit import RateLimitSettings, install_rate_limiting
 
-    settings = ServiceSettings(environment="production")
-    app = create_service_app("bench-service", "1.0.0", settings)
-    # In memory, per client address (every wrk connection is 127.0.0.1: one counter); a
-    # limit the load never reaches.
+    app = create_service_app("bench-service", "1.0.0", ServiceSettings(environment="production"))
     install_rate_limiting(app, RateLimitSettings(default_limit="600000/minute"))
     return _model_route(app, health=False)
 

@@ -118,13 +118,14 @@ def _chart(http: dict[str, Any], path: Path) -> bool:
     short = {
         "bare_model": "bare FastAPI",
         "runtime_model": "runtime",
+        "runtime_ratelimit": "runtime +\nrate limit",
         "runtime_auth": "runtime +\nauth",
         "production": "production\n(+ rate limit)",
         "peer_production": "peer stack",
         "basehttp": "BaseHTTPMiddleware",
     }
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    colours = ["#9e9e9e", "#1565c0", "#1e88e5", "#42a5f5", "#ef6c00", "#6d4c41"]
+    colours = ["#9e9e9e", "#1565c0", "#0d47a1", "#1e88e5", "#42a5f5", "#ef6c00", "#6d4c41"]
     left.bar(
         [short.get(n, n) for n in names],
         [medians[n]["rps"] for n in names],

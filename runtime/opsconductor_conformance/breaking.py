@@ -1,492 +1,558 @@
-"""`breaking`: compare two releases of the shared schemas, classify each change, judge the bump.
+"""`breaking`: compare two versions of an API, classify each change, judge the version bump.
 
-Components are compared by name, whatever file holds them and whether or not any path uses
-them. Each is normalised shallowly: references to other components become `{"$component":
-Name}` markers, so a change inside `ErrorDetail` is reported once, at `ErrorDetail`, not again
-inside every component that uses it. Where one side has a marker and the other an inline schema
-(an inline-to-`$ref` refactor) the marker is expanded and the two are compared by structure, so
-such a refactor reports nothing unless the structure changed.
+What is compared (see `api` for how an API is read: a document, a directory, a git revision):
 
-A change *widens* a schema (accepts more) or *narrows* it (accepts less): narrowing breaks
-request-side schemas (old callers send what is now rejected), widening breaks response-side ones
-(old callers receive what their models reject), and `both` breaks either way. Removing a
-component, a property or an enum value breaks every direction: it also removes a name from the
-generated models that code uses.
+- **Components** by name, whatever file holds them and whether or not an operation uses them.
+  FastAPI's split of one model into `Name-Input` and `Name-Output` (or their merge back) is not
+  a removal: `Name` is compared with each half, in the half's direction, and a reference to
+  one facing a reference to the other is the same reference.
+- **Operations** by path and method (a path parameter renamed is the same path): an operation or
+  a whole path removed breaks; its parameters by location and name (path parameters by
+  position), a removed one or a new required one breaks; the request body (becoming required
+  breaks) and the responses by status code (a removed status breaks), each media type (a removed
+  one breaks), and every schema in them.
 
-Each rule is registered on the check that finds it (see `rules`): the checks below run, in the
-order they are written, at every pair of schemas the differ walks. Then the version: breaking
-changes need a major bump of `info.version` (with one, they are reported as information);
-compatible changes suggest a minor bump (additions) or a patch bump (anything else).
+Directions: parameter and request-body schemas are request-side, response schemas
+response-side, and a component takes the direction of the operations that use it (both when
+used both ways; its own `x-contract-direction` when no operation uses it). The schema differ
+(`schemadiff`) classifies every change as it widens or narrows; narrowing breaks a request,
+widening breaks a response.
+
+Then the version: breaking changes need a major bump of `info.version` (with one, they are
+reported as information); compatible changes suggest a minor bump (additions) or a patch bump
+(anything else). A version that is not semantic (`v3`, `unversioned`) skips the judgement, with
+an information finding saying so.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
-from .normalize import (
-    Direction,
-    canonical_json,
-    contract_direction,
-    normalize_schema,
-    schema_types,
-)
+from .api import Api, ApiFile, OperationAt, api_from_schema_set, path_label
+from .normalize import Direction
 from .report import Finding, Severity
-from .rules import BREAKING, RULES, rule
-from .schemaset import (
-    SchemaDocument,
-    SchemaSet,
-    escape_pointer_token,
-    parse_semver,
-    resolve_pointer,
-    unescape_pointer_token,
-)
+from .rules import BREAKING, rule
+from .schemadiff import SEVERITY, Change, Level, SchemaDiffer, shallow_normalizer
+from .schemaset import SchemaSet, escape_pointer_token, parse_semver
 
-__all__ = ["CONTRACTS_SERVICE", "compare_schema_sets", "schema_dir_label"]
+__all__ = ["CONTRACTS_SERVICE", "compare_apis", "compare_schema_sets", "schema_dir_label"]
 
 CONTRACTS_SERVICE = "contracts"
-"""The service name of `breaking` findings."""
-Level = Literal["breaking", "warning", "non-breaking"]
-_SEVERITY = {"breaking": Severity.ERROR, "warning": Severity.WARNING, "non-breaking": Severity.INFO}
-_MARKER = "$component"
-_COMPONENT_REF = re.compile(r"#/components/schemas/([^/]+)$")
+"""The service name of `breaking` findings on a directory of schemas."""
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
-# keyword: +1 when a larger value accepts more (a maximum), -1 when it accepts less (a minimum).
-_BOUNDS = {
-    "maxLength": 1, "maximum": 1, "exclusiveMaximum": 1, "maxItems": 1, "maxProperties": 1,
-    "minLength": -1, "minimum": -1, "exclusiveMinimum": -1, "minItems": -1, "minProperties": -1,
-}  # fmt: skip
-_HANDLED = {
-    "type", "enum", "format", "properties", "required", "items", "additionalProperties",
-    "nullable", "pattern", "multipleOf", "uniqueItems", _MARKER, *_BOUNDS,
-    "anyOf", "oneOf", "allOf",
-}  # fmt: skip
+_EMPTY: Mapping[str, Any] = {}
+_HALVES = ("-Input", "-Output")
 
 
 @dataclass(frozen=True)
-class _Change:
-    """One classified change inside one component."""
+class _Located:
+    """A change and the file (location) it is reported in."""
 
-    rule: str
-    level: Level
-    pointer: str
-    message: str
-    minor: bool = False
+    location: str
+    change: Change
 
 
-@dataclass(frozen=True)
-class _Node:
-    """Two releases of one schema, where they are, and the components being expanded."""
+@dataclass
+class _Side:
+    """One version of the API, with its schemas normalised shallowly (once per file)."""
 
-    old: Mapping[str, Any]
-    new: Mapping[str, Any]
-    pointer: str
-    expanding: frozenset[str]
+    api: Api
+    normalizers: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
 
+    def normalize(self, file: ApiFile, schema: Any) -> Any:
+        normalize = self.normalizers.get(file.location)
+        if normalize is None:
+            normalize = shallow_normalizer(file.document, self.api.component_of)
+            self.normalizers[file.location] = normalize
+        return normalize(schema)
 
-def _level(direction: Direction, *, widens: bool, narrows: bool) -> Level:
-    if (widens and direction != "request") or (narrows and direction != "response"):
-        return "breaking"
-    return "non-breaking"
-
-
-def _nullable(schema: Mapping[str, Any]) -> bool:
-    enum = schema.get("enum")
-    return (
-        "null" in schema_types(schema, enum=True)
-        or schema.get("nullable") is True
-        or (isinstance(enum, list) and None in enum)
-    )
+    @cached_property
+    def components(self) -> dict[str, Any]:
+        return {
+            name: self.normalize(file, schema)
+            for name, (file, schema) in self.api.components.items()
+        }
 
 
-def _component_ref_name(ref: str) -> str | None:
-    """The component a `$ref` names (`./errors.yaml#/components/schemas/X` is `X`), or None."""
-    match = _COMPONENT_REF.search(ref)
-    return unescape_pointer_token(match.group(1)) if match else None
+def _pointer(name: str) -> str:
+    return f"/components/schemas/{escape_pointer_token(name)}"
 
 
 @rule("component-removed", BREAKING, _E, "A component is gone. Breaking.", stage=True)
 @rule("component-added", BREAKING, _I, "A new component. Non-breaking (minor).", stage=True)
-def _component_change(name: str, *, added: bool) -> _Change:
-    pointer = f"/components/schemas/{escape_pointer_token(name)}"
-    if added:
-        return _Change(
-            "component-added", "non-breaking", pointer, f"component {name} added", minor=True
-        )
-    return _Change("component-removed", "breaking", pointer, f"component {name} removed")
-
-
-@rule("property-removed", BREAKING, _E, "A property is gone. Breaking.")
-@rule("property-added", BREAKING, _I, "A new optional property. Non-breaking (minor).")
 @rule(
-    "required-property-added",
-    BREAKING,
-    _E,
-    "A new required property. Breaking for request and both, non-breaking for response.",
-)
-@rule(
-    "optional-made-required",
-    BREAKING,
-    _E,
-    "An optional property becomes required. Breaking for request and both.",
-)
-@rule(
-    "required-removed",
-    BREAKING,
-    _E,
-    "A required property becomes optional. Breaking for response and both.",
-)
-def _diff_properties(differ: _Differ, node: _Node) -> None:
-    old, new, pointer = node.old, node.new, node.pointer
-    was, now = old.get("properties") or {}, new.get("properties") or {}
-    was_required, now_required = set(old.get("required") or []), set(new.get("required") or [])
-    for name in sorted(set(was) | set(now)):
-        at = f"{pointer}/properties/{escape_pointer_token(name)}"
-        if name not in now:
-            differ.add("property-removed", "breaking", at, f"property {name!r} removed")
-        elif name not in was:
-            if name in now_required:
-                differ.classify(
-                    "required-property-added",
-                    at,
-                    f"required property {name!r} added",
-                    widens=False,
-                    narrows=True,
-                )
-            else:
-                differ.add(
-                    "property-added",
-                    "non-breaking",
-                    at,
-                    f"optional property {name!r} added",
-                    minor=True,
-                )
-        else:
-            if name in was_required and name not in now_required:
-                differ.classify(
-                    "required-removed",
-                    at,
-                    f"property {name!r} is no longer required",
-                    widens=True,
-                    narrows=False,
-                )
-            elif name in now_required and name not in was_required:
-                differ.classify(
-                    "optional-made-required",
-                    at,
-                    f"property {name!r} is now required",
-                    widens=False,
-                    narrows=True,
-                )
-            differ.diff(was[name], now[name], at, node.expanding)
-
-
-@rule(
-    "property-type-changed",
-    BREAKING,
-    _E,
-    "The type changes. Breaking when it narrows a request or widens a response (any change for both).",
-)
-@rule("nullable-removed", BREAKING, _E, "null is no longer allowed. Breaking for request and both.")
-@rule("nullable-added", BREAKING, _E, "null is now allowed. Breaking for response and both.")
-def _diff_types(differ: _Differ, node: _Node) -> None:
-    old, new, pointer = node.old, node.new, node.pointer
-    was = schema_types(old, enum=True) - {"null"}
-    now = schema_types(new, enum=True) - {"null"}
-    if was != now and (was or now):
-        gained = {t for t in now if t not in was and not (t == "integer" and "number" in was)}
-        lost = {t for t in was if t not in now and not (t == "integer" and "number" in now)}
-        widens = bool(gained) or not now
-        narrows = bool(lost) or (not was and bool(now))
-        differ.classify(
-            "property-type-changed",
-            f"{pointer}/type",
-            f"type changed from {sorted(was) or 'any'} to {sorted(now) or 'any'}",
-            widens=widens,
-            narrows=narrows,
-        )
-    if _nullable(old) and not _nullable(new):
-        differ.classify(
-            "nullable-removed", pointer, "null is no longer allowed", widens=False, narrows=True
-        )
-    elif _nullable(new) and not _nullable(old):
-        differ.classify(
-            "nullable-added", pointer, "null is now allowed", widens=True, narrows=False
-        )
-
-
-@rule("enum-value-removed", BREAKING, _E, "An enum value is gone. Breaking.")
-@rule(
-    "enum-value-added",
-    BREAKING,
-    _W,
-    "A new enum value. Warning for response and both (exhaustive consumers), non-breaking for request.",
-)
-def _diff_enum(differ: _Differ, node: _Node) -> None:
-    old, new, pointer = node.old, node.new, node.pointer
-    was, now = old.get("enum"), new.get("enum")
-    if not isinstance(was, list) or not isinstance(now, list):
-        return  # an enum that appears or goes is a constraint (`_diff_constraints`)
-    at = f"{pointer}/enum"
-    was_keys = {canonical_json(v) for v in was if v is not None}
-    now_keys = {canonical_json(v) for v in now if v is not None}
-    removed = [v for v in was if v is not None and canonical_json(v) not in now_keys]
-    added = [v for v in now if v is not None and canonical_json(v) not in was_keys]
-    if removed:
-        differ.add("enum-value-removed", "breaking", at, f"enum value(s) {removed} removed")
-    if added:
-        level: Level = "non-breaking" if differ.direction == "request" else "warning"
-        note = (
-            "" if level == "non-breaking" else ": consumers that handle every value must add them"
-        )
-        differ.add("enum-value-added", level, at, f"enum value(s) {added} added{note}", minor=True)
-
-
-@rule(
-    "constraint-tightened",
-    BREAKING,
-    _E,
-    "maxLength, maximum, pattern, minItems... accept less. Breaking for request and both.",
-)
-@rule(
-    "constraint-loosened",
-    BREAKING,
-    _E,
-    "A constraint accepts more. Breaking for response and both.",
-)
-def _diff_constraints(differ: _Differ, node: _Node) -> None:
-    old, new, pointer = node.old, node.new, node.pointer
-    was_enum, now_enum = isinstance(old.get("enum"), list), isinstance(new.get("enum"), list)
-    if now_enum and not was_enum:
-        differ.classify(
-            "constraint-tightened",
-            f"{pointer}/enum",
-            "values are now restricted to an enum",
-            widens=False,
-            narrows=True,
-        )
-    elif was_enum and not now_enum:
-        differ.classify(
-            "constraint-loosened",
-            f"{pointer}/enum",
-            "the enum was dropped: any value is allowed",
-            widens=True,
-            narrows=False,
-        )
-    for keyword, sign in _BOUNDS.items():
-        was, now = old.get(keyword), new.get(keyword)
-        if was == now or not all(isinstance(v, (int, float)) or v is None for v in (was, now)):
-            continue
-        looser = now is None or (was is not None and (now - was) * sign > 0)
-        _constraint(differ, f"{pointer}/{keyword}", keyword, was, now, looser=looser)
-    for keyword in ("pattern", "uniqueItems", "multipleOf"):
-        was, now = old.get(keyword), new.get(keyword)
-        if was == now or (keyword == "uniqueItems" and not was and not now):
-            continue
-        looser = now is None or now is False
-        if (
-            keyword == "multipleOf"
-            and was
-            and now
-            and isinstance(was, (int, float))
-            and isinstance(now, (int, float))
-        ):
-            looser = (was / now).is_integer()
-        _constraint(differ, f"{pointer}/{keyword}", keyword, was, now, looser=looser)
-
-
-def _constraint(
-    differ: _Differ, at: str, keyword: str, was: Any, now: Any, *, looser: bool
-) -> None:
-    message = f"{keyword} changed from {was!r} to {now!r}"
-    if looser:
-        differ.classify("constraint-loosened", at, message, widens=True, narrows=False)
-    else:
-        differ.classify("constraint-tightened", at, message, widens=False, narrows=True)
-
-
-@rule("format-changed", BREAKING, _E, "format changed, added (narrows) or removed (widens).")
-def _diff_format(differ: _Differ, node: _Node) -> None:
-    old, new, pointer = node.old, node.new, node.pointer
-    was, now = old.get("format"), new.get("format")
-    if was == now:
-        return
-    at = f"{pointer}/format"
-    if was is None:
-        differ.classify("format-changed", at, f"format {now!r} added", widens=False, narrows=True)
-    elif now is None:
-        differ.classify("format-changed", at, f"format {was!r} removed", widens=True, narrows=False)
-    else:
-        differ.add("format-changed", "breaking", at, f"format changed from {was!r} to {now!r}")
-
-
-@rule(
-    "additional-properties-closed",
-    BREAKING,
-    _E,
-    "additionalProperties becomes false. Breaking for request and both.",
-)
-@rule(
-    "additional-properties-opened",
+    "component-split",
     BREAKING,
     _I,
-    "additionalProperties is no longer false. Non-breaking (models ignore unknown fields).",
+    "FastAPI split a model into Name-Input/Name-Output (or merged them): each half is compared with the other version.",
+    stage=True,
 )
-def _diff_additional(differ: _Differ, node: _Node) -> None:
-    old, new, pointer = node.old, node.new, node.pointer
-    closed: dict[str, Any] = {"not": {}}
-    was, now = old.get("additionalProperties"), new.get("additionalProperties")
-    at = f"{pointer}/additionalProperties"
-    if was == now:
-        return
-    if now == closed:
-        differ.classify(
-            "additional-properties-closed",
-            at,
-            "additionalProperties is now false",
-            widens=False,
-            narrows=True,
+def _component_change(name: str, *, added: bool) -> Change:
+    if added:
+        return Change(
+            "component-added", "non-breaking", _pointer(name), f"component {name} added", minor=True
         )
-    elif was == closed:
-        differ.add(
-            "additional-properties-opened",
-            "non-breaking",
-            at,
-            "additionalProperties is no longer false",
-        )
+    return Change("component-removed", "breaking", _pointer(name), f"component {name} removed")
+
+
+def _pairs(old: Iterable[str], new: Iterable[str]) -> list[tuple[str, str]]:
+    """(old name, new name) of every component compared: same names, then FastAPI splits."""
+    old_names, new_names = set(old), set(new)
+    pairs = [(name, name) for name in sorted(old_names & new_names)]
+    for mine, theirs, flip in ((old_names, new_names, False), (new_names, old_names, True)):
+        for name in sorted(mine - theirs):
+            halves = [f"{name}{suffix}" for suffix in _HALVES]
+            for half in (h for h in halves if h in theirs - mine):
+                pairs.append((half, name) if flip else (name, half))
+    return pairs
+
+
+def _component_direction(old: Api, new: Api, old_name: str, new_name: str) -> Direction:
+    """Where the operations of either version use the component; for one half of a FastAPI
+    split, where that half is used (why FastAPI split it)."""
+    if old_name == new_name:
+        uses = set(new.uses.get(new_name, ())) | set(old.uses.get(old_name, ()))
     else:
-        differ.diff(
-            was if was is not None else {}, now if now is not None else {}, at, node.expanding
+        api, half = (new, new_name) if new_name.endswith(_HALVES) else (old, old_name)
+        uses = set(api.uses.get(half, ()))
+    if uses:
+        return next(iter(uses)) if len(uses) == 1 else "both"
+    if old_name != new_name:  # an unused half: FastAPI's suffix says where it is used
+        half = new_name if new_name.endswith(_HALVES) else old_name
+        return "request" if half.endswith("-Input") else "response"
+    return new.declared_direction(new_name)
+
+
+class _Comparison:
+    """Every change from one version of an API to the next."""
+
+    def __init__(self, old: Api, new: Api) -> None:
+        self.old, self.new = _Side(old), _Side(new)
+        self.pairs = _pairs(old.components, new.components)
+        self.aliases = frozenset(pair for pair in self.pairs if pair[0] != pair[1])
+        self.changes: list[_Located] = []
+
+    def add(self, location: str, change: Change) -> None:
+        self.changes.append(_Located(location, change))
+
+    def diff_schemas(
+        self,
+        location: str,
+        pointer: str,
+        direction: Direction,
+        old: Any,
+        new: Any,
+        *,
+        label: str,
+        expanding: frozenset[str] = frozenset(),
+    ) -> None:
+        differ = SchemaDiffer(
+            self.old.components, self.new.components, direction, aliases=self.aliases
         )
+        differ.diff(old, new, "", expanding)
+        for change in differ.changes:
+            message = f"{label} ({direction}): {change.message}"
+            self.add(
+                location,
+                Change(change.rule, change.level, pointer + change.pointer, message, change.minor),
+            )
+
+    def components(self) -> None:
+        old, new = self.old.api, self.new.api
+        matched_old = {o for o, _ in self.pairs}
+        matched_new = {n for _, n in self.pairs}
+        for name in sorted(set(old.components) - matched_old):
+            self.add(old.components[name][0].location, _component_change(name, added=False))
+        for name in sorted(set(new.components) - matched_new):
+            self.add(new.components[name][0].location, _component_change(name, added=True))
+        for old_name, new_name in self.pairs:
+            location = new.components[new_name][0].location
+            if old_name != new_name:
+                self.add(
+                    location,
+                    Change(
+                        "component-split",
+                        "non-breaking",
+                        _pointer(new_name),
+                        f"component {old_name} is {new_name} now (FastAPI's -Input/-Output split); compared by structure",
+                    ),
+                )
+            direction = _component_direction(old, new, old_name, new_name)
+            self.diff_schemas(
+                location,
+                _pointer(new_name),
+                direction,
+                self.old.components[old_name],
+                self.new.components[new_name],
+                label=new_name,
+                expanding=frozenset({old_name, new_name}),
+            )
+
+    def operations(self) -> None:
+        old, new = self.old.api.operations, self.new.api.operations
+        old_paths = {key[0] for key in old}
+        new_paths = {key[0] for key in new}
+        for key in sorted(set(old) - set(new)):
+            _operation_gone(self, old[key], whole_path=key[0] not in new_paths)
+        for key in sorted(set(new) - set(old)):
+            _operation_new(self, new[key], whole_path=key[0] not in old_paths)
+        for key in sorted(set(old) & set(new)):
+            _OperationPair(self, old[key], new[key]).compare()
 
 
 @rule(
-    "composition-changed",
+    "path-removed", BREAKING, _E, "A path is gone with every operation on it. Breaking.", stage=True
+)
+@rule(
+    "operation-removed",
     BREAKING,
     _E,
-    "anyOf/oneOf/allOf members changed: breaking by the same widen/narrow logic.",
+    "An operation (a method on a path) is gone. Breaking.",
+    stage=True,
 )
-def _diff_compositions(differ: _Differ, node: _Node) -> None:
-    old, new, pointer = node.old, node.new, node.pointer
-    for keyword in ("anyOf", "oneOf", "allOf"):
-        was = {canonical_json(m) for m in old.get(keyword) or []}
-        now = {canonical_json(m) for m in new.get(keyword) or []}
-        if was == now:
-            continue
-        added, removed = bool(now - was), bool(was - now)
-        # A member more widens anyOf/oneOf and narrows allOf; a member less does the opposite.
-        widens, narrows = (added, removed) if keyword != "allOf" else (removed, added)
-        differ.classify(
-            "composition-changed",
-            f"{pointer}/{keyword}",
-            f"{keyword} members changed",
-            widens=widens,
-            narrows=narrows,
+def _operation_gone(comparison: _Comparison, at: OperationAt, *, whole_path: bool) -> None:
+    operation = at.operation
+    if whole_path:
+        change = Change(
+            "path-removed",
+            "breaking",
+            operation.pointer,
+            f"{operation.label} removed (the whole path {operation.path} is gone)",
         )
+    else:
+        change = Change(
+            "operation-removed", "breaking", operation.pointer, f"{operation.label} removed"
+        )
+    comparison.add(at.file.location, change)
 
 
-_Check = Callable[["_Differ", _Node], None]
+@rule("path-added", BREAKING, _I, "A new path. Non-breaking (minor).", stage=True)
+@rule(
+    "operation-added", BREAKING, _I, "A new operation on a path. Non-breaking (minor).", stage=True
+)
+def _operation_new(comparison: _Comparison, at: OperationAt, *, whole_path: bool) -> None:
+    operation = at.operation
+    rule_id = "path-added" if whole_path else "operation-added"
+    comparison.add(
+        at.file.location,
+        Change(rule_id, "non-breaking", operation.pointer, f"{operation.label} added", minor=True),
+    )
 
 
-class _Differ:
-    """Walks two releases of one component, running every check at every pair of schemas."""
+def _parameters(at: OperationAt) -> dict[tuple[str, str], tuple[str, Mapping[str, Any]]]:
+    """An operation's parameters by (location, name); path parameters by their position."""
+    positions = {name: index for index, name in enumerate(_path_names(at.operation.path))}
+    found = {}
+    for pointer, parameter in at.operation.parameters:
+        where, name = str(parameter.get("in")), str(parameter.get("name"))
+        if where == "path" and name in positions:
+            name = f"#{positions[name]}"
+        elif where == "header":
+            name = name.lower()
+        found[(where, name)] = (pointer, parameter)
+    return found
 
-    def __init__(
-        self, old: Mapping[str, Any], new: Mapping[str, Any], direction: Direction
-    ) -> None:
-        self.old, self.new, self.direction = old, new, direction
-        self.changes: list[_Change] = []
-        self.checks: tuple[_Check, ...] = RULES.checks(BREAKING)
+
+def _path_names(path: str) -> list[str]:
+    names, rest = [], path
+    while "{" in rest and "}" in rest.split("{", 1)[1]:
+        inner, rest = rest.split("{", 1)[1].split("}", 1)
+        names.append(inner)
+    return names
+
+
+def _content(owner: Mapping[str, Any]) -> Mapping[str, Any]:
+    content = owner.get("content")
+    return content if isinstance(content, Mapping) else _EMPTY
+
+
+class _OperationPair:
+    """One operation in both versions."""
+
+    def __init__(self, comparison: _Comparison, old: OperationAt, new: OperationAt) -> None:
+        self.comparison, self.old, self.new = comparison, old, new
+        self.location = new.file.location
+        self.label = new.operation.label
 
     def add(
         self, rule_id: str, level: Level, pointer: str, message: str, *, minor: bool = False
     ) -> None:
-        self.changes.append(_Change(rule_id, level, pointer, message, minor))
+        self.comparison.add(
+            self.location, Change(rule_id, level, pointer, f"{self.label}: {message}", minor)
+        )
 
-    def classify(
-        self, rule_id: str, pointer: str, message: str, *, widens: bool, narrows: bool
-    ) -> None:
-        self.add(rule_id, _level(self.direction, widens=widens, narrows=narrows), pointer, message)
+    def schema(self, pointer: str, direction: Direction, old: Any, new: Any, what: str) -> None:
+        self.comparison.diff_schemas(
+            self.location,
+            pointer,
+            direction,
+            self.comparison.old.normalize(self.old.file, old if old is not None else {}),
+            self.comparison.new.normalize(self.new.file, new if new is not None else {}),
+            label=f"{self.label} {what}",
+        )
 
-    def expand(self, schema: Mapping[str, Any], components: Mapping[str, Any]) -> Mapping[str, Any]:
-        name = schema.get(_MARKER)
-        if not isinstance(name, str) or name not in components:
-            return schema
-        extra = {k: v for k, v in schema.items() if k != _MARKER}
-        return {**components[name], **extra}
+    def compare(self) -> None:
+        self.parameters()
+        self.request_body()
+        self.responses()
 
     @rule(
-        "schema-changed",
+        "parameter-removed",
         BREAKING,
         _E,
-        "Any other change the tool cannot classify. Breaking, to be safe.",
+        "A parameter is gone. Breaking (callers that send it are refused or ignored).",
         stage=True,
     )
-    def diff(self, old: Any, new: Any, pointer: str, expanding: frozenset[str]) -> None:
-        if not isinstance(old, Mapping) or not isinstance(new, Mapping):
-            if canonical_json(old) != canonical_json(new):
-                self.add("schema-changed", "breaking", pointer, "the schema changed")
-            return
-        old_ref, new_ref = old.get(_MARKER), new.get(_MARKER)
-        if old_ref is not None and old_ref == new_ref:
-            old = {k: v for k, v in old.items() if k != _MARKER}
-            new = {k: v for k, v in new.items() if k != _MARKER}
-        elif old_ref is not None or new_ref is not None:
-            names = frozenset(str(n) for n in (old_ref, new_ref) if n is not None)
-            if names & expanding:
-                return
-            expanding = expanding | names
-            old, new = self.expand(old, self.old), self.expand(new, self.new)
-        if "$cycle" in old or "$cycle" in new:
-            if canonical_json(old) != canonical_json(new):
-                self.add("schema-changed", "breaking", pointer, "a recursive reference changed")
-            return
-        node = _Node(old, new, pointer, expanding)
-        for check in self.checks:
-            check(self, node)
-        if "items" in old or "items" in new:
-            self.diff(old.get("items", {}), new.get("items", {}), f"{pointer}/items", expanding)
-        for keyword in sorted((set(old) | set(new)) - _HANDLED):
-            if canonical_json(old.get(keyword)) != canonical_json(new.get(keyword)):
-                self.add("schema-changed", "breaking", f"{pointer}/{keyword}", f"{keyword} changed")
+    @rule(
+        "parameter-added",
+        BREAKING,
+        _I,
+        "A new optional parameter. Non-breaking (minor).",
+        stage=True,
+    )
+    @rule(
+        "required-parameter-added", BREAKING, _E, "A new required parameter. Breaking.", stage=True
+    )
+    @rule(
+        "parameter-made-required",
+        BREAKING,
+        _E,
+        "An optional parameter becomes required. Breaking.",
+        stage=True,
+    )
+    @rule(
+        "parameter-made-optional",
+        BREAKING,
+        _I,
+        "A required parameter becomes optional. Non-breaking.",
+        stage=True,
+    )
+    def parameters(self) -> None:
+        old, new = _parameters(self.old), _parameters(self.new)
+        for key in sorted(set(old) | set(new)):
+            where, _ = key
+            if key not in new:
+                pointer, parameter = old[key]
+                name = parameter.get("name")
+                self.add(
+                    "parameter-removed",
+                    "breaking",
+                    self.new.operation.pointer,
+                    f"{where} parameter {name!r} removed",
+                )
+                continue
+            pointer, parameter = new[key]
+            name = parameter.get("name")
+            required = parameter.get("required") is True or where == "path"
+            if key not in old:
+                if required:
+                    self.add(
+                        "required-parameter-added",
+                        "breaking",
+                        pointer,
+                        f"required {where} parameter {name!r} added",
+                    )
+                else:
+                    self.add(
+                        "parameter-added",
+                        "non-breaking",
+                        pointer,
+                        f"optional {where} parameter {name!r} added",
+                        minor=True,
+                    )
+                continue
+            _, before = old[key]
+            was_required = before.get("required") is True or where == "path"
+            if required and not was_required:
+                self.add(
+                    "parameter-made-required",
+                    "breaking",
+                    pointer,
+                    f"{where} parameter {name!r} is now required",
+                )
+            elif was_required and not required:
+                self.add(
+                    "parameter-made-optional",
+                    "non-breaking",
+                    pointer,
+                    f"{where} parameter {name!r} is no longer required",
+                )
+            if "schema" in before or "schema" in parameter:
+                self.schema(
+                    f"{pointer}/schema",
+                    "request",
+                    before.get("schema"),
+                    parameter.get("schema"),
+                    f"{where} parameter {name!r}",
+                )
 
+    @rule(
+        "request-body-made-required",
+        BREAKING,
+        _E,
+        "A request body is added as required, or becomes required. Breaking.",
+        stage=True,
+    )
+    @rule(
+        "request-body-added",
+        BREAKING,
+        _I,
+        "An optional request body where there was none. Non-breaking (minor).",
+        stage=True,
+    )
+    @rule(
+        "media-type-removed",
+        BREAKING,
+        _E,
+        "A request or response media type is gone. Breaking.",
+        stage=True,
+    )
+    @rule(
+        "media-type-added",
+        BREAKING,
+        _I,
+        "A new request or response media type. Non-breaking (minor).",
+        stage=True,
+    )
+    def request_body(self) -> None:
+        old, new = self.old.request_body, self.new.request_body
+        if new is None:
+            return  # a body no longer read: callers may still send it
+        pointer, body = new
+        required = body.get("required") is True
+        was_required = old is not None and old[1].get("required") is True
+        if required and not was_required:
+            self.add(
+                "request-body-made-required",
+                "breaking",
+                pointer,
+                "the request body is now required",
+            )
+        if old is not None:
+            self.media(pointer, "request", old[1], body)
+        elif not required:
+            self.add(
+                "request-body-added",
+                "non-breaking",
+                pointer,
+                "an optional request body added",
+                minor=True,
+            )
 
-def _marker_resolver(
-    schemaset: SchemaSet, document: SchemaDocument
-) -> Callable[[str], tuple[Any, Any]]:
-    names = set(schemaset.components())
+    def media(
+        self, pointer: str, direction: Direction, old: Mapping[str, Any], new: Mapping[str, Any]
+    ) -> None:
+        was, now = _content(old), _content(new)
+        what = "request body" if direction == "request" else "response"
+        for media_type in sorted(set(was) | set(now)):
+            at = f"{pointer}/content/{escape_pointer_token(str(media_type))}"
+            if media_type not in now:
+                self.add(
+                    "media-type-removed",
+                    "breaking",
+                    pointer,
+                    f"{what} media type {media_type} removed",
+                )
+            elif media_type not in was:
+                self.add(
+                    "media-type-added",
+                    "non-breaking",
+                    at,
+                    f"{what} media type {media_type} added",
+                    minor=True,
+                )
+            else:
+                before, after = was[media_type], now[media_type]
+                if (
+                    isinstance(before, Mapping)
+                    and isinstance(after, Mapping)
+                    and ("schema" in before or "schema" in after)
+                ):
+                    self.schema(
+                        f"{at}/schema",
+                        direction,
+                        before.get("schema"),
+                        after.get("schema"),
+                        f"{what} {media_type}",
+                    )
 
-    def resolve(ref: str) -> tuple[Any, Any]:
-        name = _component_ref_name(ref)
-        if name is not None and name in names:
-            return {_MARKER: name}, resolve
-        target_file, _, fragment = ref.partition("#")
-        target = schemaset.document_for(target_file) if target_file else document
-        if target is None:
-            raise KeyError(ref)
-        return resolve_pointer(target.document, fragment), _marker_resolver(schemaset, target)
-
-    return resolve
-
-
-def _shallow(schemaset: SchemaSet) -> dict[str, Any]:
-    return {
-        name: normalize_schema(schema, _marker_resolver(schemaset, document))
-        for name, (document, schema) in schemaset.components().items()
-    }
+    @rule(
+        "response-removed",
+        BREAKING,
+        _E,
+        "A documented response status is gone. Breaking.",
+        stage=True,
+    )
+    @rule(
+        "response-added",
+        BREAKING,
+        _I,
+        "A new documented response status. Non-breaking (minor).",
+        stage=True,
+    )
+    def responses(self) -> None:
+        old, new = self.old.operation.responses, self.new.operation.responses
+        base = f"{self.new.operation.pointer}/responses"
+        for status in sorted(set(old) | set(new)):
+            if status not in new:
+                self.add("response-removed", "breaking", base, f"response {status} removed")
+            elif status not in old:
+                pointer, _ = new[status]
+                self.add(
+                    "response-added",
+                    "non-breaking",
+                    pointer,
+                    f"response {status} added",
+                    minor=True,
+                )
+            else:
+                pointer, response = new[status]
+                self.media(pointer, "response", old[status][1], response)
 
 
 def _version(text: str) -> tuple[int, int, int]:
     return parse_semver(text) or (0, 0, 0)
 
 
+def compare_apis(old: Api, new: Api, *, service: str = CONTRACTS_SERVICE) -> list[Finding]:
+    """Every change from `old` to `new` as findings, plus the verdict on `info.version`.
+
+    Args:
+        old: the API to compare against (an older version).
+        new: the API as it is now.
+        service: the service name the findings carry.
+    """
+    comparison = _Comparison(old, new)
+    comparison.components()
+    comparison.operations()
+    major_bump = (
+        parse_semver(old.version) is not None
+        and parse_semver(new.version) is not None
+        and _version(new.version)[0] > _version(old.version)[0]
+    )
+    findings = []
+    for located in comparison.changes:
+        change = located.change
+        severity = SEVERITY[change.level]
+        message = f"{change.message} [{change.level}]"
+        if change.level == "breaking" and major_bump:
+            severity = Severity.INFO
+            message = f"{change.message} [breaking, allowed by the major bump to {new.version}]"
+        findings.append(
+            Finding(change.rule, severity, service, change.pointer, message, located.location)
+        )
+    changes = [located.change for located in comparison.changes]
+    findings.extend(_version_findings(changes, old, new, service))
+    return findings
+
+
 def compare_schema_sets(
     old: SchemaSet, new: SchemaSet, *, old_label: str = "", new_label: str = ""
 ) -> list[Finding]:
-    """Every change from `old` to `new` as findings, plus the verdict on `info.version`.
+    """Every change from one contract schema set to another (see `compare_apis`).
 
     Args:
         old: the schemas to compare against (an older release).
@@ -494,66 +560,42 @@ def compare_schema_sets(
         old_label: how to name the old files in locations (default: their paths).
         new_label: how to name the new files in locations (default: their paths).
     """
-    old_components, new_components = old.components(), new.components()
-    old_shallow, new_shallow = _shallow(old), _shallow(new)
-    major_bump = _version(new.version)[0] > _version(old.version)[0]
-
-    def where(label: str, document: SchemaDocument) -> str:
-        return f"{label.rstrip('/')}/{document.path.name}" if label else str(document.path)
-
-    changes: list[tuple[str, _Change]] = []
-    for name in sorted(set(old_components) | set(new_components)):
-        if name not in old_components or name not in new_components:
-            added = name not in old_components
-            side, label = (new_components, new_label) if added else (old_components, old_label)
-            changes.append((where(label, side[name][0]), _component_change(name, added=added)))
-            continue
-        location = where(new_label, new_components[name][0])
-        direction = contract_direction(new_components[name][1])
-        differ = _Differ(old_shallow, new_shallow, direction)
-        differ.diff(old_shallow[name], new_shallow[name], "", frozenset({name}))
-        pointer = f"/components/schemas/{escape_pointer_token(name)}"
-        for change in differ.changes:
-            moved = _Change(
-                change.rule,
-                change.level,
-                pointer + change.pointer,
-                f"{name} ({direction}): {change.message}",
-                change.minor,
-            )
-            changes.append((location, moved))
-
-    findings = []
-    for location, change in changes:
-        severity = _SEVERITY[change.level]
-        message = f"{change.message} [{change.level}]"
-        if change.level == "breaking" and major_bump:
-            severity = Severity.INFO
-            message = f"{change.message} [breaking, allowed by the major bump to {new.version}]"
-        findings.append(
-            Finding(change.rule, severity, CONTRACTS_SERVICE, change.pointer, message, location)
-        )
-    first = where(new_label, new.documents[0])
-    findings.extend(_version_findings([c for _, c in changes], old.version, new.version, first))
-    return findings
+    return compare_apis(
+        api_from_schema_set(old, label=old_label), api_from_schema_set(new, label=new_label)
+    )
 
 
 @rule(
     "version-bump",
     BREAKING,
     _E,
-    "Breaking changes need a major bump of info.version; compatible ones get a suggested minor or patch bump.",
+    "Breaking changes need a major bump of info.version; compatible ones get a suggested minor or patch bump; a version that is not semantic skips the judgement.",
     stage=True,
 )
-def _version_findings(changes: list[_Change], old: str, new: str, location: str) -> list[Finding]:
-    old_version, new_version = _version(old), _version(new)
+def _version_findings(
+    changes: list[Change], old_api: Api, new_api: Api, service: str
+) -> list[Finding]:
+    old, new = old_api.version, new_api.version
+    old_version, new_version = parse_semver(old), parse_semver(new)
     breaking = sum(1 for change in changes if change.level == "breaking")
 
     def finding(severity: Severity, message: str) -> Finding:
-        return Finding(
-            "version-bump", severity, CONTRACTS_SERVICE, "/info/version", message, location
-        )
+        location = new_api.files[0].location
+        return Finding("version-bump", severity, service, "/info/version", message, location)
 
+    if (old_version is None or new_version is None) and changes:
+        shown = ", ".join(
+            f"{side} {value!r}" if value else f"{side}: none (missing, or the files disagree)"
+            for side, value in (("old", old), ("new", new))
+        )
+        return [
+            finding(
+                Severity.INFO,
+                f"info.version is not a semantic version ({shown}): the version bump is not judged",
+            )
+        ]
+    if old_version is None or new_version is None:
+        return []
     if new_version < old_version:
         return [finding(Severity.ERROR, f"info.version went backwards from {old} to {new}")]
     if breaking and new_version[0] <= old_version[0]:
@@ -580,9 +622,5 @@ def _version_findings(changes: list[_Change], old: str, new: str, location: str)
     return []
 
 
-def schema_dir_label(directory: Path) -> str:
-    """How a schema directory is named in findings: relative to the working directory if inside."""
-    try:
-        return str(directory.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(directory)
+schema_dir_label = path_label
+"""How a schema directory is named in findings: relative to the working directory if inside."""

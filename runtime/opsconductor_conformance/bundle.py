@@ -8,8 +8,10 @@ reference becomes a local one into that place. So the rest of the package sees o
 with local references only, and a finding's pointer still names the file (`.../bundled/
 resources~1droplets.yml/...`).
 
-Bounds: files only inside the root document's directory tree (no `..` above it, no symbolic
-link out of it), at most `MAX_FILES` files and `MAX_TOTAL_BYTES` bytes in all. `http(s)`
+Bounds: files only inside one directory tree (no `..` above it, no symbolic link out of it):
+the working directory when the root document lies inside it (a specification whose root sits in
+`spec/` and refers to `../common/` is read from the repository's top, as CI runs it), else the
+root document's own directory; at most `MAX_FILES` files and `MAX_TOTAL_BYTES` bytes in all. `http(s)`
 references are refused: fetching what a document names is not something a check should do.
 """
 
@@ -27,6 +29,7 @@ __all__ = [
     "MAX_FILES",
     "MAX_TOTAL_BYTES",
     "BundleError",
+    "boundary",
     "bundle_external_refs",
     "children_of",
     "iter_refs",
@@ -131,7 +134,7 @@ def bundle_external_refs(
         BundleError: a reference leaves the directory tree, is remote, names a missing file, or
             the files referenced exceed the bounds.
     """
-    base = root.resolve().parent
+    base = boundary(root)
     bundled: dict[str, Any] = {}
     total = 0
     pending: list[tuple[Path, Any]] = [(root.resolve(), document)]
@@ -153,7 +156,11 @@ def bundle_external_refs(
                 holder["$ref"] = f"#{fragment}"
                 continue
             if not path.is_relative_to(base):
-                raise BundleError(f"$ref {ref!r} in {here.name} points outside {base}")
+                raise BundleError(
+                    f"$ref {ref!r} in {here.name} points outside {base}; files are read only "
+                    "inside the working directory (or the document's own directory when it lies "
+                    "outside the working directory): run from the specification's top directory"
+                )
             key = path.relative_to(base).as_posix()
             if key not in bundled:
                 if len(bundled) >= MAX_FILES:
@@ -171,6 +178,13 @@ def bundle_external_refs(
     if bundled:
         document[BUNDLE_KEY] = bundled
     return document
+
+
+def boundary(root: Path) -> Path:
+    """The directory tree a multi-file specification's files must lie in (module docstring)."""
+    resolved = root.resolve()
+    cwd = Path.cwd().resolve()
+    return cwd if resolved.is_relative_to(cwd) else resolved.parent
 
 
 def _local(path: Path, base: Path, fragment: str) -> str:

@@ -3,7 +3,8 @@
     opsconductor-contracts validate SOURCE... [--format F] [--strict] [--config PATH]
                                       (several sources: the fleet view first; --format html:
                                       the fleet page, see `fleet`)
-    opsconductor-contracts breaking --against REF | --against-dir DIR [--schemas DIR]
+    opsconductor-contracts breaking OLD NEW | --against REF [NEW] | --against-dir DIR [NEW]
+                                      [--schemas DIR]
     opsconductor-contracts lint [DIRECTORY]
     opsconductor-contracts rules
 
@@ -24,14 +25,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, NoReturn
 
-from .breaking import CONTRACTS_SERVICE, compare_schema_sets, schema_dir_label
+from .api import load_api, load_api_at_ref
+from .breaking import CONTRACTS_SERVICE, compare_apis
 from .config import Config, ConfigError, load_config
 from .document import SharedContracts
 from .fleet import FLEET_FORMATS, render_fleet
 from .report import FORMATS, Report, render_report
 from .rules import BREAKING, LINT, RULES, VALIDATE, Rule, lint_schema_dir
 from .schemaset import SchemaSet, SchemaSetError, load_schema_dir, shared_schema_dir
-from .source import DEFAULT_TIMEOUT, SourceError, load_schemas_at_ref, load_source
+from .source import DEFAULT_TIMEOUT, SourceError, load_source
 from .validate import validate_sources
 
 __all__ = ["CONFIGURABLE_RULES", "main"]
@@ -137,24 +139,45 @@ def _validate(args: argparse.Namespace) -> int:
     return _emit(report, args)
 
 
+def _schema_path(directory: str | None) -> Path:
+    if directory:
+        return Path(directory)
+    return Path("schemas") if Path("schemas").is_dir() else shared_schema_dir()
+
+
 def _breaking(args: argparse.Namespace) -> int:
     config = _config(args)
-    new, new_path = _schemas(args.schemas, default_local=True)
-    if args.against_dir:
-        old, _ = _schemas(args.against_dir, default_local=False)
-        old_label = schema_dir_label(Path(args.against_dir))
+    paths = [Path(p) for p in args.paths]
+    if len(paths) > 2:
+        raise _UsageError("breaking compares two versions: give OLD NEW, or --against REF [NEW]")
+    if len(paths) == 2:
+        if args.against or args.against_dir or args.schemas:
+            raise _UsageError(
+                "give either OLD NEW, or --against REF / --against-dir DIR with one NEW, not both"
+            )
+        old, new = load_api(paths[0]), load_api(paths[1])
     else:
-        old = load_schemas_at_ref(new_path, args.against)
-        old_label = f"{args.against}:{schema_dir_label(new_path)}"
-    findings = compare_schema_sets(
-        old, new, old_label=old_label, new_label=schema_dir_label(new_path)
-    )
+        if paths and args.schemas:
+            raise _UsageError("give NEW or --schemas DIR, not both")
+        new_path = paths[0] if paths else _schema_path(args.schemas)
+        if args.against_dir:
+            old = load_api(args.against_dir)
+        elif args.against:
+            old = load_api_at_ref(new_path, args.against)
+        else:
+            raise _UsageError(
+                "breaking needs OLD NEW, --against REF (a git revision) or --against-dir DIR"
+            )
+        new = load_api(new_path)
+    service = CONTRACTS_SERVICE if len(new.files) > 1 or Path(new.label).is_dir() else None
+    name = service or new.title or "service"
+    findings = compare_apis(old, new, service=name)
     report = Report.build(
         BREAKING,
         findings,
-        services=[(CONTRACTS_SERVICE, schema_dir_label(new_path))],
+        services=[(name, new.label)],
         rules=RULES.rules(BREAKING),
-        contracts_version=new.version,
+        contracts_version=new.version or "unversioned",
         config=config,
         strict=args.strict,
     )
@@ -239,11 +262,20 @@ def _parser() -> argparse.ArgumentParser:
     _output_options(validate, "html")  # the fleet page (see `fleet`)
     validate.set_defaults(handler=_validate)
     breaking = commands.add_parser(
-        "breaking", help="report breaking changes of the shared schemas against an older version"
+        "breaking",
+        help="report breaking changes between two versions of an API (a service's or the shared schemas)",
     )
-    against = breaking.add_mutually_exclusive_group(required=True)
+    breaking.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="OLD NEW: two OpenAPI 3.0/3.1 documents or directories (JSON or YAML); with --against or --against-dir, only NEW (default: --schemas)",
+    )
+    against = breaking.add_mutually_exclusive_group()
     against.add_argument(
-        "--against", metavar="REF", help="git revision to compare with (main, v1.2.0, HEAD~1)"
+        "--against",
+        metavar="REF",
+        help="git revision to compare with: NEW's own path at that revision (main, v1.2.0, HEAD~1)",
     )
     against.add_argument(
         "--against-dir", metavar="DIR", help="directory of older schemas (an unpacked release)"
@@ -251,7 +283,7 @@ def _parser() -> argparse.ArgumentParser:
     breaking.add_argument(
         "--schemas",
         metavar="DIR",
-        help="the schemas as they are now (default: ./schemas, else the shipped ones)",
+        help="the schemas as they are now, when no NEW is given (default: ./schemas, else the shipped ones)",
     )
     _output_options(breaking)
     breaking.set_defaults(handler=_breaking)

@@ -10,7 +10,8 @@ service; `passed` and `exit_code` follow from it. `render_report` writes the rep
   logical location;
 - `junit`: one test suite per service, one test case per rule;
 - `github`: workflow annotations;
-- `markdown`: for a pull-request comment, capped at `MARKDOWN_MAX_ROWS` rows.
+- `markdown`: for a pull-request comment; every finding, those past `MARKDOWN_MAX_ROWS` folded
+  in a `<details>` block.
 """
 
 from __future__ import annotations
@@ -106,6 +107,19 @@ def _belongs(finding: Finding, service: str, location: str) -> bool:
     return where == location or where.startswith(location.rstrip("/") + "/")
 
 
+def _owner(finding: Finding, services: Sequence[tuple[str, str]]) -> int | None:
+    """The index of the source a finding is listed under: the one it belongs to, else the first
+    of its service (a `breaking` finding in the old version, such as a removed component, names
+    the old file), else the first; so every output format lists every finding once."""
+    for index, (name, location) in enumerate(services):
+        if _belongs(finding, name, location):
+            return index
+    for index, (name, _) in enumerate(services):
+        if name == finding.service:
+            return index
+    return 0 if services else None
+
+
 @dataclass(frozen=True)
 class ServiceSummary:
     """How one service (or the contracts, for `breaking`) fared."""
@@ -169,20 +183,26 @@ class Report:
             )
             kept.setdefault(key, finding)
         ordered = tuple(sorted(kept.values(), key=Finding.sort_key))
+        owners = [_owner(f, services) for f in ordered]
+        ignored_owners = [_owner(f, services) for f in ignored]
 
-        def count(name: str, location: str, severity: Severity) -> int:
-            return sum(1 for f in ordered if _belongs(f, name, location) and f.severity is severity)
+        def count(index: int, severity: Severity) -> int:
+            return sum(
+                1
+                for f, o in zip(ordered, owners, strict=True)
+                if o == index and f.severity is severity
+            )
 
         summaries = tuple(
             ServiceSummary(
                 name,
                 location,
-                errors=count(name, location, Severity.ERROR),
-                warnings=count(name, location, Severity.WARNING),
-                infos=count(name, location, Severity.INFO),
-                ignored=sum(1 for f in ignored if _belongs(f, name, location)),
+                errors=count(index, Severity.ERROR),
+                warnings=count(index, Severity.WARNING),
+                infos=count(index, Severity.INFO),
+                ignored=sum(1 for o in ignored_owners if o == index),
             )
-            for name, location in services
+            for index, (name, location) in enumerate(services)
         )
         active = tuple(rule for rule in rules if config is None or config.enabled(rule.id))
         return cls(
@@ -196,8 +216,10 @@ class Report:
         )
 
     def findings_of(self, summary: ServiceSummary) -> list[Finding]:
-        """The findings of one service summary (one source)."""
-        return [f for f in self.findings if _belongs(f, summary.service, summary.location)]
+        """The findings of one service summary (one source; see `_owner`)."""
+        services = [(s.service, s.location) for s in self.services]
+        index = next(i for i, s in enumerate(self.services) if s == summary)
+        return [f for f in self.findings if _owner(f, services) == index]
 
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity is severity)
@@ -291,7 +313,7 @@ def _render_text(report: Report, *, color: bool = False) -> str:
             lines.append(f"           {finding.message}")
         lines.append("")
     verdict = "passed" if report.passed else "failed"
-    noun = "service" if report.command == "validate" else "schema set"
+    noun = "service" if report.command == "validate" else "API"
     lines.append(
         paint(
             "32" if report.passed else "31",
@@ -365,8 +387,20 @@ def _render_markdown(report: Report) -> str:
         f"| {_cell(s.service)} | {_code(s.location)} | {s.errors} | {s.warnings} | {s.infos} | {s.ignored} |"
         for s in report.services
     ]
-    shown: list[Finding] = list(report.findings[:MARKDOWN_MAX_ROWS])
-    for (service, location), group in groupby(shown, key=lambda f: (f.service, f.location)):
+    shown, folded = report.findings[:MARKDOWN_MAX_ROWS], report.findings[MARKDOWN_MAX_ROWS:]
+    lines += _markdown_tables(shown)
+    if folded:
+        # Every finding is listed; past the first rows they fold away, so a pull-request
+        # comment stays readable.
+        lines += ["", "<details>", f"<summary>{len(folded)} more findings</summary>"]
+        lines += _markdown_tables(folded)
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_tables(findings: Sequence[Finding]) -> list[str]:
+    lines: list[str] = []
+    for (service, location), group in groupby(findings, key=lambda f: (f.service, f.location)):
         lines += [
             "",
             f"### {_cell(service)} ({_code(location)})",
@@ -378,13 +412,7 @@ def _render_markdown(report: Report) -> str:
             f"| {_MARKDOWN_ICONS[f.severity]} {f.severity.value} | {_code(f.rule)} | {_code(f.pointer)} | {_cell(f.message)} |"
             for f in group
         ]
-    hidden = len(report.findings) - len(shown)
-    if hidden > 0:
-        lines += [
-            "",
-            f"_{hidden} more finding(s) not shown; run the command locally for all of them._",
-        ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _tool_version() -> str:

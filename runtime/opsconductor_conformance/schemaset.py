@@ -25,7 +25,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONTRACTS_PACKAGE",
+    "DocumentLoader",
     "SCHEMA_SUFFIXES",
     "SEMVER",
     "SchemaDocument",
@@ -132,29 +133,74 @@ class SchemaSetError(ValueError):
         super().__init__("\n".join(str(problem) for problem in problems))
 
 
-def _reject_duplicate_keys(loader: Any, node: yaml.MappingNode, deep: bool) -> None:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_YAML_12_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+
+
+def _json_data_resolvers(base: type[Any]) -> dict[Any, list[tuple[str, Any]]]:
+    """`base`'s implicit types as YAML 1.2's core schema has them: no dates, `yes` is a string."""
+    return {
+        first: [
+            (tag, _YAML_12_BOOL if tag == _BOOL_TAG else regexp)
+            for tag, regexp in resolvers
+            if tag != _TIMESTAMP_TAG
+        ]
+        for first, resolvers in base.yaml_implicit_resolvers.items()
+    }
+
+
+def _construct_json_mapping(
+    loader: Any, node: yaml.MappingNode, deep: bool, *, unique: bool
+) -> dict[Hashable, Any]:
+    """A mapping whose keys are the text they were written as (`200:` is the key `"200"`)."""
+    if unique:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value in seen:
+                raise ConstructorError(
+                    None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
+                )
+            seen.add(key_node.value)
+    loader.flatten_mapping(node)
+    mapping: dict[Hashable, Any] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise ConstructorError(
+                None, None, "a mapping key must be a plain value", key_node.start_mark
+            )
+        mapping[key_node.value] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+class DocumentLoader(_FastSafeLoader):
+    """YAML read as the JSON data an OpenAPI document is (what Spectral and JSON tools see).
+
+    YAML 1.1 reads `200:` as an integer key, `on:` as `True` and `2020-01-01` as a date: here a
+    key is the text it was written as, `yes`/`no`/`on`/`off` are strings and a date stays text.
+    A later duplicate key wins, as in JSON (a service's document is read as it is served).
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        return _construct_json_mapping(self, node, deep, unique=False)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that rejects duplicate keys instead of keeping the last one."""
+    """The same data, on the pure-Python parser, rejecting duplicate keys (schema files)."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        _reject_duplicate_keys(self, node, deep)
-        return super().construct_mapping(node, deep=deep)
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        return _construct_json_mapping(self, node, deep, unique=True)
 
 
 class _FastUniqueKeyLoader(_FastSafeLoader):
     """The same on libyaml's parser: fourteen times faster, with other wording for errors."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        _reject_duplicate_keys(self, node, deep)
-        return super().construct_mapping(node, deep=deep)
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        return _construct_json_mapping(self, node, deep, unique=True)
+
+
+for _loader in (DocumentLoader, _UniqueKeyLoader, _FastUniqueKeyLoader):
+    _loader.yaml_implicit_resolvers = _json_data_resolvers(_loader)
 
 
 def load_yaml_file(path: Path) -> Any:

@@ -37,6 +37,7 @@ import yaml
 from .bundle import BundleError, bundle_external_refs, children_of, iter_refs
 from .schemaset import (
     SCHEMA_SUFFIXES,
+    DocumentLoader,
     SchemaSet,
     SchemaSetError,
     escape_pointer_token,
@@ -53,8 +54,10 @@ __all__ = [
     "ServiceSource",
     "SourceError",
     "document_source",
+    "git_output",
     "load_schemas_at_ref",
     "load_source",
+    "parse_text",
 ]
 
 DEFAULT_TIMEOUT = 10.0
@@ -64,7 +67,6 @@ MAX_NODES = 5_000_000
 GIT_TIMEOUT = 60.0
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _IMPORT_STRING = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
-_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class SourceError(Exception):
@@ -215,7 +217,7 @@ def _parse(text: str, source: str) -> Any:
         except json.JSONDecodeError as exc:
             json_error = f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
     try:
-        return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=DocumentLoader)  # noqa: S506 - a safe loader
     except RecursionError as exc:
         raise SourceError(source, "is nested too deeply to be an OpenAPI document") from exc
     except yaml.YAMLError as exc:
@@ -443,3 +445,21 @@ def load_schemas_at_ref(directory: Path | str, ref: str) -> SchemaSet:
             ) from exc
     # The documents are parsed: the set stays usable after its temporary directory is gone.
     return schemaset
+
+
+def git_output(cwd: Path, *args: str) -> bytes:
+    """The standard output of `git ARGS` run in `cwd` (`breaking --against` on any path).
+
+    Raises:
+        SourceError: git is missing, timed out, or failed (with its last line of stderr).
+    """
+    return _git(cwd, *args)
+
+
+def parse_text(text: str, source: str) -> Any:
+    """A document's text parsed as JSON or YAML (safely), as a file source is.
+
+    Raises:
+        SourceError: neither valid JSON nor YAML, or nested too deeply.
+    """
+    return _parse(text, source)

@@ -46,6 +46,26 @@ def test_every_stack_serves_the_production_route(stack: str) -> None:
     assert body["id"] == 42
 
 
+@pytest.mark.parametrize(
+    ("stack", "limited"),
+    [
+        ("runtime_model", False),
+        ("runtime_ratelimit", True),
+        ("runtime_auth", False),
+        ("production", True),
+    ],
+)
+@pytest.mark.usefixtures("restored_logging")
+def test_the_rate_limited_stacks_and_only_they_rate_limit(stack: str, limited: bool) -> None:
+    from starlette.testclient import TestClient  # noqa: PLC0415 - as above
+
+    token = http_apps.production_token()
+    with TestClient(getattr(http_apps, stack)()) as client:
+        response = client.get("/items/42", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert ("ratelimit-policy" in response.headers) is limited
+
+
 def _samples(bare: list[float], ours: list[float]) -> dict[str, list[dict[str, Any]]]:
     return {
         "bare_model": [{"rps": value} for value in bare],
@@ -71,20 +91,3 @@ def test_rounds_that_disagree_claim_no_target() -> None:
     assert row["rounds_disagree"] is True
     assert row["met"] is None
     assert "disagree" in row["notes"]
-
-
-@pytest.mark.usefixtures("restored_logging")
-def test_the_rate_limit_stack_limits_per_address_without_auth() -> None:
-    # Issue 12's row: the stack and the rate limiter, no auth (so no verifier, and the
-    # counter is the client address's).
-    from starlette.testclient import TestClient  # noqa: PLC0415 - quietly, see the plugin
-
-    app = http_apps.runtime_ratelimit()
-    assert getattr(app.state, "token_verifier", None) is None
-    with TestClient(app) as client:
-        response = client.get("/items/42")
-    assert response.status_code == 200
-    assert response.headers["ratelimit-policy"].startswith('"default"')
-    assert "ratelimit" in response.headers
-    assert "x-request-id" in response.headers
-    assert response.json()["owner"] == "anyone"

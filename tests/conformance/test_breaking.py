@@ -293,6 +293,47 @@ CASES = [
         [("nullable-removed", E, f"{A}/properties/b")],
         id="nullable-ref-removed",
     ),
+    pytest.param(
+        *pair("request", {"type": "string", "maxLength": 8}, {"enum": ["active", "paused"]}),
+        [("constraint-tightened", E, f"{X}/enum")],
+        id="enum-replaces-max-length-narrows",
+    ),
+    pytest.param(
+        *pair("response", {"type": "string", "maxLength": 3}, {"enum": ["active", "paused"]}),
+        [("constraint-tightened", I, f"{X}/enum"), ("constraint-loosened", E, f"{X}/maxLength")],
+        id="enum-values-beyond-the-old-max-length-loosen",
+    ),
+    pytest.param(
+        *pair("request", {"type": "integer"}, {}),
+        [("property-type-changed", I, f"{X}/type")],
+        id="type-dropped-widens-only",
+    ),
+    pytest.param(
+        {
+            "A": obj("response", {"b": {"$ref": "#/components/schemas/B"}}),
+            "B": obj("both", {"y": STR}),
+        },
+        {
+            "A": obj(
+                "response",
+                {
+                    "b": {
+                        "oneOf": [
+                            {"$ref": "#/components/schemas/B"},
+                            {"$ref": "#/components/schemas/C"},
+                        ]
+                    }
+                },
+            ),
+            "B": obj("both", {"y": STR}),
+            "C": obj("both", {"z": STR}),
+        },
+        [
+            ("composition-changed", E, f"{A}/properties/b/oneOf"),
+            ("component-added", I, "/components/schemas/C"),
+        ],
+        id="ref-became-one-member-of-a-union",
+    ),
 ]
 
 

@@ -150,13 +150,17 @@ def test_markdown() -> None:
     assert "`/paths/~1a|b/get`" not in text or "\\|" in text
 
 
-def test_markdown_is_capped() -> None:
+def test_markdown_lists_every_finding_folding_the_rest_past_the_first_rows() -> None:
     many = [
         Finding("operation-id", Severity.WARNING, "svc", f"/p{i}", "m", "openapi.json")
         for i in range(250)
     ]
     text = render_report(_report(many), "markdown")
-    assert "_50 more finding(s) not shown" in text
+    assert all(f"| `/p{i}` |" in text for i in range(250))  # issue 14: every format, every finding
+    shown, folded = text.split("<details>")
+    assert shown.count("| `/p") == 200
+    assert "<summary>50 more findings</summary>" in folded
+    assert folded.count("| `/p") == 50
 
 
 def test_text_has_no_colour_when_piped(cli: CLI) -> None:

@@ -105,3 +105,48 @@ def test_the_number_of_files_is_bounded(
     run = cli("validate", _tree(tmp_path))
     assert run.code == 2, run.err
     assert "more than 2 files" in run.err
+
+
+def _split_petstore(top: Path) -> Path:
+    """A root in spec/ whose schemas sit in a sibling directory (openapi-spec-validator's layout)."""
+    (top / "spec").mkdir(parents=True)
+    (top / "common").mkdir()
+    (top / "spec" / "openapi.yaml").write_text(
+        ROOT.replace("schemas/things.yaml#/ThingList", "../common/things.yaml#/ThingList").replace(
+            "shared/responses.yaml#/not_found", "../common/responses.yaml#/not_found"
+        )
+    )
+    (top / "common" / "things.yaml").write_text(
+        THINGS.replace("../shared/owner.yaml", "owner.yaml")
+    )
+    (top / "common" / "responses.yaml").write_text(RESPONSES)
+    (top / "common" / "owner.yaml").write_text(OWNER)
+    return top / "spec" / "openapi.yaml"
+
+
+def test_references_above_the_root_resolve_inside_the_working_directory(
+    cli: CLI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _split_petstore(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    run = cli("validate", "spec/openapi.yaml", "--format", "json")
+    assert run.code == 1, run.err
+    assert "pagination" in {f["rule"] for f in run.json()["findings"]}
+    assert set(load_source(str(root)).document[bundle.BUNDLE_KEY]) == {
+        "common/things.yaml",
+        "common/responses.yaml",
+        "common/owner.yaml",
+    }
+
+
+def test_outside_the_working_directory_the_boundary_is_the_roots_directory(
+    cli: CLI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _split_petstore(tmp_path / "tree")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    run = cli("validate", root)
+    assert run.code == 2, run.err
+    assert "points outside" in run.err
+    assert "working directory" in run.err  # says how to widen the boundary
