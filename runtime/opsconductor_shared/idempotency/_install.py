@@ -23,6 +23,7 @@ from .._app import get_runtime
 from .._redis import RedisSettings
 from ._dependency import (
     CONFIG_STATE_ATTRIBUTE,
+    DEFAULT_MAX_KEY_LENGTH,
     IdempotencyConfig,
     IdempotentReplay,
     replay_response,
@@ -35,7 +36,6 @@ __all__ = ["IdempotencySettings", "install_idempotency"]
 
 DEFAULT_TTL = 24 * 3600.0
 DEFAULT_LOCK_TTL = 60.0
-DEFAULT_MAX_KEY_LENGTH = 255
 DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
 DEFAULT_REDIS_TIMEOUT = 1.0
 # Longer than a cache's: a claim is a correctness check, and a timeout is a 503.
