@@ -28,7 +28,7 @@ from ._dependency import (
     IdempotentReplay,
     replay_response,
 )
-from ._middleware import IdempotencyMiddleware
+from ._middleware import idempotency_layer
 from ._redis import DEFAULT_KEY_PREFIX, RedisIdempotencyStore
 from ._store import DEFAULT_MAX_ENTRIES, IdempotencyStore, MemoryIdempotencyStore
 
@@ -121,7 +121,7 @@ def install_idempotency(
         max_response_bytes=settings.max_response_bytes,
     )
     runtime.middleware.fill(
-        "idempotency", IdempotencyMiddleware, max_response_bytes=settings.max_response_bytes
+        "idempotency", idempotency_layer, max_response_bytes=settings.max_response_bytes
     )
     app.add_exception_handler(IdempotentReplay, _replay)
     opened = store
