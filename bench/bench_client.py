@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -21,12 +20,11 @@ import time
 from typing import Any
 
 try:
-    from bench.common import ROOT, interleaved, row
+    from bench.common import ROOT, interleaved, quiet_run, row
 except ImportError:  # run as a script
-    from common import ROOT, interleaved, row
+    from common import ROOT, interleaved, quiet_run, row
 
 import httpx
-from opsconductor_shared import setup_service_logging
 from opsconductor_shared.client import ServiceClient
 from opsconductor_shared.testing import wait_until
 
@@ -186,12 +184,7 @@ async def _run(quick: bool) -> list[dict[str, Any]]:
 
 def run(quick: bool) -> list[dict[str, Any]]:
     """The client benchmark rows (see the module docstring)."""
-    with open(os.devnull, "w") as sink:
-        setup_service_logging("bench", level="INFO", json=True, stream=sink)
-        try:
-            return asyncio.run(_run(quick))
-        finally:
-            setup_service_logging("bench", level="WARNING", json=True)
+    return quiet_run(lambda: _run(quick), level="INFO")
 
 
 if __name__ == "__main__":

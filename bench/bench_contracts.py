@@ -485,7 +485,15 @@ def _spectral_row(
 
 
 def _startup_row(quick: bool) -> dict[str, Any]:
+    # As a wheel install leaves it (pip byte-compiles what it installs): an editable install
+    # under PYTHONDONTWRITEBYTECODE, as on this machine, would compile every module on every
+    # run and measure the compiler, not the command.
+    import compileall
 
+    import opsconductor_conformance
+
+    for package in (Path(opsconductor_conformance.__file__).parent, ROOT / "generated"):
+        compileall.compile_dir(package, quiet=1)
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as scratch:
         work = Path(scratch)
         target = work / "openapi.json"
@@ -506,7 +514,7 @@ def _startup_row(quick: bool) -> dict[str, Any]:
         "s",
         "< 0.3 s",
         median < STARTUP_TARGET_S,
-        f"{target.stat().st_size if target.exists() else len(json.dumps(SMALL_DOCUMENT))} bytes; median of {len(runs)} runs of the command, wall clock; "
+        f"{target.stat().st_size if target.exists() else len(json.dumps(SMALL_DOCUMENT))} bytes; median of {len(runs)} runs of the command, wall clock, byte-compiled as pip installs it; "
         f"CPU {sorted(r.cpu_s for r in runs)[len(runs) // 2]:.2f} s",
     )
 

@@ -7,6 +7,7 @@ noisy machine moves both alike and the ratio stays meaningful.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -115,6 +116,83 @@ async def interleaved_calls(
         base.append(await timed(baseline, count))
         cont.append(await timed(contender, count))
     return statistics.median(base), statistics.median(cont)
+
+
+async def interleaved_call_rounds(
+    baseline: Callable[[int], Awaitable[Any]],
+    contender: Callable[[int], Awaitable[Any]],
+    *,
+    rounds: int,
+    count: int,
+    clock: Callable[[], float] = time.perf_counter,
+) -> tuple[list[float], list[float]]:
+    """Microseconds per call of each, one figure per round of `count` calls, after a warm-up;
+    the two take turns, the order reversed every other round, so a drift of the machine
+    moves both alike. Each call gets its index (0 .. count-1). `clock=time.process_time`
+    counts only this process's CPU time (for pure CPU work on a shared machine: time spent
+    preempted is not counted); the default is wall time (anything waiting on I/O)."""
+
+    async def timed(call: Callable[[int], Awaitable[Any]], calls: int) -> float:
+        start = clock()
+        for index in range(calls):
+            await call(index)
+        return (clock() - start) / calls * 1e6
+
+    await timed(baseline, max(1, count // 10))
+    await timed(contender, max(1, count // 10))
+    base: list[float] = []
+    cont: list[float] = []
+    for index in range(rounds):
+        if index % 2 == 0:
+            base.append(await timed(baseline, count))
+            cont.append(await timed(contender, count))
+        else:
+            cont.append(await timed(contender, count))
+            base.append(await timed(baseline, count))
+    return base, cont
+
+
+def added_cost_row(
+    base: list[float],
+    cont: list[float],
+    *,
+    limit: float | None = None,
+    notes: str = "",
+    **fields: Any,
+) -> Row:
+    """A row of what the contender adds to the baseline (us), from per-round figures: the
+    medians side by side, `rounds`, `range` (the per-round ratios), and in the notes the
+    median and range of the per-round difference; `met` (against `limit`, us added) compares
+    the median difference, paired round by round."""
+    added = sorted(c - b for b, c in zip(base, cont, strict=True))
+    ratios = [c / b for b, c in zip(base, cont, strict=True) if b]
+    median_added = statistics.median(added)
+    detail = (
+        f"added {median_added:.3f} us (median of {len(added)} interleaved rounds, "
+        f"per-round {added[0]:.3f} to {added[-1]:.3f} us)"
+    )
+    return row(
+        **fields,
+        baseline_value=statistics.median(base),
+        contender_value=statistics.median(cont),
+        met=None if limit is None else median_added < limit,
+        notes="; ".join(filter(None, [detail, notes])),
+        rounds=len(added),
+        range=[round(min(ratios), 4), round(max(ratios), 4)],
+    )
+
+
+def quiet_run(main: Callable[[], Awaitable[list[Row]]], *, level: str = "WARNING") -> list[Row]:
+    """Run a benchmark's `main` with the service logs going to /dev/null (stdout carries the
+    rows), then put the logging back to stderr."""
+    from opsconductor_shared import setup_service_logging
+
+    with open(os.devnull, "w") as sink:
+        setup_service_logging("bench", level=level, json=True, stream=sink)
+        try:
+            return asyncio.run(main())
+        finally:
+            setup_service_logging("bench", level="WARNING", json=True)
 
 
 async def interleaved(

@@ -9,6 +9,7 @@
     POST /auth/revoke                revoke every token of the caller
     POST /auth/users/{user_id}/revoke   admin: revoke every token of a user
     POST /auth/service-accounts/{client_id}/secrets   admin: rotate a service's secret
+    GET  /auth/users/{user_id}       the targets service (scope users:read): a user's summary
 
 Rate limits (settings): `default_limit` service-wide per principal or client address,
 `login_limit` and `token_limit` per client address, `verify_limit` per caller: per service
@@ -44,6 +45,7 @@ from opsconductor_contracts import (
     StandardResponse,
     TokenResponse,
     TokenType,
+    UserSummary,
     VerifyRequest,
     VerifyResponse,
 )
@@ -59,7 +61,7 @@ from opsconductor_shared import (
     install_auth,
     require_admin,
 )
-from opsconductor_shared.auth import identity_from_claims
+from opsconductor_shared.auth import identity_from_claims, require_scope, require_service
 from opsconductor_shared.ratelimit import RateLimitSettings, install_rate_limiting, rate_limit
 from pydantic import ValidationError
 
@@ -211,7 +213,29 @@ def create_app(settings: AuthServiceSettings | None = None) -> FastAPI:
         log.info("tokens_revoked", revoked_user=user_id)
         return _done(f"Every token issued to user {user_id} so far is revoked.")
 
+    _add_user_lookup_route(app, users)
+
     return app
+
+
+def _add_user_lookup_route(app: FastAPI, users: UserStore) -> None:
+    # An admin lookup for services only: the targets service resolves who created a target.
+    @app.get(
+        "/auth/users/{user_id}",
+        response_model=UserSummary,
+        dependencies=[
+            Depends(require_service("targets-service")),
+            Depends(require_scope("users:read")),
+        ],
+        tags=["auth"],
+    )
+    async def get_user(user_id: Annotated[str, Path(max_length=64)]) -> UserSummary:
+        user = users.get(user_id)
+        if user is None:
+            raise NotFoundError("User", user_id)
+        return UserSummary(
+            user_id=user.id, username=user.username, role=user.role, active=user.active
+        )
 
 
 def _add_service_account_routes(

@@ -70,6 +70,10 @@ VERSION = "1.0.0"
 TargetId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Id of the target.")]
 Operator = Annotated[Identity, Depends(require_role(Role.operator))]
 Admin = Annotated[Identity, Depends(require_admin)]
+# Declared after the caller's identity in a route's signature, so that a request without
+# credentials is a 401 before its Idempotency-Key is looked at (FastAPI solves a route's
+# `dependencies=` first, then its parameters in order).
+Keyed = Annotated[None, Depends(idempotency())]
 
 
 def create_app(
@@ -89,7 +93,6 @@ def create_app(
     store = repository or _storage(app, settings)
     app.state.repository = store
     writes = Depends(rate_limit(settings.write_limit, name="writes"))
-    keyed = Depends(idempotency())
     cursor_secret = settings.cursor_secret.get_secret_value()
 
     @app.get("/targets", response_model=PaginatedResponse[Target], tags=["targets"])
@@ -116,21 +119,23 @@ def create_app(
         status_code=201,
         response_model=Target,
         responses=error_responses(409),
-        dependencies=[writes, keyed],
+        dependencies=[writes],
         tags=["targets"],
     )
-    async def create_target(body: TargetCreate, request: Request, user: Operator) -> Target:
+    async def create_target(
+        body: TargetCreate, request: Request, user: Operator, _key: Keyed
+    ) -> Target:
         trail = AuditTrail(request, user, "target.create")
         return await store.create(body, actor=user.user_id, audit=trail)
 
     @app.post(
         "/targets/bulk",
         response_model=BulkOperationResult,
-        dependencies=[writes, keyed],
+        dependencies=[writes],
         tags=["targets"],
     )
     async def bulk_create_targets(
-        body: BulkCreateRequest, request: Request, user: Operator
+        body: BulkCreateRequest, request: Request, user: Operator, _key: Keyed
     ) -> BulkOperationResult:
         results = []
         trail = AuditTrail(request, user, "target.create")

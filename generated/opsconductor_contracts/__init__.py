@@ -28,6 +28,7 @@ from ._gen.auth import (
     TokenClaims,
     TokenResponse,
     TokenType,
+    UserSummary,
     VerifyRequest,
     VerifyResponse,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "TokenClaims",
     "TokenResponse",
     "TokenType",
+    "UserSummary",
     "VerifyRequest",
     "VerifyResponse",
 ]

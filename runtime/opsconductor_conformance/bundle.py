@@ -12,7 +12,9 @@ Bounds: files only inside one directory tree (no `..` above it, no symbolic link
 the working directory when the root document lies inside it (a specification whose root sits in
 `spec/` and refers to `../common/` is read from the repository's top, as CI runs it), else the
 root document's own directory; at most `MAX_FILES` files and `MAX_TOTAL_BYTES` bytes in all. `http(s)`
-references are refused: fetching what a document names is not something a check should do.
+references are refused unless the caller allows them (`--allow-remote-refs`): fetching what a
+document names is not something a check should do by default; allowed, they count against the
+same bounds, and the caller bounds the time (one deadline for the whole document).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urljoin
 
 from .schemaset import escape_pointer_token, resolve_pointer
 
@@ -121,7 +123,11 @@ def iter_refs(document: Any) -> Iterator[tuple[str, str]]:
 
 
 def bundle_external_refs(
-    document: MutableMapping[str, Any], root: Path, load: Callable[[Path], Any]
+    document: MutableMapping[str, Any],
+    root: Path,
+    load: Callable[[Path], Any],
+    *,
+    load_url: Callable[[str], tuple[Any, int]] | None = None,
 ) -> MutableMapping[str, Any]:
     """Resolve the document's relative external references into it (see the module docstring).
 
@@ -129,55 +135,89 @@ def bundle_external_refs(
         document: the parsed root document (changed in place).
         root: the root document's file.
         load: parses one referenced file (raises the caller's own error for bad files).
+        load_url: fetches and parses one `http(s)` reference, giving the document and its size
+            in bytes; None (the default) refuses remote references. A reference inside a fetched
+            document is relative to its URL.
 
     Raises:
-        BundleError: a reference leaves the directory tree, is remote, names a missing file, or
-            the files referenced exceed the bounds.
+        BundleError: a reference leaves the directory tree, is remote (and not allowed), names
+            a missing file, or the files referenced exceed the bounds.
     """
     base = boundary(root)
+    top = root.resolve()
     bundled: dict[str, Any] = {}
     total = 0
-    pending: list[tuple[Path, Any]] = [(root.resolve(), document)]
+    pending: list[tuple[Path | str, Any]] = [(top, document)]
     while pending:
         here, content = pending.pop()
         for pointer, ref in list(iter_refs(content)):
             holder = resolve_pointer(content, pointer)
             target, _, fragment = ref.partition("#")
             if not target:
-                if here != root.resolve():  # a local ref inside a bundled file: into that file
-                    holder["$ref"] = _local(here, base, fragment)
+                if here != top:  # a local ref inside a bundled file: into that file
+                    holder["$ref"] = _local(_key(here, base), fragment)
                 continue
-            if target.startswith(("http://", "https://")) or "://" in target:
-                raise BundleError(
-                    f"$ref {ref!r} is remote; only files next to the document are read"
-                )
-            path = (here.parent / unquote(target)).resolve()
-            if path == root.resolve():
+            where = _locate(here, target, ref, top=top, base=base, remote=load_url is not None)
+            if where is None:  # the root document itself
                 holder["$ref"] = f"#{fragment}"
                 continue
-            if not path.is_relative_to(base):
-                raise BundleError(
-                    f"$ref {ref!r} in {here.name} points outside {base}; files are read only "
-                    "inside the working directory (or the document's own directory when it lies "
-                    "outside the working directory): run from the specification's top directory"
-                )
-            key = path.relative_to(base).as_posix()
+            key = _key(where, base)
             if key not in bundled:
                 if len(bundled) >= MAX_FILES:
                     raise BundleError(f"the document references more than {MAX_FILES} files")
-                if not path.is_file():
-                    raise BundleError(f"$ref {ref!r} in {here.name}: no such file {key}")
-                total += path.stat().st_size
+                if isinstance(where, str) and load_url is not None:
+                    content_of, size = load_url(where)
+                else:
+                    content_of, size = None, Path(where).stat().st_size
+                total += size
                 if total > MAX_TOTAL_BYTES:
                     raise BundleError(
                         f"the files the document references exceed {MAX_TOTAL_BYTES // 2**20} MiB"
                     )
-                bundled[key] = load(path)
-                pending.append((path, bundled[key]))
-            holder["$ref"] = _local(path, base, fragment)
+                bundled[key] = content_of if isinstance(where, str) else load(where)
+                pending.append((where, bundled[key]))
+            holder["$ref"] = _local(key, fragment)
     if bundled:
         document[BUNDLE_KEY] = bundled
     return document
+
+
+def _locate(
+    here: Path | str, target: str, ref: str, *, top: Path, base: Path, remote: bool
+) -> Path | str | None:
+    """What `target` (a reference's part before `#`) names from `here`: a file, a URL, or None
+    for the root document; refused outside the bounds."""
+    if isinstance(here, str) or "://" in target:
+        url = urljoin(here, target) if isinstance(here, str) else target
+        if not url.startswith(("http://", "https://")):
+            raise BundleError(f"$ref {ref!r} is not a file or an http(s) URL")
+        if not remote:
+            raise BundleError(
+                f"$ref {ref!r} is remote; only files next to the document are read "
+                "(--allow-remote-refs fetches http(s) references)"
+            )
+        return url
+    path = (here.parent / unquote(target)).resolve()
+    if path == top:
+        return None
+    if not path.is_relative_to(base):
+        raise BundleError(
+            f"$ref {ref!r} in {here.name} points outside {base}; files are read only inside the "
+            "working directory (or the document's own directory when it lies outside the "
+            "working directory): run from the specification's top directory"
+        )
+    if not path.is_file():
+        raise BundleError(f"$ref {ref!r} in {here.name}: no such file {_key(path, base)}")
+    return path
+
+
+def _key(where: Path | str, base: Path) -> str:
+    """A bundled file's key: its path relative to the boundary, or its URL."""
+    return where if isinstance(where, str) else where.relative_to(base).as_posix()
+
+
+def _local(key: str, fragment: str) -> str:
+    return f"#/{BUNDLE_KEY}/{escape_pointer_token(key)}{fragment}"
 
 
 def boundary(root: Path) -> Path:
@@ -185,8 +225,3 @@ def boundary(root: Path) -> Path:
     resolved = root.resolve()
     cwd = Path.cwd().resolve()
     return cwd if resolved.is_relative_to(cwd) else resolved.parent
-
-
-def _local(path: Path, base: Path, fragment: str) -> str:
-    key = escape_pointer_token(path.relative_to(base).as_posix())
-    return f"#/{BUNDLE_KEY}/{key}{fragment}"

@@ -124,7 +124,10 @@ def _validate(args: argparse.Namespace) -> int:
         if args.schemas
         else SharedContracts.load()
     )
-    sources = [load_source(source, timeout=args.timeout) for source in args.sources]
+    sources = [
+        load_source(source, timeout=args.timeout, allow_remote_refs=args.allow_remote_refs)
+        for source in args.sources
+    ]
     report = validate_sources(
         sources,
         contracts=contracts,
@@ -258,6 +261,11 @@ def _parser() -> argparse.ArgumentParser:
         type=_timeout,
         default=DEFAULT_TIMEOUT,
         help=f"seconds to wait for a URL, in total (default: {DEFAULT_TIMEOUT:g})",
+    )
+    validate.add_argument(
+        "--allow-remote-refs",
+        action="store_true",
+        help="fetch a file's http(s) $refs (refused by default), bounded by --timeout in all",
     )
     _output_options(validate, "html")  # the fleet page (see `fleet`)
     validate.set_defaults(handler=_validate)

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -90,14 +90,20 @@ class ServiceSource:
 
 
 def load_source(
-    source: str, *, timeout: float = DEFAULT_TIMEOUT, transport: httpx.BaseTransport | None = None
+    source: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    transport: httpx.BaseTransport | None = None,
+    allow_remote_refs: bool = False,
 ) -> ServiceSource:
     """Load and check the OpenAPI document a source names.
 
     Args:
         source: a file path, an http(s) URL, or an import string `package.module:app`.
-        timeout: seconds a URL's download may take in all (and each connect or read).
+        timeout: seconds a URL's download may take in all (and each connect or read); with
+            `allow_remote_refs`, the seconds every remote reference of a file may take in all.
         transport: an httpx transport, for tests.
+        allow_remote_refs: fetch a file's `http(s)` references (refused by default).
 
     Raises:
         SourceError: the source cannot be read or is not a usable OpenAPI document.
@@ -111,7 +117,10 @@ def load_source(
         document = _parse(text, source)
         if isinstance(document, dict):
             try:
-                document = bundle_external_refs(document, Path(source), _load_referenced)
+                load_url = _remote_loader(timeout, transport) if allow_remote_refs else None
+                document = bundle_external_refs(
+                    document, Path(source), _load_referenced, load_url=load_url
+                )
             except BundleError as exc:
                 raise SourceError(source, str(exc)) from exc
     elif _IMPORT_STRING.match(source):
@@ -173,6 +182,29 @@ def _fetch(url: str, timeout: float, transport: httpx.BaseTransport | None) -> b
         raise SourceError(url, f"timed out after {timeout:g} s") from exc
     except httpx.HTTPError as exc:
         raise SourceError(url, f"cannot fetch: {type(exc).__name__}: {exc}") from exc
+
+
+def _remote_loader(
+    timeout: float, transport: httpx.BaseTransport | None
+) -> Callable[[str], tuple[Any, int]]:
+    """Fetch and parse remote references, all of them within one deadline of `timeout`."""
+    deadline = time.monotonic() + timeout
+
+    def load(url: str) -> tuple[Any, int]:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise SourceError(url, f"the remote references took longer than {timeout:g} s in all")
+        try:
+            raw = _fetch(url, left, transport)
+        except SourceError as exc:
+            if time.monotonic() < deadline:
+                raise
+            raise SourceError(
+                url, f"the remote references took longer than {timeout:g} s in all (--timeout)"
+            ) from exc
+        return _parse(_decode(raw, url), url), len(raw)
+
+    return load
 
 
 def _from_app(source: str) -> Any:

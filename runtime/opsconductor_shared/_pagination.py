@@ -12,7 +12,10 @@ Three page dependencies, all giving the shared `PaginationParams`, for the three
                              by keyset only (no totals, no page numbers)
 
 The OpenAPI document lists exactly the parameters each one accepts. `FilterQuery` is the
-shared `FilterParams` read from the query string.
+shared `FilterParams` read from the query string; its date-time parameters (every field the
+schema says is `format: date-time`) take RFC 3339 text only (`2026-01-15T10:30:00Z`, an offset
+required): pydantic's lax mode would read `0.5` as a Unix timestamp, and `2026-01-15` or a space
+for the `T` as a date-time, none of which the schema allows (422, the value not repeated).
 
 `sort_params(*fields)` parses the sort syntax, `?sort=name,-created_at`: comma-separated
 fields, most significant first, a leading `-` for descending (`+` or nothing: ascending), one
@@ -43,6 +46,8 @@ from opsconductor_contracts import (
     SortKey,
     SortParams,
 )
+from pydantic import BaseModel, field_validator
+from pydantic_core import PydanticCustomError
 
 from ._errors import ValidationError
 
@@ -61,9 +66,45 @@ __all__ = [
     "sort_params",
 ]
 
-FilterQuery = Annotated[FilterParams, Query()]
 _SIGNATURE_BYTES = 16
 _MAX_SORT_KEYS = 8
+
+
+# RFC 3339 section 5.6 `date-time` (case-insensitive `T` and `Z`); what a date and a time
+# may be (month 13, second 61) is pydantic's to refuse after.
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+_RFC3339_DETAIL = "must be an RFC 3339 date-time with an offset, such as 2026-05-20T08:30:00Z"
+
+
+def _date_time_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of `model` whose schema is `format: date-time` (alone or in an `anyOf`)."""
+    properties = model.model_json_schema()["properties"]
+    return tuple(
+        name
+        for name, schema in properties.items()
+        if any(s.get("format") == "date-time" for s in schema.get("anyOf", [schema]))
+    )
+
+
+class _FilterQueryParams(FilterParams):
+    __doc__ = FilterParams.__doc__
+
+    @field_validator(*_date_time_fields(FilterParams), mode="before")
+    @classmethod
+    def _require_rfc3339(cls, value: Any) -> Any:
+        # Text must be RFC 3339 and a number is never a date-time; a `datetime` (Python code
+        # building the model) passes.
+        if isinstance(value, int | float | str) and (
+            not isinstance(value, str) or _RFC3339.fullmatch(value) is None
+        ):
+            raise PydanticCustomError("date_time_format", _RFC3339_DETAIL)
+        return value
+
+
+FilterQuery = Annotated[_FilterQueryParams, Query()]
+"""The shared `FilterParams` from the query string, date-times as RFC 3339 text only."""
 
 
 def invalid_query(parameter: str, detail: str, *, code: str = "invalid") -> ValidationError:

@@ -96,6 +96,42 @@ async def test_keys_are_scoped_by_principal(
     assert "idempotent-replayed" not in two.headers
 
 
+@pytest.mark.parametrize("path", ["/targets", "/targets/bulk"])
+@pytest.mark.parametrize("token", [None, "not-a-token"])
+async def test_credentials_are_checked_before_the_key(
+    auth_settings: AuthSettings, path: str, token: str | None
+) -> None:
+    # Seen by schemathesis (issue 13): a malformed key was a 400 before a missing token's 401.
+    headers = {"Idempotency-Key": "bad key with spaces"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    body: dict[str, Any] = {"name": "a", "hostname": "a.example", "os_type": "linux"}
+    async with app_client(_targets(auth_settings)) as http:
+        answer = await http.post(
+            path, json={"targets": [body]} if path.endswith("bulk") else body, headers=headers
+        )
+    assert answer.status_code == 401, answer.text
+
+
+def test_the_documented_header_says_what_a_key_may_be(auth_settings: AuthSettings) -> None:
+    import re  # noqa: PLC0415
+
+    document = _targets(auth_settings).openapi()
+    for path in ("/targets", "/targets/bulk"):
+        (header,) = [
+            p
+            for p in document["paths"][path]["post"]["parameters"]
+            if p["name"] == "Idempotency-Key"
+        ]
+        schema = header["schema"]  # `pattern` applies to the string member of its anyOf
+        assert {"type": "string"} in schema.get("anyOf", [schema]) or schema["type"] == "string"
+        pattern = re.compile(schema["pattern"])
+        for good in ("a", "x" * 255, '"quoted-key"', str(uuid.uuid4())):
+            assert pattern.search(good), good
+        for bad in ("", "x" * 256, "bad key", "caf\u00e9", '"' + "x" * 256 + '"'):
+            assert not pattern.search(bad), bad
+
+
 @pytest.mark.parametrize("key", ["", "x" * 256, "bad key with spaces", "caf\u00e9"])
 async def test_a_malformed_key_is_400(
     auth_settings: AuthSettings, auth_headers: Headers, key: str

@@ -249,6 +249,22 @@ class ServiceSecretResponse(ContractModel):
     ] = None
 
 
+class UserSummary(ContractModel):
+    """
+    A user as another service may see it (the auth service's admin lookup for services, `GET /auth/users/{user_id}`): who it is, its role and whether it can still sign in.
+    """
+
+    user_id: Annotated[
+        str,
+        Field(description="The user's id (the `sub` of its tokens).", max_length=64, min_length=1),
+    ]
+    username: Annotated[
+        str, Field(description="The user's login name.", max_length=128, min_length=1)
+    ]
+    role: Annotated[Role, Field(description="The user's role.")]
+    active: Annotated[bool, Field(description="False when the account is disabled.")]
+
+
 class VerifyRequest(ContractModel):
     """
     An access token sent to the auth service's verify endpoint by another service.

@@ -124,7 +124,9 @@ async def get_verified_token(
         # context and the caller token.
         return recorded
     verified = await get_verifier(request.app).verify(credentials.credentials)
-    request.state.identity = verified.identity
+    # `request.state.identity`, without building Starlette's `State` wrapper per request: it
+    # wraps this same dictionary.
+    request.scope.setdefault("state", {})["identity"] = verified.identity
     bind_log_context(
         user_id=verified.identity.user_id,
         principal_type=verified.identity.principal_type.value,

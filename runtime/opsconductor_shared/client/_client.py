@@ -265,7 +265,7 @@ class ServiceClient(HTTPMethods):
         if idempotency_key is not None:
             merged[IDEMPOTENCY_KEY_HEADER] = idempotency_key
         tokens = self.tokens if "Authorization" not in merged else None
-        token = await tokens.token() if tokens is not None else None
+        token = None if tokens is None else tokens.cached() or await tokens.token()
         if token is not None:
             merged["Authorization"] = f"Bearer {token}"
         try:

@@ -100,10 +100,15 @@ class ClientCredentialsTokens:
         Raises:
             ServiceUnavailableError: no valid token, and the auth service cannot give one.
         """
+        return self.cached() or await self._renew(stale=None)
+
+    def cached(self) -> str | None:
+        """The cached token while it needs no renewal, else None; no await, so a call with a
+        fresh token pays no coroutine for it."""
         token = self._token
         if token is not None and self._clock() < self._renew_at:
             return token
-        return await self._renew(stale=None)
+        return None
 
     async def renew(self, stale: str) -> str:
         """A token other than `stale` (one an upstream refused with 401); one request for

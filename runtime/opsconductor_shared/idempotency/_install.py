@@ -23,11 +23,12 @@ from .._app import get_runtime
 from .._redis import RedisSettings
 from ._dependency import (
     CONFIG_STATE_ATTRIBUTE,
+    DEFAULT_MAX_KEY_LENGTH,
     IdempotencyConfig,
     IdempotentReplay,
     replay_response,
 )
-from ._middleware import IdempotencyMiddleware
+from ._middleware import idempotency_layer
 from ._redis import DEFAULT_KEY_PREFIX, RedisIdempotencyStore
 from ._store import DEFAULT_MAX_ENTRIES, IdempotencyStore, MemoryIdempotencyStore
 
@@ -35,7 +36,6 @@ __all__ = ["IdempotencySettings", "install_idempotency"]
 
 DEFAULT_TTL = 24 * 3600.0
 DEFAULT_LOCK_TTL = 60.0
-DEFAULT_MAX_KEY_LENGTH = 255
 DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
 DEFAULT_REDIS_TIMEOUT = 1.0
 # Longer than a cache's: a claim is a correctness check, and a timeout is a 503.
@@ -121,7 +121,7 @@ def install_idempotency(
         max_response_bytes=settings.max_response_bytes,
     )
     runtime.middleware.fill(
-        "idempotency", IdempotencyMiddleware, max_response_bytes=settings.max_response_bytes
+        "idempotency", idempotency_layer, max_response_bytes=settings.max_response_bytes
     )
     app.add_exception_handler(IdempotentReplay, _replay)
     opened = store
