@@ -27,6 +27,7 @@ import json
 import lzma
 import os
 import platform
+import resource
 import shutil
 import signal
 import subprocess
@@ -53,6 +54,7 @@ DEFAULT_MEMORY_BYTES = 3 * 2**30
 DEFAULT_NICE = 10
 _TRACEBACK = "Traceback (most recent call last):"
 GNU_TIME = Path("/usr/bin/time")
+_REPORT_S = 5.0  # how long GNU time may take to report on a command killed at its cap
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,9 +248,7 @@ def run_capped(
                 time.sleep(0.02)
         finally:
             if not pid:  # past the deadline, or the driver itself was interrupted
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                pid, status, usage = os.wait4(process.pid, 0)
+                pid, status, usage = _stop(process.pid)
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -262,6 +262,25 @@ def run_capped(
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
         )
+
+
+def _stop(pid: int) -> tuple[int, int, resource.struct_rusage]:
+    """Kill a capped run and reap it. GNU time's child is killed first and time given a moment
+    to reap it, so what the command used until then is still reported; then the whole group."""
+    with contextlib.suppress(OSError, ValueError):
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            os.kill(int(child), signal.SIGKILL)
+    deadline = time.perf_counter() + _REPORT_S
+    while True:
+        reaped, status, usage = os.wait4(pid, os.WNOHANG)
+        if reaped or time.perf_counter() >= deadline:
+            break
+        time.sleep(0.02)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    if not reaped:
+        reaped, status, usage = os.wait4(pid, 0)
+    return reaped, status, usage
 
 
 def _measured_rss(path: Path) -> int | None:

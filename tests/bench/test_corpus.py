@@ -35,3 +35,14 @@ def test_a_failing_command_keeps_its_exit_code_and_stderr(tmp_path: Path) -> Non
     )
     assert (run.code, run.stderr, run.timed_out) == (3, "no\n", False)
     assert run.peak_rss_bytes > 0
+
+
+@pytest.mark.skipif(not GNU_TIME.is_file(), reason="GNU time (/usr/bin/time) is not installed")
+def test_a_run_killed_at_its_cap_still_reports_what_it_used(tmp_path: Path) -> None:
+    hog = "b = bytearray(b'x') * (200 * 2**20)\nwhile True:\n    pass\n"
+    run = run_capped([sys.executable, "-c", hog], cwd=tmp_path, wall_s=3.0, niceness=0)
+    assert run.timed_out
+    assert run.code is None
+    assert 3.0 <= run.wall_s < 30.0
+    assert run.cpu_s > 0.1
+    assert run.peak_rss_bytes > 200 * MIB, run.peak_rss_bytes / MIB
