@@ -120,9 +120,10 @@ class LocalTokenVerifier(TokenVerifier):
             algorithm = "HS256"
         elif self.keys is not None:
             header = unverified_header(token, max_bytes=self._max_bytes)
-            algorithm = header.get("alg")
-            if not isinstance(algorithm, str) or algorithm not in self._algorithms:
+            named = header.get("alg")
+            if not isinstance(named, str) or named not in self._algorithms:
                 raise TokenRejectedError("algorithm_not_allowed")
+            algorithm = named
             kid = header.get("kid")
             if not isinstance(kid, str) or not kid:
                 raise TokenRejectedError("missing_kid")
