@@ -95,7 +95,7 @@ def rate_limit(
         result = await limiter.check(
             limiter.subject(request.scope, principal), (chosen,), cost=cost
         )
-        limits.decisions += result.decisions
+        limits.decisions += tuple(result.decisions)  # any store's sequence
         if not result.allowed:
             raise refusal(limiter, result)
 

@@ -57,9 +57,10 @@ class RateLimitMiddleware:
             local = limiter.local_store
             if local is not None:
                 result = local.hit_now(subject, policies)
+                limits.decisions += result.decisions
             else:
                 result = await limiter.check(subject, policies)
-            limits.decisions += result.decisions
+                limits.decisions += tuple(result.decisions)  # any store's sequence
             if not result.allowed:
                 await self._refuse(scope, send, result)
                 return

@@ -12,6 +12,7 @@ from opsconductor_shared.ratelimit import (
     MemoryRateLimitStore,
     RateLimit,
     RateLimitDecision,
+    RateLimitResult,
     RateLimitSettings,
     RouteLimitSettings,
     rate_limit,
@@ -180,3 +181,35 @@ def test_a_refused_new_subject_stores_nothing(clock: FakeClock) -> None:
     tiny = RateLimit(1, 60, "tiny")
     assert not store.hit_now("x", (MINUTE, tiny), cost=2).allowed  # tiny can never admit 2
     assert len(store) == 0
+
+
+class ListStore:
+    """A store of its own, outside the package, returning its decisions as a list."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryRateLimitStore()
+
+    async def hit(
+        self, subject: str, policies: Sequence[RateLimit], *, cost: int = 1
+    ) -> RateLimitResult:
+        result = self.inner.hit_now(subject, policies, cost=cost)
+        return RateLimitResult(result.allowed, list(result.decisions))  # type: ignore[arg-type]
+
+    async def ping(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+@pytest.mark.anyio
+async def test_a_store_of_its_own_is_awaited_and_its_decisions_reported() -> None:
+    app = make_app(
+        RateLimitSettings(default_limit="3/minute"), store=ListStore(), setup=login_route
+    )
+    async with app_client(app) as client:
+        first = await client.post("/login")
+        assert first.headers["ratelimit-policy"] == '"default";q=3;w=60, "/login";q=4;w=60'
+        assert first.headers["ratelimit"] == '"default";r=2;t=20, "/login";r=3;t=15'
+        codes = [(await client.get("/things")).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
