@@ -6,6 +6,14 @@ The upstream runs in its own process (uvicorn, on loopback), so the client's eve
 not share a GIL with it. The ServiceClient runs as in production: retry policy, circuit
 breaker, propagation, and one JSON log line per call (written to /dev/null).
 
+The service identity rows (issue 18) are in process, in process CPU time: what a cached
+service token adds is the call's authorization step (`ServiceClient._add_service_token`, the
+same code every call runs: the cached-token check and the header) with credentials and a
+token cached, against the same step of a client without credentials, many iterations per
+round, interleaved rounds, median of the paired differences; target < 5 us. A second row
+(no target) shows httpx's own cost of carrying one more header on a whole call
+(MockTransport), which any bearer token pays, forwarded or the service's own.
+
     python bench/bench_client.py [--quick]     prints the rows as JSON
 """
 
@@ -20,12 +28,19 @@ import time
 from typing import Any
 
 try:
-    from bench.common import ROOT, interleaved, quiet_run, row
+    from bench.common import (
+        ROOT,
+        added_cost_row,
+        interleaved,
+        interleaved_call_rounds,
+        quiet_run,
+        row,
+    )
 except ImportError:  # run as a script
-    from common import ROOT, interleaved, quiet_run, row
+    from common import ROOT, added_cost_row, interleaved, interleaved_call_rounds, quiet_run, row
 
 import httpx
-from opsconductor_shared.client import ServiceClient
+from opsconductor_shared.client import ServiceClient, ServiceCredentials
 from opsconductor_shared.testing import wait_until
 
 GROUP = "client"
@@ -70,6 +85,101 @@ def _start_upstream() -> tuple[subprocess.Popen[bytes], str]:
 async def _connections(url: str) -> int:
     async with httpx.AsyncClient() as probe:
         return int((await probe.get(f"{url}/stats")).json()["connections"])
+
+
+# What `propagation_headers` gives a call inside a request: the step starts from this.
+_PROPAGATED = {
+    "X-Request-ID": "0123456789abcdef0123456789abcdef",
+    "traceparent": "00-0123456789abcdef0123456789abcdef-0123456789abcdef-01",
+}
+
+
+def _token_transport() -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            body = {"access_token": "t" * 800, "token_type": "Bearer", "expires_in": 3600}
+            return httpx.Response(200, json=body)
+        return httpx.Response(200, json={})
+
+    return httpx.MockTransport(handle)
+
+
+async def _token_rows(quick: bool) -> list[dict[str, Any]]:
+    transport = _token_transport()
+    credentials = ServiceCredentials(
+        token_url="http://auth.test/auth/token", client_id="bench", client_secret="s"
+    )
+    plain = ServiceClient("up", "http://up.test", transport=transport, breaker=False)
+    with_token = ServiceClient(
+        "up", "http://up.test", transport=transport, breaker=False, credentials=credentials
+    )
+    try:
+        await with_token.get("/x")  # the token is fetched once, then cached
+        tokens = with_token.tokens
+        if tokens is None or tokens.requests != 1:
+            raise RuntimeError("the service token was not fetched exactly once")
+        header = {"Authorization": f"Bearer {tokens.cached()}"}
+
+        async def step_without(_: int) -> None:
+            plain._add_service_token(dict(_PROPAGATED))
+
+        async def step_cached(_: int) -> None:
+            with_token._add_service_token(dict(_PROPAGATED))
+
+        async def call_without(_: int) -> None:
+            await plain.get("/x")
+
+        async def call_with_header(_: int) -> None:
+            await plain.get("/x", headers=header)
+
+        step = await interleaved_call_rounds(
+            step_without,
+            step_cached,
+            rounds=5 if quick else 15,
+            count=50_000 if quick else 500_000,
+            clock=time.process_time,
+        )
+        header_cost = await interleaved_call_rounds(
+            call_without,
+            call_with_header,
+            rounds=5 if quick else 9,
+            count=2_000 if quick else 10_000,
+            clock=time.process_time,
+        )
+        if tokens.requests != 1:
+            raise RuntimeError("the service token was renewed during the bench")
+    finally:
+        await plain.aclose()
+        await with_token.aclose()
+    return [
+        added_cost_row(
+            *step,
+            limit=5.0,
+            notes=(
+                "the authorization step every call runs (ServiceClient._add_service_token: "
+                "the cached-token check, the Authorization header), in process CPU time; "
+                "httpx's cost of the header itself is the next row"
+            ),
+            group=GROUP,
+            name="ServiceClient call with a cached service token",
+            baseline="the authorization step of a ServiceClient without credentials",
+            contender="the same step of ServiceClient(credentials=...), its token cached",
+            unit="us/call",
+            target="< 5 us added",
+        ),
+        added_cost_row(
+            *header_cost,
+            notes=(
+                "httpx's own cost of one more request header on a whole call (any bearer "
+                "token pays it, forwarded or the service's own); MockTransport; process CPU time"
+            ),
+            group=GROUP,
+            name="ServiceClient call carrying an Authorization header",
+            baseline="ServiceClient without credentials or Authorization (MockTransport)",
+            contender="the same call with Authorization: Bearer given by the caller",
+            unit="us/call",
+        ),
+    ]
 
 
 async def _run(quick: bool) -> list[dict[str, Any]]:
@@ -143,6 +253,7 @@ async def _run(quick: bool) -> list[dict[str, Any]]:
         "ServiceClient logs one JSON line per call (to /dev/null), raw httpx logs nothing"
     )
     return [
+        *await _token_rows(quick),
         row(
             group=GROUP,
             name="GET to a local uvicorn service, sequential",

@@ -1,12 +1,12 @@
-"""Idempotency and service-identity benchmarks (issue 18), in process.
+"""Idempotency benchmarks (issue 18), in process.
 
 - The idempotency layer on a request without `Idempotency-Key`: the cost of the layer
   (a trivial ASGI app with and without it), target < 1 us.
 - A keyed `POST` through a runtime app: the first attempt of a new key against an unkeyed
   request (memory store; and Redis when one answers on 127.0.0.1:6379: one claim round trip
   plus the store of the response).
-- A `ServiceClient` call with a cached service token against one without credentials
-  (MockTransport, so only the client's work is measured), target < 5 us.
+
+The service-token rows moved to `bench/bench_client.py` (the client's group).
 
     python bench/bench_idempotency.py [--quick]     prints the rows as JSON
 """
@@ -29,7 +29,6 @@ import httpx
 from fastapi import Depends
 from opsconductor_shared import ServiceSettings, create_service_app
 from opsconductor_shared._redis import RedisSettings
-from opsconductor_shared.client import ServiceClient, ServiceCredentials
 from opsconductor_shared.idempotency import (
     IdempotencySettings,
     RedisIdempotencyStore,
@@ -102,50 +101,6 @@ async def _keyed_cost(quick: bool, store: Any = None) -> tuple[list[float], list
         )
 
 
-async def _token_cost(
-    quick: bool,
-) -> tuple[tuple[list[float], list[float]], tuple[list[float], list[float]]]:
-    def handle(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/auth/token":
-            return httpx.Response(
-                200, json={"access_token": "t", "token_type": "Bearer", "expires_in": 3600}
-            )
-        return httpx.Response(200, json={})
-
-    transport = httpx.MockTransport(handle)
-    credentials = ServiceCredentials(
-        token_url="http://auth.test/auth/token", client_id="bench", client_secret="s"
-    )
-    plain = ServiceClient("up", "http://up.test", transport=transport, breaker=False)
-    with_token = ServiceClient(
-        "up", "http://up.test", transport=transport, breaker=False, credentials=credentials
-    )
-    await with_token.get("/x")  # the token is fetched once, then cached
-    header = {"Authorization": "Bearer t"}
-
-    async def without(_: int) -> None:
-        await plain.get("/x")
-
-    async def given(_: int) -> None:
-        await plain.get("/x", headers=header)
-
-    async def cached(_: int) -> None:
-        await with_token.get("/x")
-
-    rounds, count = (5, 2_000) if quick else (9, 10_000)
-    try:
-        machinery = await interleaved_call_rounds(
-            given, cached, rounds=rounds, count=count, clock=time.process_time
-        )
-        header_cost = await interleaved_call_rounds(
-            without, given, rounds=rounds, count=count, clock=time.process_time
-        )
-        return machinery, header_cost
-    finally:
-        await plain.aclose()
-        await with_token.aclose()
-
-
 async def _redis_store() -> RedisIdempotencyStore | None:
     store = RedisIdempotencyStore.from_settings(RedisSettings(), key_prefix=f"bench-{os.getpid()}")
     try:
@@ -200,44 +155,11 @@ async def _run(quick: bool) -> list[dict[str, Any]]:
                 target="at most one claim round trip plus the store",
             )
         )
-    (given, cached), (without, header) = await _token_cost(quick)
-    rows.append(
-        added_cost_row(
-            given,
-            cached,
-            limit=5.0,
-            notes=(
-                "the token machinery alone: both calls send the same Authorization header; "
-                "process CPU time"
-            ),
-            group=GROUP,
-            name="ServiceClient call with a cached service token",
-            baseline="ServiceClient, the caller passing Authorization: Bearer (MockTransport)",
-            contender="ServiceClient(credentials=...) with its token cached",
-            unit="us/call",
-            target="< 5 us added",
-        )
-    )
-    rows.append(
-        added_cost_row(
-            without,
-            header,
-            notes=(
-                "httpx's own cost of one more request header (any bearer token pays it); "
-                "process CPU time"
-            ),
-            group=GROUP,
-            name="ServiceClient call carrying an Authorization header",
-            baseline="ServiceClient without credentials or Authorization (MockTransport)",
-            contender="the same call with Authorization: Bearer given by the caller",
-            unit="us/call",
-        )
-    )
     return rows
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
-    """The idempotency and service-token rows (see the module docstring)."""
+    """The idempotency rows (see the module docstring)."""
     return quiet_run(lambda: _run(quick))
 
 

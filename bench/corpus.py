@@ -27,6 +27,7 @@ import json
 import lzma
 import os
 import platform
+import resource
 import shutil
 import signal
 import subprocess
@@ -52,6 +53,8 @@ DEFAULT_WALL_S = 120.0
 DEFAULT_MEMORY_BYTES = 3 * 2**30
 DEFAULT_NICE = 10
 _TRACEBACK = "Traceback (most recent call last):"
+GNU_TIME = Path("/usr/bin/time")
+_REPORT_S = 5.0  # how long GNU time may take to report on a command killed at its cap
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -214,11 +217,21 @@ def run_capped(
 ) -> Capped:
     """Run `argv` niced, under an address-space cap, killed after `wall_s`; measure it.
 
-    `nice` and `prlimit` exec the command in place, so the child is the command itself and its
-    peak RSS is its own `ru_maxrss` from `wait4`: no other process mixes in.
+    `nice` and `prlimit` exec in place. Linux carries a process's RSS high-water mark across
+    `exec`, so a child forked from this driver starts with the driver's RSS as its peak: where
+    GNU time (`/usr/bin/time`) is installed, it runs the command as its own child (forked from
+    a process of 2 MiB) and its `%M` is the command's peak RSS; without it, `ru_maxrss` from
+    `wait4` is an upper bound that includes the driver's RSS at fork.
     """
-    capped = ["nice", "-n", str(niceness), "prlimit", f"--as={memory_bytes}", "--", *argv]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    capped = ["nice", "-n", str(niceness), "prlimit", f"--as={memory_bytes}", "--"]
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile(prefix="rss-") as rss,
+    ):
+        if GNU_TIME.is_file():
+            capped += [str(GNU_TIME), "--format=%M", f"--output={rss.name}"]
+        capped += argv
         start = time.perf_counter()
         process = subprocess.Popen(capped, cwd=cwd, stdout=out, stderr=err, start_new_session=True)
         deadline = start + wall_s
@@ -235,9 +248,7 @@ def run_capped(
                 time.sleep(0.02)
         finally:
             if not pid:  # past the deadline, or the driver itself was interrupted
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                pid, status, usage = os.wait4(process.pid, 0)
+                pid, status, usage = _stop(process.pid)
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -246,11 +257,36 @@ def run_capped(
             code=None if timed_out else process.returncode,
             wall_s=wall,
             cpu_s=usage.ru_utime + usage.ru_stime,
-            peak_rss_bytes=usage.ru_maxrss * 1024,
+            peak_rss_bytes=_measured_rss(Path(rss.name)) or usage.ru_maxrss * 1024,
             timed_out=timed_out,
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
         )
+
+
+def _stop(pid: int) -> tuple[int, int, resource.struct_rusage]:
+    """Kill a capped run and reap it. GNU time's child is killed first and time given a moment
+    to reap it, so what the command used until then is still reported; then the whole group."""
+    with contextlib.suppress(OSError, ValueError):
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            os.kill(int(child), signal.SIGKILL)
+    deadline = time.perf_counter() + _REPORT_S
+    while True:
+        reaped, status, usage = os.wait4(pid, os.WNOHANG)
+        if reaped or time.perf_counter() >= deadline:
+            break
+        time.sleep(0.02)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    if not reaped:
+        reaped, status, usage = os.wait4(pid, 0)
+    return reaped, status, usage
+
+
+def _measured_rss(path: Path) -> int | None:
+    """GNU time's `%M` (KiB) in bytes; None when it wrote none (the run was killed)."""
+    lines = path.read_text(encoding="utf-8", errors="replace").split()
+    return int(lines[-1]) * 1024 if lines and lines[-1].isdigit() else None
 
 
 @dataclass(kw_only=True)

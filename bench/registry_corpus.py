@@ -11,7 +11,9 @@ directory of the archive (a multi-file specification) becomes one `.tar.xz` with
 metadata, so its digest is the same on every machine.
 
 `read_registry()` returns the manifest as a `bench.corpus.Sources`, so `bench.corpus.measure`
-and the corpus tests treat both halves of the corpus alike.
+and the corpus tests treat both halves of the corpus alike. `python -m bench.registry_corpus
+measure` runs `bench.corpus`'s capped runner on it and prints the per-document table (exit,
+wall and CPU time, peak RSS, findings) that docs/cli.md shows.
 """
 
 from __future__ import annotations
@@ -31,12 +33,16 @@ from pathlib import Path
 
 from bench.corpus import (
     CORPUS,
+    DEFAULT_MEMORY_BYTES,
+    DEFAULT_WALL_S,
     LICENCES,
     Document,
     Pair,
     Sources,
     digest,
+    measure,
     read_tables,
+    table,
 )
 
 REGISTRY = CORPUS / "REGISTRY.md"
@@ -234,13 +240,37 @@ def fetch(directory: Path, registry: Registry | None = None) -> list[str]:
     return written
 
 
+def _measure(directory: Path, wall_s: float, memory_gib: float, only: frozenset[str]) -> int:
+    if not directory.is_dir():
+        print(f"registry corpus: nothing in {directory}; run make corpus first", file=sys.stderr)
+        return 2
+    results = measure(
+        read_registry().sources,
+        directory,
+        wall_s=wall_s,
+        memory_bytes=int(memory_gib * 2**30),
+        only=only,
+    )
+    print(table(results), end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     fetch_cmd = commands.add_parser("fetch", help="download the pinned archives, write the corpus")
     fetch_cmd.add_argument("--directory", type=Path, default=None)
+    measure_cmd = commands.add_parser(
+        "measure", help="validate every document and breaking on every pair; print the table"
+    )
+    measure_cmd.add_argument("--directory", type=Path, default=None)
+    measure_cmd.add_argument("--wall", type=float, default=DEFAULT_WALL_S, help="seconds per run")
+    measure_cmd.add_argument("--memory-gib", type=float, default=DEFAULT_MEMORY_BYTES / 2**30)
+    measure_cmd.add_argument("only", nargs="*", help="file names to measure (default: all)")
     args = parser.parse_args(argv)
     directory = args.directory or find_registry() or DEFAULT_DIRECTORY
+    if args.command == "measure":
+        return _measure(directory, args.wall, args.memory_gib, frozenset(args.only))
     try:
         written = fetch(directory)
     except FetchError as exc:

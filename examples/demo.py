@@ -53,7 +53,8 @@ def _expect(condition: bool, message: str) -> None:
 
 
 def walkthrough(auth_url: str, targets_url: str, passwords: dict[str, str]) -> None:
-    """Login, a paginated list, a create, errors in the envelope, a forbidden write, health."""
+    """Login, a paginated list, a create, errors in the envelope, a forbidden write, a call
+    between the services with the targets service's own identity, health."""
     with httpx.Client(timeout=10) as http:
         login = http.post(
             f"{auth_url}/auth/login",
@@ -67,6 +68,7 @@ def walkthrough(auth_url: str, targets_url: str, passwords: dict[str, str]) -> N
         _expect(login.status_code == 200, "login failed")
         operator = {"Authorization": f"Bearer {tokens['access_token']}"}
 
+        created_ids = []
         for index, name in enumerate(("web-01", "web-02", "db-01")):
             created = http.post(
                 f"{targets_url}/targets",
@@ -85,6 +87,7 @@ def walkthrough(auth_url: str, targets_url: str, passwords: dict[str, str]) -> N
                     keys=("id", "name", "lock_version", "created_by"),
                 )
             _expect(created.status_code == 201, f"create {name} failed: {created.text}")
+            created_ids.append(created.json()["id"])
 
         page = http.get(
             f"{targets_url}/targets", headers=operator, params={"per_page": 2, "sort": "name"}
@@ -135,13 +138,31 @@ def walkthrough(auth_url: str, targets_url: str, passwords: dict[str, str]) -> N
         )
         _expect(forbidden.status_code == 403, "viewer could write")
 
+        owner = http.get(f"{targets_url}/targets/{created_ids[0]}/owner", headers=viewer)
+        found = _show(
+            "7. Who created web-01: the targets service asks the auth service as itself "
+            "(client credentials token, scope users:read)",
+            owner,
+        )
+        _expect(
+            owner.status_code == 200 and found["username"] == "operator",
+            f"owner lookup failed: {owner.text}",
+        )
+        as_user = http.get(f"{auth_url}/auth/users/{found['user_id']}", headers=viewer)
+        _show(
+            "   ...the same lookup with a user's token is refused: only the service may",
+            as_user,
+            keys=("status", "code", "detail"),
+        )
+        _expect(as_user.status_code == 403, "a user could use the service-only lookup")
+
         health = http.get(f"{targets_url}/health")
-        _show("7. Health report with its dependency checks", health)
+        _show("8. Health report with its dependency checks", health)
         _expect(health.status_code == 200, "targets service is not healthy")
 
 
 def validate(urls: list[str]) -> None:
-    print("\n## 8. Validate both services' OpenAPI documents against the contracts")
+    print("\n## 9. Validate both services' OpenAPI documents against the contracts")
     command = [
         sys.executable,
         "-m",
@@ -158,8 +179,14 @@ def validate(urls: list[str]) -> None:
 def start(
     workdir: Path, *, auth_port: int, targets_port: int, passwords: dict[str, str]
 ) -> tuple[ServiceProcess, ServiceProcess]:
-    auth = auth_service(port=auth_port, workdir=workdir, passwords=passwords).start()
-    targets = targets_service(port=targets_port, auth_url=auth.url, workdir=workdir).start()
+    # The targets service's own account at the auth service, for its owner lookup.
+    service_secret = secrets.token_urlsafe(24)
+    auth = auth_service(
+        port=auth_port, workdir=workdir, passwords=passwords, targets_secret=service_secret
+    ).start()
+    targets = targets_service(
+        port=targets_port, auth_url=auth.url, workdir=workdir, service_secret=service_secret
+    ).start()
     return auth, targets
 
 

@@ -26,6 +26,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 AUTH_FACTORY = "examples.auth_service.app:create_app"
 TARGETS_FACTORY = "examples.targets_service.app:create_app"
+TARGETS_CLIENT_ID = "targets-service"
+"""The targets service's own account at the auth service (its owner lookup)."""
 NEVER_INHERITED = frozenset({"DATABASE_URL", "REDIS_URL"})
 _SERVICE_VARIABLE = re.compile(r"^[A-Z0-9_]+?_SERVICE_", re.I)
 
@@ -156,16 +158,32 @@ class ServiceProcess:
 
 
 def auth_service(
-    *, port: int, workdir: Path, passwords: dict[str, str], extra: dict[str, str] | None = None
+    *,
+    port: int,
+    workdir: Path,
+    passwords: dict[str, str],
+    targets_secret: str | None = None,
+    extra: dict[str, str] | None = None,
 ) -> ServiceProcess:
-    """The auth service in development mode, its key kept in `workdir`."""
+    """The auth service in development mode, its key kept in `workdir`.
+
+    Args:
+        targets_secret: give it the targets service's account (`TARGETS_CLIENT_ID`, scope
+            `users:read`) with this secret.
+    """
     import json  # noqa: PLC0415
 
+    accounts = (
+        {TARGETS_CLIENT_ID: {"secrets": [targets_secret], "scopes": ["users:read"]}}
+        if targets_secret
+        else {}
+    )
     env = {
         "AUTH_SERVICE_ENVIRONMENT": "development",
         "AUTH_SERVICE_LOG__FORMAT": "json",
         "AUTH_SERVICE_SIGNING_KEY_FILE": str(workdir / "auth-signing-key.pem"),
         "AUTH_SERVICE_SEED_PASSWORDS": json.dumps(passwords),
+        **({"AUTH_SERVICE_SERVICE_ACCOUNTS": json.dumps(accounts)} if accounts else {}),
         **(extra or {}),
     }
     return ServiceProcess("auth-service", AUTH_FACTORY, port, env, workdir / "auth-service.log")
@@ -179,6 +197,7 @@ def targets_service(
     mode: str = "local",
     name: str = "targets-service",
     database_url: str | None = None,
+    service_secret: str | None = None,
     extra: dict[str, str] | None = None,
 ) -> ServiceProcess:
     """The targets service, verifying tokens locally (JWKS) or remotely (verify endpoint).
@@ -187,6 +206,8 @@ def targets_service(
         auth_url: the auth service; None: no auth settings given (`extra` has them, such
             as `TARGETS_SERVICE_AUTH__HS256_SECRET`).
         database_url: PostgreSQL storage; default: in memory.
+        service_secret: with `auth_url`, the secret of its own account at the auth service
+            (`TARGETS_CLIENT_ID`): the owner lookup calls the auth service as itself.
     """
     auth: dict[str, str] = {}
     if auth_url is not None:
@@ -195,6 +216,14 @@ def targets_service(
             auth["TARGETS_SERVICE_AUTH__JWKS_URL"] = f"{auth_url}/.well-known/jwks.json"
         else:
             auth["TARGETS_SERVICE_AUTH__VERIFY_URL"] = f"{auth_url}/auth/verify"
+        if service_secret:
+            credentials = "TARGETS_SERVICE_AUTH_CLIENT__CREDENTIALS__"
+            auth |= {
+                "TARGETS_SERVICE_AUTH_CLIENT__URL": auth_url,
+                f"{credentials}TOKEN_URL": f"{auth_url}/auth/token",
+                f"{credentials}CLIENT_ID": TARGETS_CLIENT_ID,
+                f"{credentials}CLIENT_SECRET": service_secret,
+            }
     env = {
         "TARGETS_SERVICE_ENVIRONMENT": "development",
         "TARGETS_SERVICE_LOG__FORMAT": "json",

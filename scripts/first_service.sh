@@ -18,7 +18,8 @@ git clone --quiet "$source_repo" "$work/opsconductor-shared"
 mark "git clone"
 python3 -m venv "$work/tools"
 "$work/tools/bin/pip" install --quiet \
-  "opsconductor-shared[scaffold] @ file://$work/opsconductor-shared"
+  "opsconductor-shared[scaffold] @ file://$work/opsconductor-shared" 2>"$work/pip.log" \
+  || { cat "$work/pip.log"; exit 1; }
 mark "pip install opsconductor-shared[scaffold]"
 (cd "$work" && "$work/tools/bin/opsconductor-service" new jobs </dev/null >/dev/null)
 mark "opsconductor-service new jobs"
@@ -38,8 +39,6 @@ pkill -f "uvicorn.*--port $port" 2>/dev/null || true
 
 cd "$work/jobs-service"
 echo
-echo "scaffolded service: $(git ls-files 2>/dev/null | wc -l || true) files;" \
-  "lines by kind (excluding the venv):"
-find . -path ./.venv -prune -o -type f \( -name '*.py' -o -name 'Makefile' -o -name 'Dockerfile' \
-  -o -name '*.toml' -o -name '*.md' -o -name '*.yml' -o -name '*.yaml' \) -print \
-  | sort | xargs wc -l
+echo "the scaffolded service's files and lines (what make test made, the venv and caches, left out):"
+find . \( -name .venv -o -name .pytest_cache -o -name __pycache__ -o -name '*.egg-info' \) -prune \
+  -o -type f -print | sort | xargs wc -l

@@ -6,6 +6,7 @@
     GET    /targets/{target_id}      viewer    one target (404)
     PATCH  /targets/{target_id}      operator  change it; `lock_version` guards against lost updates (409)
     DELETE /targets/{target_id}      admin     remove it
+    GET    /targets/{target_id}/owner  viewer  its creator, from the auth service asked as itself
     GET    /audit                    admin     page of audit entries, newest first
 
 Run: `uvicorn examples.targets_service.app:create_app --factory`. Tokens are verified locally
@@ -18,13 +19,14 @@ so a client's retry after a lost answer gets the first answer again instead of a
 second batch.
 
 Routes declare no `operation_id=` (the handler's name is the id) and document only the errors
-nothing else can tell (409): 401, 403 and 503 come from the auth dependencies, 404 from the
-path parameters, 422 from the parameters and bodies, 429 from the rate limits.
+nothing else can tell (409; the owner lookup's 502 and 504): 401, 403 and 503 come from the
+auth dependencies, 404 from the path parameters, 422 from the parameters and bodies, 429 from
+the rate limits.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from opsconductor_contracts import (
@@ -33,6 +35,7 @@ from opsconductor_contracts import (
     Identity,
     Role,
     SortParams,
+    UserSummary,
 )
 from opsconductor_shared import (
     CurrentUser,
@@ -60,6 +63,7 @@ from .models import (
     TargetCreate,
     TargetUpdate,
 )
+from .owners import OwnerLookup
 from .repository import InMemoryTargetRepository, TargetQuery, TargetRepository
 from .settings import SERVICE_NAME, TargetsSettings
 
@@ -74,9 +78,13 @@ Keyed = Annotated[IdempotencyKey, Depends(idempotency())]
 
 
 def create_app(
-    settings: TargetsSettings | None = None, *, repository: TargetRepository | None = None
+    settings: TargetsSettings | None = None,
+    *,
+    repository: TargetRepository | None = None,
+    auth_client_options: dict[str, Any] | None = None,
 ) -> FastAPI:
-    """The targets service app (see the module docstring)."""
+    """The targets service app (see the module docstring); `auth_client_options` go to the
+    auth service's `ServiceClient` (tests pass a `transport`)."""
     settings = settings or TargetsSettings.for_service(SERVICE_NAME)
     app = create_service_app(
         SERVICE_NAME,
@@ -89,6 +97,8 @@ def create_app(
     store = repository or _storage(app, settings)
     install_idempotency(app, settings.idempotency)  # after the database it may use
     app.state.repository = store
+    owners = OwnerLookup(app, settings.auth_client, **(auth_client_options or {}))
+    app.state.owners = owners
     writes = Depends(rate_limit(settings.write_limit, name="writes"))
     cursor_secret = settings.cursor_secret.get_secret_value()
 
@@ -141,6 +151,15 @@ def create_app(
     @app.get("/targets/{target_id:int}", response_model=Target, tags=["targets"])
     async def get_target(target_id: TargetId, _: CurrentUser) -> Target:
         return await store.get(target_id)
+
+    @app.get(
+        "/targets/{target_id:int}/owner",
+        response_model=UserSummary,
+        responses=error_responses(502, 504),
+        tags=["targets"],
+    )
+    async def get_target_owner(target_id: TargetId, _: CurrentUser) -> UserSummary:
+        return await owners.owner_of(await store.get(target_id))
 
     @app.patch(
         "/targets/{target_id:int}",

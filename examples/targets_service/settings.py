@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from opsconductor_shared import AuthSettings, ServiceSettings
+from opsconductor_shared.client import ServiceClientSettings
 from opsconductor_shared.database import DatabaseSettings
 from opsconductor_shared.idempotency import IdempotencySettings
 from opsconductor_shared.ratelimit import RateLimitSettings
@@ -21,7 +22,9 @@ class TargetsSettings(ServiceSettings):
     `AUTH__JWKS_URL`; `DATABASE__DSN` (or the conventional `DATABASE_URL`) switches storage
     from memory to PostgreSQL, in `DATABASE_SCHEMA`, and with it the idempotency keys, unless
     `IDEMPOTENCY__STORAGE` says otherwise: to `DATABASE_SCHEMA.idempotency_keys`, where a
-    create's response commits with the create.
+    create's response commits with the create. `auth_client` is how the service calls the
+    auth service as itself (`AUTH_CLIENT__URL` and `AUTH_CLIENT__CREDENTIALS__TOKEN_URL`,
+    `__CLIENT_ID`, `__CLIENT_SECRET`; see `owners`).
     """
 
     auth: AuthSettings = Field(
@@ -48,6 +51,13 @@ class TargetsSettings(ServiceSettings):
         SecretStr(DEVELOPMENT_CURSOR_SECRET), description="Signs page tokens."
     )
     max_bulk_items: int = Field(100, ge=1, le=1000)
+    auth_client: ServiceClientSettings | None = Field(
+        None,
+        description=(
+            "The auth service, called with this service's own credentials (the owner "
+            "lookup); unset: the lookup answers 503."
+        ),
+    )
 
     @model_validator(mode="after")
     def _production_needs_a_cursor_secret(self) -> TargetsSettings:

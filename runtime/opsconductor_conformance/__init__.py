@@ -4,7 +4,8 @@ The `opsconductor-contracts` command line (`cli`) and its library, one module pe
 `schemaset` (the contract schema set: YAML, pointers, staged loading, the shipped schemas),
 `source` (a service's document from a file, URL or `module:app`; schemas at a git revision),
 `normalize` (canonical schemas and their comparison), `document` (what the rules read),
-`rules` (the rule registry, the `validate` rules and the schema lint), `legacy` (the
+`pages` (list shapes: what a list is, which are legacy pages), `rules` (the rule registry,
+the `validate` rules and the schema lint), `legacy` (the
 migration rules: the old `shared` package's shapes), `fleet` (the migration's fleet view:
 one row per service, and its HTML page), `validate` (running them,
 and `assert_conforms` for a service's tests), `breaking` (the differ and its rules), `report`

@@ -7,7 +7,8 @@ rule here finds one of them, says what it is, and how to move off it (most of th
     legacy-error-envelope     {"error": {code, message, status_code}} error bodies
     legacy-detail-error       {"detail": "..."} error bodies (FastAPI's HTTPValidationError is
                               `validation-envelope`'s)
-    legacy-page               {data, meta} and {<plural>, total} pages
+    legacy-page               {data, meta}, {data, count} and {<plural>, total} pages (the
+                              list shapes of `pages`, which `pagination` shares)
     legacy-skip-limit         skip/limit query parameters
     legacy-success-envelope   {success, timestamp, data, message} success bodies
     legacy-create-status      POSTs that create (on a collection with an item route) answering
@@ -29,6 +30,7 @@ from typing import Any
 
 from .document import Operation, ServiceDocument, SharedContracts, contract_view
 from .normalize import schema_types
+from .pages import SHARED_PAGE_SHAPE, list_shape
 from .report import Severity
 from .rules import RULES, VALIDATE, Hit, rule
 from .schemaset import escape_pointer_token
@@ -133,38 +135,28 @@ def _check_detail_error(doc: ServiceDocument, _shared: SharedContracts) -> Itera
             )
 
 
-def _old_page(schema: Any) -> str | None:
-    props = _properties(schema)
-    if _is(props.get("data"), "array") and _is(props.get("meta"), "object"):
-        return "{data, meta}"
-    lists = [name for name, value in props.items() if _is(value, "array")]
-    if "items" not in props and len(lists) == 1 and _is(props.get("total"), "integer"):
-        return f"{{{lists[0]}, total}}"
-    return None
-
-
 @rule(
     "legacy-page",
     VALIDATE,
     W,
-    "Migration: a list answers the old {data, meta} or {<plural>, total} page instead of PaginatedResponse[T].",
+    "Migration: a list answers a legacy page ({data, meta}, {data, count} or {<plural>, total}) instead of the shared PaginatedResponse[T].",
 )
 def _check_page(doc: ServiceDocument, _shared: SharedContracts) -> Iterator[Hit]:
     for op in doc.operations:
         if op.method != "get":
             continue
         for at, schema in _success(doc, op):
-            shape = _old_page(schema)
-            if shape is None:
+            shape = list_shape(schema, op.parameters_in("query"))
+            if shape is None or shape.legacy is None:
                 continue
             how = (
                 "opsconductor-migrate rewrites a {<plural>, total} page whose response model names the item type"
-                if shape != "{data, meta}"
-                else "the codemod leaves the {data, meta} page to you"
+                if shape.others == ("total",)
+                else f"the codemod leaves the {shape.legacy} page to you"
             )
             yield (
                 at,
-                f"{op.label} answers the old {shape} page; fix: response_model=PaginatedResponse[Item], return PaginatedResponse[Item].from_offset(items, page=..., per_page=..., total_items=...); {how}",
+                f"{op.label} answers the legacy {shape.legacy} page ({shape.origin}); fix: return the shared page shape {SHARED_PAGE_SHAPE}: response_model=PaginatedResponse[Item], return PaginatedResponse[Item].from_offset(items, page=..., per_page=..., total_items=...); {how}",
                 None,
             )
 

@@ -41,6 +41,7 @@ from .document import (
     requires_credentials,
 )
 from .normalize import SchemaDifference, compatibility_differences, schema_types
+from .pages import SHARED_PAGE_SHAPE, list_shape
 from .report import Severity
 from .schemaset import (
     SchemaDocument,
@@ -288,86 +289,6 @@ def _check_validation_envelope(doc: ServiceDocument, shared: SharedContracts) ->
             yield from _envelope_problems(doc, shared, status, pointer, response)
 
 
-_TOTALS = frozenset(
-    {"count", "total", "total_count", "totalCount", "total_entries", "total_items", "totalItems"}
-    | {"total_results", "totalResults", "total_size", "totalSize", "total_pages", "num_pages"}
-)
-_PAGE_META = _TOTALS | frozenset(
-    {"meta", "metadata", "pagination", "paging", "links", "_links", "has_more", "hasMore"}
-    | {"has_next", "next", "previous", "prev", "next_page", "next_page_token", "nextPageToken"}
-    | {"next_cursor", "nextCursor", "cursor", "next_page_uri", "next_page_url", "continue"}
-    | {"page", "per_page", "page_size", "pageSize", "offset", "limit"}
-)
-_OFFSET_PARAMS = frozenset({"skip", "limit", "offset", "page", "per_page", "page_size", "pagesize"})
-_CURSOR_PARAMS = frozenset(
-    {"cursor", "page_token", "pagetoken", "starting_after", "ending_before", "after", "before"}
-    | {"continue", "next_token", "marker", "since"}
-)
-_LEGACY_PAGES = {
-    frozenset({"data", "meta"}): "the legacy {data, meta} shape",
-    frozenset(
-        {"data", "count"}
-    ): "the legacy {data, count} shape (the FastAPI full-stack template's)",
-}
-SHARED_PAGE_SHAPE = (
-    "{items: [...], pagination: {page, per_page, total_items, total_pages, has_next, has_prev, "
-    "next_page_token}} (PaginatedResponse[Item])"
-)
-_SHOWN_MEMBERS = 4
-
-
-@dataclass(frozen=True)
-class _ListShape:
-    """How a response lists its resources: the array property, the other members, the paging."""
-
-    array: str
-    others: tuple[str, ...]
-    paging: tuple[str, ...]
-
-    @property
-    def is_legacy(self) -> bool:
-        """One of the old shared module's pages: {data, meta}, {data, count}, {<plural>, total}."""
-        members = frozenset({self.array, *self.others})
-        return members in _LEGACY_PAGES or (self.array != "items" and self.others == ("total",))
-
-    def __str__(self) -> str:
-        members = [f"{self.array}: [...]", *self.others[:_SHOWN_MEMBERS]]
-        if len(self.others) > _SHOWN_MEMBERS:
-            members.append("...")
-        text = "{" + ", ".join(members) + "}"
-        legacy = _LEGACY_PAGES.get(frozenset({self.array, *self.others}))
-        if legacy:
-            text = f"{legacy}, {text}"
-        if self.paging:
-            text += f" with the query parameters {', '.join(self.paging)}"
-        return text
-
-
-def _list_shape(normalized: Any, op: Operation) -> _ListShape | None:
-    """The list shape of a response object, when it is one (see the `pagination` rule)."""
-    if not isinstance(normalized, Mapping):
-        return None
-    properties = normalized.get("properties")
-    if not isinstance(properties, Mapping):
-        return None
-    arrays = [name for name, sub in properties.items() if "array" in schema_types(sub)]
-    if len(arrays) != 1:
-        return None
-    array, others = arrays[0], tuple(name for name in properties if name != arrays[0])
-    paging = tuple(
-        name
-        for name in op.parameters_in("query")
-        if name.lower() in _OFFSET_PARAMS or name.lower() in _CURSOR_PARAMS
-    )
-    is_list = (
-        not others
-        or bool(paging)
-        or any(name in _PAGE_META for name in others)
-        or frozenset(properties) in _LEGACY_PAGES
-    )
-    return _ListShape(array, others, paging) if is_list else None
-
-
 @rule(
     "pagination",
     VALIDATE,
@@ -391,7 +312,7 @@ def _check_pagination(doc: ServiceDocument, shared: SharedContracts) -> Iterator
                     None,
                 )
                 continue
-            shape = _list_shape(normalized, op)
+            shape = list_shape(normalized, op.parameters_in("query"))
             if shape is None or any(not view.differences(other, schema) for other in others):
                 continue
             differences = view.differences(PAGE, schema, "response")

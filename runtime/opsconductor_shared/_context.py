@@ -39,6 +39,7 @@ __all__ = [
     "get_log_context",
     "get_request_id",
     "get_trace_context",
+    "log_context_values",
     "new_request_id",
     "parse_traceparent",
 ]
@@ -158,17 +159,21 @@ def bind_request_context(request_id: str, trace: TraceContext | None) -> None:
 def bind_log_context(**values: Any) -> None:
     """Add values (such as `user_id`) to every later log line of the current request.
 
-    They are masked now, once (`mask_sensitive_data`), so the log context never holds a secret
+    They are masked now, once (`log_context_values`), so the log context never holds a secret
     in clear and its strings need no scan on every line (see `MaskedStr`).
     """
+    bind_contextvars(**log_context_values(values))
+
+
+def log_context_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` as the log context holds them: masked (`mask_sensitive_data`), strings marked
+    as `MaskedStr`. What binds the same values on many requests (a verified token's user id)
+    computes this once and binds the result with `bind_contextvars`."""
     if not is_clean_flat_mapping(values):  # the usual ids and names need no copy
         values = mask_sensitive_data(values)
-    bind_contextvars(
-        **{
-            key: MaskedStr(value) if value.__class__ is str else value
-            for key, value in values.items()
-        }
-    )
+    return {
+        key: MaskedStr(value) if value.__class__ is str else value for key, value in values.items()
+    }
 
 
 def get_log_context() -> Mapping[str, Any]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 from opsconductor_conformance import document_source, validate_sources
-
-from tests.conftest import ROOT
 
 ROW_KEYS = {
     "group",
@@ -26,14 +25,7 @@ ROW_KEYS = {
 
 
 def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "bench_contracts", ROOT / "bench" / "bench_contracts.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module("bench.bench_contracts")
 
 
 def test_synthetic_document_is_large_and_compliant() -> None:
@@ -57,3 +49,58 @@ def test_run_reports_rows() -> None:
             assert row["ratio"] == pytest.approx(
                 row["contender_value"] / row["baseline_value"], rel=0.01
             )
+
+
+def _corpora(tmp_path: Path, *, git: bool, registry: bool) -> dict[str, str]:
+    bench = _bench()
+    git_dir, registry_dir = tmp_path / "git", tmp_path / "registry"
+    git_dir.mkdir()
+    registry_dir.mkdir()
+    if git:
+        (git_dir / bench.STRIPE_DOCUMENT).write_bytes(b"")
+    if registry:
+        (registry_dir / bench.REGISTRY_STRIPE_DOCUMENT).write_bytes(b"")
+    return {
+        "OPSCONDUCTOR_REAL_CORPUS": str(git_dir),
+        "OPSCONDUCTOR_REGISTRY_CORPUS": str(registry_dir),
+    }
+
+
+@pytest.mark.parametrize("registry", [True, False])
+def test_the_stripe_document_is_the_git_corpus_one_when_present(
+    tmp_path: Path, registry: bool
+) -> None:
+    bench = _bench()
+    found = bench.find_stripe_document(_corpora(tmp_path, git=True, registry=registry))
+    assert found is not None
+    assert found.document.file == bench.STRIPE_DOCUMENT
+    assert found.directory == tmp_path / "git"
+    assert found.corpus.startswith("git corpus")
+    assert found.document.repository == "stripe/openapi"
+
+
+def test_the_stripe_document_is_the_registry_one_without_the_git_corpus(tmp_path: Path) -> None:
+    bench = _bench()
+    found = bench.find_stripe_document(_corpora(tmp_path, git=False, registry=True))
+    assert found is not None
+    assert found.document.file == bench.REGISTRY_STRIPE_DOCUMENT
+    assert found.directory == tmp_path / "registry"
+    assert found.corpus.startswith("registry corpus")
+    # The registry entry is a Stripe-class document: Stripe's spec, megabytes, OpenAPI 3.
+    assert found.document.path == "package/api/stripe.com.json"
+    assert found.document.size > 2_000_000
+    assert found.document.openapi.startswith("3.")
+
+
+def test_no_stripe_document_without_either_corpus(tmp_path: Path) -> None:
+    assert _bench().find_stripe_document(_corpora(tmp_path, git=False, registry=False)) is None
+
+
+def test_the_stripe_rows_say_what_to_fetch_without_a_corpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in _corpora(tmp_path, git=False, registry=False).items():
+        monkeypatch.setenv(name, value)
+    rows = _bench()._stripe_rows(quick=True)
+    assert [r["met"] for r in rows] == [None]
+    assert "make corpus" in rows[0]["notes"]

@@ -99,3 +99,52 @@ def test_an_object_that_merely_has_an_array_is_not_a_page(
     page, params = NOT_PAGES[case]
     run = cli("validate", _document(tmp_path, page, params), "--format", "json")
     assert [f for f in run.json()["findings"] if f["rule"] == "pagination"] == []
+
+
+LEGACY_PAGES = {
+    "fastapi-template-data-count": (
+        _object(data=TARGETS, count={"type": "integer"}),
+        _query("skip", "limit"),
+        "{data, count}",
+    ),
+    "legacy-data-meta": (
+        _object(data=TARGETS, meta=_object(total={"type": "integer"})),
+        [],
+        "{data, meta}",
+    ),
+    "plural-total": (
+        _object(targets=TARGETS, total={"type": "integer"}),
+        _query("page", "per_page"),
+        "{targets, total}",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LEGACY_PAGES))
+def test_a_legacy_page_is_named_by_both_rules_alike(cli: CLI, tmp_path: Path, case: str) -> None:
+    page, params, shape = LEGACY_PAGES[case]
+    findings = cli("validate", _document(tmp_path, page, params), "--format", "json").json()[
+        "findings"
+    ]
+    legacy = [f for f in findings if f["rule"] == "legacy-page"]
+    assert [f["pointer"] for f in legacy] == ["/components/schemas/TargetList"], findings
+    for phrase in [shape, "PaginatedResponse", "items", "pagination", "next_page_token"]:
+        assert phrase in legacy[0]["message"], legacy[0]["message"]
+    # The pagination rule sees the same shape, and leaves the migration to legacy-page.
+    shapes = [f for f in findings if f["rule"] == "pagination" and f["pointer"] == AT]
+    assert [f["severity"] for f in shapes] == ["warning"], shapes
+    assert "legacy" in shapes[0]["message"]
+
+
+@pytest.mark.parametrize("case", ["named-array-alone", "named-array-with-totals"])
+def test_a_wrapped_list_of_no_legacy_shape_is_no_legacy_page(
+    cli: CLI, tmp_path: Path, case: str
+) -> None:
+    page, params, _ = CASES[case]
+    findings = cli("validate", _document(tmp_path, page, params), "--format", "json").json()[
+        "findings"
+    ]
+    assert [f for f in findings if f["rule"] == "legacy-page"] == []
+    assert [
+        f["severity"] for f in findings if f["rule"] == "pagination" and f["pointer"] == AT
+    ] == ["error"]

@@ -32,8 +32,10 @@ def test_demo_walks_through_and_validates(capsys: pytest.CaptureFixture[str]) ->
         "4. A 404",
         "5. A 422",
         "6. A viewer",
-        "7. Health",
-        "8. Validate",
+        "7. Who created web-01: the targets service asks the auth service as itself",
+        "   ...the same lookup with a user's token is refused",
+        "8. Health",
+        "9. Validate",
     ):
         assert step in out, step
     assert "validate passed: 0 errors, 0 warnings" in out

@@ -152,6 +152,23 @@ async def test_an_explicit_authorization_header_wins() -> None:
     assert upstreams.seen[0].headers["authorization"] == "Bearer user-token"
 
 
+async def test_the_authorization_step_adds_only_a_cached_token() -> None:
+    # The step every call runs (and the bench times): synchronous, the cached token only.
+    upstreams = Upstreams()
+    async with upstreams.client() as jobs, ServiceClient("plain", "http://jobs.test") as plain:
+        assert plain._add_service_token({}) == (None, None)
+        headers: dict[str, str] = {}
+        assert jobs._add_service_token(headers) == (jobs.tokens, None)  # none cached yet
+        assert headers == {}
+        await jobs.get("/jobs")
+        assert jobs._add_service_token(headers) == (jobs.tokens, "token-1")
+        assert headers == {"Authorization": "Bearer token-1"}
+        given = {"Authorization": "Bearer user-token"}
+        assert jobs._add_service_token(given) == (None, None)
+        assert given == {"Authorization": "Bearer user-token"}
+    assert upstreams.tokens_issued == 1
+
+
 async def test_idempotent_generates_one_key_kept_across_retries() -> None:
     keys: list[str | None] = []
     failures = [2]

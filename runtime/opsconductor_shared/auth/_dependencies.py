@@ -1,6 +1,7 @@
 """FastAPI dependencies: who is calling, and may they?
 
-    get_verified_token          the verified token (claims and identity); 401 or 503 otherwise
+    get_verified_token          the verified token (claims and identity); 401 or 503 otherwise:
+                                the `BearerAuth` scheme itself (`BearerVerification`)
     ├── verify_token_dependency    the verified `TokenClaims`
     ├── get_current_user           the verified `Identity`
     │   ├── require_role(role)     admin > operator > viewer; 403 below the role
@@ -9,14 +10,15 @@
     │   ├── require_service(...)   a service (client credentials), optionally one of these
     │   ├── require_user           a user, not a service
     │   └── require_scope(...)     every named scope (a service's scopes, a user's permissions)
-    get_optional_user           the `Identity`, or None when no bearer token was sent (a token
+    get_optional_verified_token the same, or None when no bearer token was sent
+    └── get_optional_user       the `Identity`, or None when no bearer token was sent (a token
                                 that was sent must still verify: a bad one is a 401)
 
 A route accepts users and services alike unless it says otherwise: `CurrentUser` and the role
 dependencies admit both (a service account has a role too); `require_service` admits only
 services, `require_user` only users. The log context names which (`principal_type`).
 
-All of them declare the `BearerAuth` HTTP bearer scheme, so FastAPI puts it in the service's
+All of them rest on the `BearerAuth` HTTP bearer scheme, so FastAPI puts it in the service's
 OpenAPI document and `install_openapi` documents the 401 and 403 of every secured operation;
 each is marked with the errors it raises (`raises_errors`: 401 and 503 for the token, 403 for
 a role or permission), so every route using one documents them.
@@ -32,27 +34,27 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, FastAPI
+from fastapi.security import HTTPBearer
 from opsconductor_contracts import Identity, PrincipalType, Role, TokenClaims
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import Request
 
-from .._context import bind_log_context
 from .._errors import AuthenticationError, PermissionDeniedError
 from .._operations import raises_errors
-from ..client._propagation import bind_caller_token
 from ._middleware import bearer_token, recorded_verification
 from ._verifier import TokenVerifier, VerifiedToken
 
 __all__ = [
     "BEARER_SCHEME_NAME",
+    "BearerVerification",
+    "OptionalBearerVerification",
     "CurrentUser",
     "OptionalUser",
     "ROLE_RANKS",
     "VerifiedClaims",
-    "bearer_scheme",
     "get_current_user",
     "get_optional_user",
+    "get_optional_verified_token",
     "get_verified_token",
     "get_verifier",
     "require_admin",
@@ -69,24 +71,71 @@ ROLE_RANKS = {Role.viewer: 0, Role.operator: 1, Role.admin: 2}
 _MISSING_DETAIL = "Authentication is required: send an access token as `Authorization: Bearer`."
 
 
-class _BearerScheme(HTTPBearer):
-    """FastAPI's `HTTPBearer` (the OpenAPI scheme, `auto_error=False`) reading the token the
-    way `BearerIdentityMiddleware` does (`bearer_token`), so both see the same token, with
-    one scan of the raw headers per request."""
+class BearerVerification(HTTPBearer):
+    """The bearer-token dependency: FastAPI's `HTTPBearer` scheme (so FastAPI documents the
+    `BearerAuth` scheme and each operation's security requirement), whose call verifies the
+    token instead of merely reading it. It is the security scheme and the verification in one
+    dependency, not a scheme nested under a verifying function: FastAPI resolves every
+    dependency level per request, and a security scheme's level is the dearest.
 
-    async def __call__(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:
+    It reads the token the way `BearerIdentityMiddleware` does (`bearer_token`) and reuses
+    what the middleware recorded, so a token is verified once per request.
+    `get_verified_token` is the instance to depend on; `OptionalBearerVerification`
+    (`get_optional_verified_token`) answers None when no token was sent.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            auto_error=False,
+            scheme_name=BEARER_SCHEME_NAME,
+            bearerFormat="JWT",
+            description="An access token issued by the OpsConductor auth service.",
+        )
+
+    async def __call__(self, request: Request) -> VerifiedToken:  # type: ignore[override]
+        """The request's verified bearer token.
+
+        Raises:
+            AuthenticationError: 401, no bearer token, or an invalid one.
+            ServiceUnavailableError: 503, the token cannot be verified now.
+        """
         token = bearer_token(request.scope)
         if token is None:
-            return None
-        return HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
+            raise AuthenticationError(
+                _MISSING_DETAIL,
+                headers={"WWW-Authenticate": "Bearer"},
+                metadata={"reason": "missing"},
+            )
+        return await _verified(request, token)
 
 
-bearer_scheme = _BearerScheme(
-    auto_error=False,
-    scheme_name=BEARER_SCHEME_NAME,
-    bearerFormat="JWT",
-    description="An access token issued by the OpsConductor auth service.",
-)
+class OptionalBearerVerification(BearerVerification):
+    """`BearerVerification` answering None when the request carries no bearer token (a token
+    that was sent must still verify)."""
+
+    async def __call__(self, request: Request) -> VerifiedToken | None:  # type: ignore[override]
+        """The request's verified bearer token, or None when it sent none.
+
+        Raises:
+            AuthenticationError: 401, the token sent is invalid.
+            ServiceUnavailableError: 503, the token cannot be verified now.
+        """
+        token = bearer_token(request.scope)
+        return None if token is None else await _verified(request, token)
+
+
+async def _verified(request: Request, token: str) -> VerifiedToken:
+    scope = request.scope
+    recorded = recorded_verification(scope, token)
+    if isinstance(recorded, Exception):
+        raise recorded
+    if recorded is not None:
+        # `BearerIdentityMiddleware` verified it and already set the identity, the log
+        # context and the caller token.
+        return recorded
+    verified = await get_verifier(request.app).verify(token)
+    verified.bind(scope, token)
+    return verified
 
 
 def get_verifier(app: FastAPI) -> TokenVerifier:
@@ -101,38 +150,12 @@ def get_verifier(app: FastAPI) -> TokenVerifier:
     return verifier
 
 
-@raises_errors(401, 503)
-async def get_verified_token(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
-) -> VerifiedToken:
-    """The request's verified bearer token.
-
-    Raises:
-        AuthenticationError: 401, no bearer token, or an invalid one.
-        ServiceUnavailableError: 503, the token cannot be verified now.
-    """
-    if credentials is None:
-        raise AuthenticationError(
-            _MISSING_DETAIL, headers={"WWW-Authenticate": "Bearer"}, metadata={"reason": "missing"}
-        )
-    recorded = recorded_verification(request.scope, credentials.credentials)
-    if isinstance(recorded, Exception):
-        raise recorded
-    if recorded is not None:
-        # `BearerIdentityMiddleware` verified it and already set the identity, the log
-        # context and the caller token.
-        return recorded
-    verified = await get_verifier(request.app).verify(credentials.credentials)
-    # `request.state.identity`, without building Starlette's `State` wrapper per request: it
-    # wraps this same dictionary.
-    request.scope.setdefault("state", {})["identity"] = verified.identity
-    bind_log_context(
-        user_id=verified.identity.user_id,
-        principal_type=verified.identity.principal_type.value,
-    )
-    bind_caller_token(credentials.credentials)
-    return verified
+# The request's verified bearer token: 401 without one or with an invalid one, 503 when it
+# cannot be verified now. `Depends(get_verified_token)`, or call `await
+# get_verified_token(request)`.
+get_verified_token = raises_errors(401, 503)(BearerVerification())
+# The same, or None when the request carries no bearer token.
+get_optional_verified_token = raises_errors(401, 503)(OptionalBearerVerification())
 
 
 async def verify_token_dependency(
@@ -149,10 +172,8 @@ async def get_current_user(
     return verified.identity
 
 
-@raises_errors(401, 503)
 async def get_optional_user(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+    verified: Annotated[VerifiedToken | None, Depends(get_optional_verified_token)],
 ) -> Identity | None:
     """The verified caller's identity, or None when the request carries no bearer token.
 
@@ -160,9 +181,7 @@ async def get_optional_user(
         AuthenticationError: 401, a bearer token was sent and is invalid.
         ServiceUnavailableError: 503, a bearer token was sent and cannot be verified now.
     """
-    if credentials is None:
-        return None
-    return (await get_verified_token(request, credentials)).identity
+    return None if verified is None else verified.identity
 
 
 def require_role(role: Role | str) -> Callable[..., Awaitable[Identity]]:

@@ -3,7 +3,9 @@
 Before any cryptography: the size limit, the compact shape (an unsigned `alg: none` token has
 an empty signature and fails here), and the header's `alg`, which must be on the allow-list
 *and* be the one algorithm of the key it names: the algorithm always comes from our side,
-so an HS256 token "signed" with an RSA public key never reaches an HMAC. Then PyJWT verifies
+so an HS256 token "signed" with an RSA public key never reaches an HMAC. (With an HS256
+secret there is one key and one algorithm, so PyJWT, given only HS256, refuses every other
+`alg` and any malformed token itself, and the header is not read twice.) Then PyJWT verifies
 the signature and `exp` (required), `nbf`, `iat`, `iss` and `aud` with the configured leeway,
 and the claims must have the contract's shape and be an access token's.
 
@@ -109,12 +111,19 @@ class LocalTokenVerifier(TokenVerifier):
         return {"auth-keys": self.keys.health_check}
 
     async def _verify_uncached(self, token: str, _key: bytes) -> VerifiedToken | Rejection:
-        header = unverified_header(token, max_bytes=self._max_bytes)
-        algorithm = header.get("alg")
-        if not isinstance(algorithm, str) or algorithm not in self._algorithms:
-            raise TokenRejectedError("algorithm_not_allowed")
         verification_key: jwt.PyJWK | bytes
-        if self.keys is not None:
+        if self._secret is not None:
+            # One key, one algorithm (the settings allow only HS256 with a secret), so the
+            # header need not be read first: PyJWT refuses any other `alg`, `none` included,
+            # and a malformed token, before the HMAC.
+            verification_key = self._secret
+            algorithm = "HS256"
+        elif self.keys is not None:
+            header = unverified_header(token, max_bytes=self._max_bytes)
+            named = header.get("alg")
+            if not isinstance(named, str) or named not in self._algorithms:
+                raise TokenRejectedError("algorithm_not_allowed")
+            algorithm = named
             kid = header.get("kid")
             if not isinstance(kid, str) or not kid:
                 raise TokenRejectedError("missing_kid")
@@ -122,8 +131,6 @@ class LocalTokenVerifier(TokenVerifier):
             if algorithm != signing_key.algorithm:
                 raise TokenRejectedError("algorithm_mismatch")
             verification_key = signing_key.jwk
-        elif self._secret is not None:
-            verification_key = self._secret
         else:  # pragma: no cover - the settings guarantee a JWKS or a secret
             raise RuntimeError("the local verifier has neither a JWKS nor a secret")
         try:

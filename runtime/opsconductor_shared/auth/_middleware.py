@@ -16,9 +16,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .._context import bind_log_context
 from .._errors import StandardHTTPException
-from ..client._propagation import bind_caller_token
 from ._verifier import TokenVerifier, VerifiedToken
 
 __all__ = [
@@ -66,12 +64,7 @@ class BearerIdentityMiddleware:
                     state[VERIFICATION_STATE_KEY] = (token, exc)
                 else:
                     state[VERIFICATION_STATE_KEY] = (token, verified)
-                    state["identity"] = verified.identity
-                    bind_log_context(
-                        user_id=verified.identity.user_id,
-                        principal_type=verified.identity.principal_type.value,
-                    )
-                    bind_caller_token(token)
+                    verified.bind(scope, token)
         await self.app(scope, receive, send)
 
 

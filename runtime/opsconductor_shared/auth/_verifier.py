@@ -22,7 +22,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,9 +30,13 @@ import orjson
 from fastapi import FastAPI
 from opsconductor_contracts import Identity, TokenClaims, TokenType
 from pydantic import ValidationError as PydanticValidationError
+from starlette.types import Scope
+from structlog.contextvars import bind_contextvars
 
+from .._context import log_context_values
 from .._errors import AuthenticationError, ServiceUnavailableError
 from .._health import CheckFunction
+from ..client._propagation import bind_caller_token
 from ._cache import TokenCache, token_digest
 from ._settings import AuthSettings
 
@@ -60,10 +64,31 @@ _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 @dataclass(frozen=True, slots=True)
 class VerifiedToken:
-    """A token that passed verification: its claims, and the identity they make."""
+    """A token that passed verification: its claims, and the identity they make.
+
+    `log_context` is what a request it verifies adds to its log context (the user id and the
+    principal type), masked once here, not on every request: a cached token is reused.
+    """
 
     claims: TokenClaims
     identity: Identity
+    log_context: Mapping[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        values = {
+            "user_id": self.identity.user_id,
+            "principal_type": self.identity.principal_type.value,
+        }
+        object.__setattr__(self, "log_context", log_context_values(values))
+
+    def bind(self, scope: Scope, token: str) -> None:
+        """Make this the current request's verified caller: `request.state.identity`, the
+        log context, and the token `ServiceClient` forwards when asked to."""
+        # `request.state.identity`, without building Starlette's `State` wrapper per request:
+        # it wraps this same dictionary.
+        scope.setdefault("state", {})["identity"] = self.identity
+        bind_contextvars(**self.log_context)
+        bind_caller_token(token)
 
 
 @dataclass(frozen=True, slots=True)

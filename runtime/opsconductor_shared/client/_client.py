@@ -264,9 +264,9 @@ class ServiceClient(HTTPMethods):
             idempotency_key = str(uuid.uuid4())
         if idempotency_key is not None:
             merged[IDEMPOTENCY_KEY_HEADER] = idempotency_key
-        tokens = self.tokens if "Authorization" not in merged else None
-        token = None if tokens is None else tokens.cached() or await tokens.token()
-        if token is not None:
+        tokens, token = self._add_service_token(merged)
+        if tokens is not None and token is None:
+            token = await tokens.token()
             merged["Authorization"] = f"Bearer {token}"
         try:
             request = self._client.build_request(
@@ -302,6 +302,23 @@ class ServiceClient(HTTPMethods):
         if response_model is None:
             return response
         return parse_response(response, response_model, service=self.name)
+
+    def _add_service_token(
+        self, headers: dict[str, str]
+    ) -> tuple[ClientCredentialsTokens | None, str | None]:
+        """A call's authorization step: put the cached service token on `headers`, without
+        awaiting anything (what a call with a fresh token pays for its identity).
+
+        Returns:
+            the tokens that apply (None: no credentials, or the caller gave its own
+            `Authorization`, which wins) and the token put on `headers` (None: none cached;
+            the call awaits `tokens.token()` first).
+        """
+        tokens = self.tokens if "Authorization" not in headers else None
+        token = None if tokens is None else tokens.cached()
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return tokens, token
 
     async def _send_with_retries(
         self, request: httpx.Request, policy: RetryPolicy

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from opsconductor_contracts import Identity
 from starlette.types import Scope
 
 __all__ = [
@@ -58,6 +59,11 @@ def principal_of(identity: object) -> Principal | None:
     """The `Principal` of an identity object or mapping (`user_id`/`sub`/`id`, `role`)."""
     if identity is None or isinstance(identity, Principal):
         return identity
+    if identity.__class__ is Identity:  # the auth layer's, on every authenticated request
+        verified: Any = identity
+        if not verified.user_id:
+            return None
+        return Principal(verified.user_id, verified.role.value, verified.principal_type.value)
     if isinstance(identity, Mapping):
         found = identity.get("user_id") or identity.get("sub") or identity.get("id")
         role = identity.get("role")

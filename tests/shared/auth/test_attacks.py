@@ -38,6 +38,38 @@ async def test_every_attack_is_a_401(fake_auth: FakeAuthService, mode: str) -> N
             assert response.headers["content-type"] == "application/problem+json", name
 
 
+async def test_every_attack_is_a_401_in_hs256_mode(fake_auth: FakeAuthService) -> None:
+    """The secret path verifies without reading the header first (one key, one algorithm):
+    PyJWT must refuse every forged token the header checks used to."""
+    hs256 = hs256_tokens(fake_auth.keys)
+    good = hs256.issue()
+    head, payload, signature = good.split(".")
+    unsigned = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').decode().rstrip("=")
+    tampered = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1]
+    forged = {
+        "rs256": fake_auth.issue(),
+        "alg_none_empty_signature": f"{unsigned}.{payload}.",
+        "alg_none_with_signature": f"{unsigned}.{payload}.{signature}",
+        "tampered_payload": f"{head}.{tampered}.{signature}",
+        "truncated_signature": f"{head}.{payload}.{signature[:-4]}",
+        "two_segments": f"{head}.{payload}",
+        "expired": hs256.issue(ttl=-60, validate=False),
+        "exp_out_of_range": hs256.issue(exp=10**12, validate=False),
+        "not_yet_valid": hs256.issue(nbf=4_000_000_000, validate=False),
+        "wrong_issuer": hs256.issue(iss="someone-else", validate=False),
+        "wrong_audience": hs256.issue(aud="someone-else", validate=False),
+        "refresh_token_as_access_token": hs256.issue(type="refresh"),
+        "header_not_json": "bm90LWpzb24." + payload + "." + signature,
+    }
+    async with app_client(protected_app(fake_auth.keys.hs256_settings())) as client:
+        assert (await client.get("/me", headers=bearer(good))).status_code == 200
+        for name, token in forged.items():
+            response = await client.get("/me", headers=bearer(token))
+            assert response.status_code == 401, (name, response.text)
+            assert response.json()["code"] == "UNAUTHORIZED", name
+            assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"', name
+
+
 async def test_remote_mode_refuses_most_attacks_without_asking(fake_auth: FakeAuthService) -> None:
     forged = forged_tokens(fake_auth.tokens)
     async with app_client(protected_app(remote_settings(fake_auth))) as client:

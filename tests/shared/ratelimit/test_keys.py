@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
-from opsconductor_contracts import Role
+from hypothesis import given
+from hypothesis import strategies as st
+from opsconductor_contracts import Identity, PrincipalType, Role
 from opsconductor_shared.ratelimit import Principal, RateLimit, RateLimitDecision
 from opsconductor_shared.ratelimit._headers import rate_limit_headers
 from opsconductor_shared.ratelimit._keys import principal_from_state, principal_of, subject_for
@@ -59,3 +62,28 @@ def test_headers_follow_draft_09() -> None:
     ]
     assert rate_limit_headers([wide], []) == [(b"ratelimit-policy", b'"default";q=100;w=60')]
     assert rate_limit_headers([], []) == []
+
+
+@given(
+    user_id=st.text(min_size=1, max_size=20),
+    role=st.sampled_from(list(Role)),
+    principal_type=st.sampled_from(list(PrincipalType)),
+)
+def test_the_contracts_identity_gives_the_principal_its_fields_give(
+    user_id: str, role: Role, principal_type: PrincipalType
+) -> None:
+    """The auth layer's `Identity` (read directly, on every authenticated request) and the
+    same fields as any other object give the same principal."""
+    identity = Identity(
+        user_id=user_id,
+        username="someone",
+        role=role,
+        permissions=[],
+        token_version=1,
+        token_id="t1",
+        expires_at=datetime(2030, 1, 1, tzinfo=UTC),
+        principal_type=principal_type,
+    )
+    fields = SimpleNamespace(user_id=user_id, role=role, principal_type=principal_type)
+    assert principal_of(identity) == principal_of(fields)
+    assert principal_of(identity) == Principal(user_id, role.value, principal_type.value)
