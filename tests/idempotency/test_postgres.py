@@ -214,3 +214,28 @@ def test_sigkill_between_write_and_answer_replays_the_original_201(tmp_path: Pat
         first.stop()
         second.stop()
         _drop(url, schema)
+
+
+def test_a_recorded_response_is_not_stored_again_by_the_middleware(
+    postgres_targets: tuple[FastAPI, str, str],
+    auth_headers: AuthHeaders,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app, url, schema = postgres_targets
+    completed: list[str] = []
+    original = PostgresIdempotencyStore.complete
+
+    async def complete(store: PostgresIdempotencyStore, key: str, *args: Any, **kw: Any) -> None:
+        completed.append(key)
+        await original(store, key, *args, **kw)
+
+    monkeypatch.setattr(PostgresIdempotencyStore, "complete", complete)
+    headers = {**auth_headers("operator"), "Idempotency-Key": str(uuid.uuid4())}
+    with TestClient(app) as client:
+        created = client.post("/targets", json=_target("recorded"), headers=headers)
+        again = client.post("/targets", json=_target("recorded"), headers=headers)
+    assert created.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == created.content  # the bytes recorded are the bytes sent
+    assert completed == []
+    assert _count(url, schema, "idempotency_keys", "status = 201") == 1
