@@ -9,6 +9,7 @@ the transaction of the create, so a fault on either side of the commit cannot du
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -74,11 +75,9 @@ def postgres_targets(auth_settings: AuthSettings) -> Iterator[tuple[FastAPI, str
 
 
 class Once:
-    """Makes `owner.name` fail once, before or after calling the original."""
+    """Makes the next call of `owner.name` fail once it has run (its effect is done)."""
 
-    def __init__(
-        self, monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, *, after: bool
-    ) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> None:
         self.armed = True
         original = getattr(owner, name)
 
@@ -88,13 +87,11 @@ class Once:
             return result
 
         def fault(*args: Any, **kwargs: Any) -> Any:
-            if not after:
-                self._fire()
             result = original(*args, **kwargs)
             self._fire()
             return result
 
-        is_async = name == "record"
+        is_async = inspect.iscoroutinefunction(original)
         monkeypatch.setattr(owner, name, async_fault if is_async else fault)
 
     def _fire(self) -> None:
@@ -112,7 +109,7 @@ def test_a_fault_just_before_commit_stores_nothing_and_the_retry_runs_once(
 ) -> None:
     app, url, schema = postgres_targets
     # The response is recorded, then the transaction fails before its COMMIT.
-    fault = Once(monkeypatch, PostgresIdempotencyStore, "record", after=True)
+    fault = Once(monkeypatch, PostgresIdempotencyStore, "record")
     name = f"before-{uuid.uuid4().hex[:8]}"
     body = {"items": [_target(name)]} if path.endswith("bulk") else _target(name)
     headers = {**auth_headers("operator"), "Idempotency-Key": str(uuid.uuid4())}
@@ -141,7 +138,7 @@ def test_a_fault_just_after_commit_is_replayed_and_makes_one_target(
 ) -> None:
     app, url, schema = postgres_targets
     # `committed` runs once the transaction has committed: the answer is then lost to a 500.
-    fault = Once(monkeypatch, audit.AuditTrail, "committed", after=True)
+    fault = Once(monkeypatch, audit.AuditTrail, "committed")
     name = f"after-{uuid.uuid4().hex[:8]}"
     body = (
         {"items": [_target(name), _target(f"{name}-2")]} if path.endswith("bulk") else _target(name)

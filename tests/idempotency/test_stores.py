@@ -40,27 +40,32 @@ def _drop_schema(url: str, schema: str) -> None:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
+class SchemaDatabase(Database):
+    """A pool on the test database, with a schema of its own for the store's table."""
+
+    schema: str
+
+
 @contextlib.asynccontextmanager
-async def _open_database() -> AsyncIterator[Database]:
+async def _open_database() -> AsyncIterator[SchemaDatabase]:
     url = require_postgres()
-    schema = unique_name("idem")
-    db = Database(DatabaseSettings(dsn=url, min_size=1, max_size=4))
+    db = SchemaDatabase(DatabaseSettings(dsn=url, min_size=1, max_size=4))
+    db.schema = unique_name("idem")
     try:
         async with db:
-            db.schema = schema  # type: ignore[attr-defined]
             yield db
     finally:
-        _drop_schema(url, schema)
+        _drop_schema(url, db.schema)
 
 
 @pytest.fixture
-async def database() -> AsyncIterator[Database]:
+async def database() -> AsyncIterator[SchemaDatabase]:
     async with _open_database() as db:
         yield db
 
 
-async def _postgres_store(db: Database) -> PostgresIdempotencyStore:
-    store = PostgresIdempotencyStore(db, table=f"{db.schema}.keys")  # type: ignore[attr-defined]
+async def _postgres_store(db: SchemaDatabase) -> PostgresIdempotencyStore:
+    store = PostgresIdempotencyStore(db, table=f"{db.schema}.keys")
     async with db.transaction() as conn:
         await store.create_table(conn)
     return store
@@ -141,7 +146,7 @@ async def test_only_the_postgres_store_records(store: IdempotencyStore) -> None:
 
 @pytest.mark.integration
 async def test_a_recorded_response_commits_or_rolls_back_with_the_transaction(
-    database: Database,
+    database: SchemaDatabase,
 ) -> None:
     store = await _postgres_store(database)
     claim = await store.claim("k", "fp", lock_ttl=30)
@@ -174,7 +179,7 @@ async def test_a_recorded_response_commits_or_rolls_back_with_the_transaction(
 
 
 @pytest.mark.integration
-async def test_a_claim_taken_over_cannot_be_recorded(database: Database) -> None:
+async def test_a_claim_taken_over_cannot_be_recorded(database: SchemaDatabase) -> None:
     store = await _postgres_store(database)
     first = await store.claim("k", "fp", lock_ttl=0.2)
     assert isinstance(first, Claimed)
@@ -191,7 +196,7 @@ async def test_a_claim_taken_over_cannot_be_recorded(database: Database) -> None
 
 @pytest.mark.integration
 async def test_the_table_is_created_idempotently_and_expired_rows_are_purged(
-    database: Database,
+    database: SchemaDatabase,
 ) -> None:
     store = await _postgres_store(database)
     async with database.transaction() as conn:
@@ -199,7 +204,7 @@ async def test_the_table_is_created_idempotently_and_expired_rows_are_purged(
     for index in range(5):
         await store.claim(f"k{index}", "fp", lock_ttl=0.1)
     live = await store.claim("live", "fp", lock_ttl=30)
-    table = sql.SQL("{}.keys").format(sql.Identifier(database.schema))  # type: ignore[attr-defined]
+    table = sql.SQL("{}.keys").format(sql.Identifier(database.schema))
 
     async def all_expired() -> bool:
         count = await database.fetch_value(
