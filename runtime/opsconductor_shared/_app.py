@@ -65,7 +65,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._client_ip import ClientAddressResolver
 from ._handlers import add_error_handlers
-from ._health import CheckFunction, HealthRegistry, add_health_routes
+from ._health import CheckFunction, DetailsFunction, HealthRegistry, add_health_routes
 from ._logging import flush_logs, get_logger, setup_service_logging
 from ._openapi import install_openapi
 from ._operations import RouteErrors, check_operation_ids, operation_id_for
@@ -245,9 +245,12 @@ def register_health_check(
     *,
     timeout: float | None = None,
     critical: bool = True,
+    details: DetailsFunction | None = None,
 ) -> None:
     """Add a readiness check to an app made by `create_service_app` (see `HealthRegistry.register`)."""
-    get_runtime(app).health.register(name, check, timeout=timeout, critical=critical)
+    get_runtime(app).health.register(
+        name, check, timeout=timeout, critical=critical, details=details
+    )
 
 
 def _fill_standard_slots(runtime: ServiceRuntime) -> None:

@@ -6,7 +6,10 @@ each one's status and duration; the service is unhealthy (503) when a critical c
 degraded (200) when only optional ones do. A check is an async function returning None or
 True (healthy), False (unhealthy), a `HealthStatus`, or raising; a raised
 `HealthCheckError`'s message is shown, any other exception only by its type, so nothing
-internal (a DSN, a host) reaches the report.
+internal (a DSN, a host) reaches the report. A check may come with a `details` function,
+read as the check starts (so a pool's counts are the state the check met, not counting the
+check's own connection): the counts it returns (a pool's size, connections in use, requests
+waiting, errors) are the check's `details` in the report, whatever the check finds.
 
 `DependencyState` is what the runtime knows of one dependency that may come and go
 (PostgreSQL, Redis, the auth service's keys): whether it was reachable when last tried, since
@@ -24,7 +27,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -32,6 +35,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from opsconductor_contracts import DependencyCheck, HealthResponse, HealthStatus
+from pydantic import ValidationError
 
 from ._logging import get_logger
 
@@ -40,6 +44,7 @@ __all__ = [
     "DEFAULT_CHECK_TIMEOUT",
     "DEFAULT_STILL_DOWN_INTERVAL",
     "DependencyState",
+    "DetailsFunction",
     "HealthCheckError",
     "HealthRegistry",
     "add_health_routes",
@@ -64,6 +69,7 @@ _SCRUBBED = (
 )
 
 CheckFunction = Callable[[], Awaitable[HealthStatus | bool | None]]
+DetailsFunction = Callable[[], Mapping[str, int] | None]
 _log = get_logger("opsconductor.health")
 
 
@@ -185,6 +191,7 @@ class _Check:
     function: CheckFunction
     timeout: float
     critical: bool
+    details: DetailsFunction | None
 
 
 class HealthRegistry:
@@ -214,6 +221,7 @@ class HealthRegistry:
         *,
         timeout: float | None = None,
         critical: bool = True,
+        details: DetailsFunction | None = None,
     ) -> None:
         """Add a readiness check.
 
@@ -222,6 +230,8 @@ class HealthRegistry:
             check: the async check (see the module docstring).
             timeout: seconds before the check counts as failed.
             critical: whether its failure makes the service unhealthy (else degraded).
+            details: returns the dependency's counts (name -> non-negative integer, safe to
+                show), read as the check starts; its failure leaves the report without them.
 
         Raises:
             ValueError: a check of this name exists, or the timeout is not positive.
@@ -231,7 +241,7 @@ class HealthRegistry:
         timeout = self.default_timeout if timeout is None else timeout
         if timeout <= 0:
             raise ValueError("a health check timeout must be positive")
-        self._checks[name] = _Check(name, check, timeout, critical)
+        self._checks[name] = _Check(name, check, timeout, critical, details)
 
     @property
     def names(self) -> list[str]:
@@ -239,6 +249,7 @@ class HealthRegistry:
 
     async def _run(self, check: _Check) -> DependencyCheck:
         start = time.perf_counter()
+        details = _details(check)
         message = None
         try:
             async with asyncio.timeout(check.timeout):
@@ -257,13 +268,19 @@ class HealthRegistry:
             status, message = HealthStatus.unhealthy, f"check raised {type(exc).__name__}"
             _log.warning("health_check_failed", check=check.name, exc_info=exc)
         duration_ms = (time.perf_counter() - start) * 1000
-        return DependencyCheck(
-            name=check.name,
-            status=status,
-            duration_ms=round(duration_ms, 3),
-            critical=check.critical,
-            message=message,
-        )
+        result: dict[str, Any] = {
+            "name": check.name,
+            "status": status,
+            "duration_ms": round(duration_ms, 3),
+            "critical": check.critical,
+            "message": message,
+        }
+        if details is not None:
+            try:
+                return DependencyCheck(**result, details=details)
+            except ValidationError as exc:  # wrong counts cost the report its details only
+                _log.warning("health_details_invalid", check=check.name, errors=exc.error_count())
+        return DependencyCheck(**result)
 
     async def run(self) -> list[DependencyCheck]:
         """Run every check concurrently; one result per check, in registration order."""
@@ -301,6 +318,17 @@ class HealthRegistry:
             timestamp=datetime.now(UTC),
             checks=checks,
         )
+
+
+def _details(check: _Check) -> dict[str, int] | None:
+    if check.details is None:
+        return None
+    try:
+        counts = check.details()
+        return None if counts is None else dict(counts)
+    except Exception as exc:  # the counts are extra: the check's outcome stands without them
+        _log.warning("health_details_failed", check=check.name, exc_info=exc)
+        return None
 
 
 def _respond(report: HealthResponse) -> JSONResponse:

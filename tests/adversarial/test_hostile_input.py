@@ -11,9 +11,11 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -47,6 +49,8 @@ BODIES: dict[str, list[tuple[str, str]]] = {
     "auth": [("POST", "/auth/login"), ("POST", "/auth/refresh"), ("POST", "/auth/verify")],
 }
 PROTECTED = {"targets": "/targets", "auth": "/auth/me"}
+# The request ids the runtime adopts from a caller (middleware/standard.py).
+SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 hostile_text = st.one_of(
     st.text(min_size=1, max_size=300),
@@ -113,9 +117,30 @@ def test_hostile_headers(service: Service, name: str, value: str) -> None:
     if name == "Content-Length":
         headers.pop(name)  # httpx computes it; a wrong one is the server's (uvicorn's) to refuse
     response = service.client.get(PROTECTED[_kind(service)], headers=headers)
-    assert_safe(
-        response, sent=(value,) if name != "Authorization" else (), secrets=tuple(service.secrets)
-    )
+    _assert_safe_header_answer(service, name, value, response)
+
+
+def _assert_safe_header_answer(
+    service: Service, name: str, value: str, response: httpx.Response
+) -> None:
+    sent: tuple[str, ...] = (value,)
+    if name == "Authorization":
+        sent = ()
+    elif name == "X-Request-ID" and response.headers.get("x-request-id") == value:
+        # The caller's id adopted, as request ids propagate between services: not an echo, as
+        # long as only ids of the safe form are adopted (`assert_safe` checks that the
+        # envelope's `request_id` is the one of the response header).
+        assert SAFE_REQUEST_ID.fullmatch(value), value
+        sent = ()
+    assert_safe(response, sent=sent, secrets=tuple(service.secrets))
+
+
+def test_an_adopted_request_id_is_no_echo(service: Service) -> None:
+    # Found by `make fuzz`: a 429 to a request whose X-Request-ID was `00000000`.
+    response = service.client.get(PROTECTED[_kind(service)], headers={"X-Request-ID": "00000000"})
+    assert response.status_code == 401
+    assert response.json()["request_id"] == "00000000"
+    _assert_safe_header_answer(service, "X-Request-ID", "00000000", response)
 
 
 claim_value = st.one_of(

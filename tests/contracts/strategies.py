@@ -3,7 +3,8 @@
 Covers the JSON Schema the contracts use: objects with required and optional properties,
 type lists with null, enums, strings with lengths, patterns and date-time format, integers
 and numbers with bounds, booleans, arrays with item schemas and sizes, anyOf, free-form
-objects. A keyword outside that set fails loudly rather than drawing wrong instances.
+objects and maps (`additionalProperties` with a schema). A keyword outside that set fails
+loudly rather than drawing wrong instances.
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ def _string(schema: dict[str, Any]) -> st.SearchStrategy[str]:
 def _object(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     properties = schema.get("properties")
     if not properties:
-        return st.dictionaries(st.text(min_size=1, max_size=8), _JSON_SCALARS, max_size=3)
+        values = schema.get("additionalProperties")
+        drawn = from_schema(values) if isinstance(values, dict) else _JSON_SCALARS
+        return st.dictionaries(st.text(min_size=1, max_size=8), drawn, max_size=3)
     required = set(schema.get("required", []))
     return st.fixed_dictionaries(
         {name: from_schema(sub) for name, sub in properties.items() if name in required},

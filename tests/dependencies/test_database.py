@@ -86,6 +86,11 @@ def test_starts_without_its_database_and_is_ready_once_it_exists(
         assert name in message, message
         for secret in ("127.0.0.1", "s3cret-pw", "postgresql://", "5432"):
             assert secret not in message, message
+        # The pool's counts say the same: nothing available, failed attempts (the pool counts
+        # a connection from the start of its attempt, so `size` and `in_use` are the attempts).
+        details = check_of(report, "database")["details"]
+        assert details["available"] == 0, details
+        assert details["connection_errors"] >= 1, details
         refused = create_target(service, "while-missing")
         assert refused.status_code == 503, refused.text
         assert refused.headers["content-type"] == "application/problem+json"

@@ -4,5 +4,5 @@
 
 __all__ = ["CONTRACTS_VERSION"]
 
-CONTRACTS_VERSION = "1.2.0"
+CONTRACTS_VERSION = "1.3.0"
 """The contracts version: `info.version` of the schemas."""

@@ -48,6 +48,12 @@ class DependencyCheck(ContractModel):
             max_length=1024,
         ),
     ] = None
+    details: Annotated[
+        dict[str, int] | None,
+        Field(
+            description="Counts (non-negative) that describe the dependency's state when checked, by snake_case name, such as a connection pool's `size`, `in_use`, `waiting` and `request_errors`; null when the check reports none."
+        ),
+    ] = None
 
 
 class HealthResponse(ContractModel):

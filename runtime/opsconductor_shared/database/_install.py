@@ -27,7 +27,7 @@ from .._problem import problem_instance
 from ._errors import handle_database_error
 from ._pool import Database, _require_postgres
 from ._settings import DatabaseSettings
-from ._stats import PoolMetrics
+from ._stats import PoolMetrics, pool_figures
 
 __all__ = ["get_database", "install_database"]
 
@@ -42,8 +42,9 @@ def install_database(
     critical: bool = True,
     fields: Mapping[str, str] | None = None,
 ) -> Database:
-    """Create the app's `Database`, open it in the lifespan, add its readiness check and, when
-    the app has metrics, its pool gauges (`PoolMetrics`) on `/metrics`.
+    """Create the app's `Database`, open it in the lifespan, add its readiness check (with the
+    pool's counts as its `details`: `pool_figures`) and, when the app has metrics, its pool
+    gauges (`PoolMetrics`) on `/metrics`.
 
     Args:
         app: an app made by `create_service_app`.
@@ -73,6 +74,7 @@ def install_database(
         database.health_check,
         timeout=settings.acquire_timeout + 1.0,
         critical=critical,
+        details=lambda: pool_figures(database.stats()),
     )
     psycopg, _ = _require_postgres()
 

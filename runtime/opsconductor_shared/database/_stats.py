@@ -1,6 +1,7 @@
 """`PoolStats`: what the pool reports, for metrics and readiness; `PoolMetrics`, its Prometheus
 gauges (`db_pool_size`, `db_pool_in_use`, `db_pool_waiting`, the error counts, ...), read from
-the pool whenever `/metrics` is scraped."""
+the pool whenever `/metrics` is scraped; `pool_figures`, the same counts by the same names
+without the `db_pool_` prefix, the database check's `details` in readiness."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["PoolMetrics", "PoolStats", "pool_stats"]
+__all__ = ["PoolMetrics", "PoolStats", "pool_figures", "pool_stats"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ def pool_stats(raw: Mapping[str, int], *, checks_failed: int = 0) -> PoolStats:
     )
 
 
-# Gauge name, help, and the `PoolStats` value it shows.
+# Gauge name, help, and the `PoolStats` value it shows; readiness shows the same values.
 _GAUGES: tuple[tuple[str, str, Callable[[PoolStats], int]], ...] = (
     ("db_pool_size", "Connections the database pool holds.", lambda s: s.size),
     ("db_pool_max_size", "Connections the database pool may hold.", lambda s: s.max_size),
@@ -79,6 +80,15 @@ _GAUGES: tuple[tuple[str, str, Callable[[PoolStats], int]], ...] = (
         lambda s: s.connections_lost,
     ),
 )
+
+
+_PREFIX = "db_pool_"
+
+
+def pool_figures(stats: PoolStats) -> dict[str, int]:
+    """The gauges' values by name without the `db_pool_` prefix (`size`, `in_use`, `waiting`,
+    `request_errors`, ...): what readiness reports of the pool."""
+    return {name.removeprefix(_PREFIX): value(stats) for name, _, value in _GAUGES}
 
 
 class PoolMetrics:
