@@ -97,20 +97,18 @@ class MemoryRateLimitStore:
                 if charged - now > policy.period_us:
                     allowed = False
                 plan.append((key, policy, base, charged))
-            for key, _, _, charged in plan:
+            decisions = []
+            for key, policy, base, charged in plan:
                 if allowed:
                     tats[key] = charged
                     tats.move_to_end(key)
-                elif key in tats:
-                    tats.move_to_end(key)  # refused clients stay the most recent
+                    decisions.append(_admitted(policy, charged - now))
+                else:
+                    if key in tats:
+                        tats.move_to_end(key)  # refused clients stay the most recent
+                    decisions.append(_refused(policy, base - now, charged - now))
             self._evict(now)
-        if allowed:
-            decisions = tuple(_admitted(policy, charged - now) for _, policy, _, charged in plan)
-        else:
-            decisions = tuple(
-                _refused(policy, base - now, charged - now) for _, policy, base, charged in plan
-            )
-        return RateLimitResult(allowed, decisions)
+        return RateLimitResult(allowed, tuple(decisions))
 
     def _hit_one(self, subject: str, policy: RateLimit, cost: int) -> RateLimitResult:
         key = f"{subject}|{policy.key}"
