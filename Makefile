@@ -65,9 +65,10 @@ demo: venv ## start both reference services on loopback, walk through them, vali
 serve: venv ## start both reference services until Ctrl-C (PORTS=auth,targets, default 8001,8002; a taken one is replaced by a free one)
 	$(PY) -m examples.demo --serve $(if $(PORTS),--ports $(PORTS))
 
-bench-tools: venv ## what the benchmarks need beyond the venv: wrk, the bench extra, Spectral (npm, local)
+bench-tools: venv ## what the benchmarks need beyond the venv: wrk, the bench extra, Spectral (npm, local; nodejs and npm from Debian when missing)
 	@command -v wrk >/dev/null || (echo "installing wrk (Debian package)"; apt-get install -y -q wrk >/dev/null || sudo apt-get install -y -q wrk >/dev/null)
 	@$(PY) -c "import matplotlib, asgi_correlation_id, secure, slowapi, limits" 2>/dev/null || $(PY) -m pip install --quiet -e '.[bench]'
+	@command -v npm >/dev/null || test -x bench/.work/spectral/node_modules/.bin/spectral || (echo "installing nodejs and npm (Debian packages)"; apt-get install -y -q nodejs npm >/dev/null || sudo apt-get install -y -q nodejs npm >/dev/null)
 	@test -x bench/.work/spectral/node_modules/.bin/spectral || (echo "installing Spectral (npm, into bench/.work/spectral)"; npm install --silent --no-audit --no-fund --prefix bench/.work/spectral '@stoplight/spectral-cli@^6')
 
 bench: bench-tools ## every benchmark, side by side; writes bench/results.json, results.md, docs/assets/http.png, the docs/benchmarks.md table

@@ -14,6 +14,15 @@ bare FastAPI serving the same route. With `--profile NAME`, one stack runs under
 and the top functions by own time are printed.
 
     python bench/bench_breakdown.py [--quick] [--profile production]
+    python bench/bench_breakdown.py --instructions [STACK ...]
+
+`--instructions` counts CPU instructions per request instead of timing them, with valgrind's
+callgrind: each stack serves `INSTRUCTION_COUNTS` requests in two runs of its own process, and
+the difference of the runs' totals over the difference of the counts is the per-request
+figure (start-up, imports and warm-up cancel out). Instructions do not depend on the machine's
+load, so the figures can be compared across runs and machines of one architecture; they are
+not time (a cache miss costs more than an add), but they say which layer does how much work.
+It takes a few minutes per stack (callgrind runs Python about 50x slower).
 """
 
 from __future__ import annotations
@@ -185,6 +194,51 @@ def measure(quick: bool, profile: str | None = None) -> dict[str, Any]:
     return result
 
 
+INSTRUCTION_COUNTS = (300, 1_300)
+
+
+async def _serve_only(name: str, count: int) -> None:
+    from bench import http_apps
+
+    app = getattr(http_apps, name)()
+    lifespan, messages = await _lifespan(app)
+    connection = _Connection(app, _request(os.environ[http_apps.TOKEN_VARIABLE]))
+    await connection.serve(100)  # warm up: caches, first-use paths
+    await connection.serve(count)
+    await messages.put({"type": "lifespan.shutdown"})
+    await lifespan
+
+
+def _instructions_of(name: str, count: int, folder: str) -> int:
+    """Total instructions of one process serving `count` requests of stack `name`."""
+    from bench import http_apps
+
+    out = Path(folder) / f"callgrind.{name}.{count}"
+    command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+               sys.executable, __file__, "--serve-only", name, str(count)]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT),
+           http_apps.TOKEN_VARIABLE: http_apps.production_token()}  # fmt: skip
+    subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   check=True, cwd=ROOT)  # fmt: skip
+    for line in out.read_text(errors="replace").splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise RuntimeError(f"no instruction total in {out}")
+
+
+def instructions(names: list[str]) -> dict[str, float]:
+    """Instructions per request of each stack (see the module docstring)."""
+    low, high = INSTRUCTION_COUNTS
+    figures = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name in names:
+            total_low = _instructions_of(name, low, folder)
+            total_high = _instructions_of(name, high, folder)
+            figures[name] = (total_high - total_low) / (high - low)
+            print(f"{name:16} {figures[name]:12,.0f} instructions per request", flush=True)
+    return figures
+
+
 def run(quick: bool) -> list[Row]:
     result = measure(quick)
     samples = result["samples"]
@@ -210,7 +264,15 @@ def run(quick: bool) -> list[Row]:
 
 
 if __name__ == "__main__":
-    if "--child" in sys.argv:
+    if "--serve-only" in sys.argv:
+        import uvloop
+
+        at = sys.argv.index("--serve-only")
+        uvloop.run(_serve_only(sys.argv[at + 1], int(sys.argv[at + 2])))
+    elif "--instructions" in sys.argv:
+        chosen = sys.argv[sys.argv.index("--instructions") + 1 :] or list(STACKS)
+        instructions(chosen)
+    elif "--child" in sys.argv:
         _child(
             sys.argv[sys.argv.index("--child") + 1],
             "--quick" in sys.argv,

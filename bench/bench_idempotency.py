@@ -3,8 +3,10 @@
 - The idempotency layer on a request without `Idempotency-Key`: the cost of the layer
   (a trivial ASGI app with and without it), target < 1 us.
 - A keyed `POST` through a runtime app: the first attempt of a new key against an unkeyed
-  request (memory store; and Redis when one answers on 127.0.0.1:6379: one claim round trip
-  plus the store of the response).
+  request (memory store; Redis when one answers on 127.0.0.1:6379: one claim round trip
+  plus the store of the response; PostgreSQL when one answers on 127.0.0.1:5432: one claim
+  statement plus the store of the response, in a table of a schema of its own, dropped
+  afterwards).
 
 The service-token rows moved to `bench/bench_client.py` (the client's group).
 
@@ -18,7 +20,7 @@ import json
 import os
 import sys
 import time
-from typing import Any
+from typing import Annotated, Any
 
 try:
     from bench.common import added_cost_row, interleaved_call_rounds, quiet_run
@@ -30,7 +32,9 @@ from fastapi import Depends
 from opsconductor_shared import ServiceSettings, create_service_app
 from opsconductor_shared._redis import RedisSettings
 from opsconductor_shared.idempotency import (
+    IdempotencyKey,
     IdempotencySettings,
+    PostgresIdempotencyStore,
     RedisIdempotencyStore,
     idempotency,
     install_idempotency,
@@ -83,8 +87,29 @@ def _keyed_app(store: Any = None) -> Any:
     return app
 
 
-async def _keyed_cost(quick: bool, store: Any = None) -> tuple[list[float], list[float]]:
-    app = _keyed_app(store)
+def _recording_app(store: PostgresIdempotencyStore, table: Any) -> Any:
+    from psycopg import sql
+
+    app = create_service_app("bench", "1.0.0", ServiceSettings(), configure_logging=False)
+    install_idempotency(app, IdempotencySettings(), store=store)
+    insert = sql.SQL("INSERT INTO {} (body) VALUES (%s)").format(table)
+
+    @app.post("/things", status_code=201)
+    async def create_thing(
+        body: dict[str, Any], key: Annotated[IdempotencyKey, Depends(idempotency())]
+    ) -> dict[str, Any]:
+        async with store.database.transaction() as conn:
+            await conn.execute(insert, [json.dumps(body)])
+            await key.record(conn, body, status_code=201)
+        return body
+
+    return app
+
+
+async def _keyed_cost(
+    quick: bool, store: Any = None, *, app: Any = None
+) -> tuple[list[float], list[float]]:
+    app = app or _keyed_app(store)
     keys = itertools.count()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
@@ -109,6 +134,39 @@ async def _redis_store() -> RedisIdempotencyStore | None:
         await store.aclose()
         return None
     return store
+
+
+DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+async def _postgres_cost(quick: bool) -> tuple[list[float], list[float]] | None:
+    from opsconductor_shared.database import Database, DatabaseSettings
+    from psycopg import sql
+
+    schema = f"bench_idempotency_{os.getpid()}"
+    database = Database(
+        DatabaseSettings(dsn=os.environ.get("DATABASE_URL", DATABASE_URL), min_size=1),
+        application_name="bench",
+    )
+    store = PostgresIdempotencyStore(database, table=f"{schema}.keys")
+    things = sql.Identifier(schema, "things")
+    try:
+        await database.open()
+        async with database.transaction() as conn:
+            await store.create_table(conn)
+            await conn.execute(
+                sql.SQL("CREATE TABLE {} (id BIGSERIAL PRIMARY KEY, body JSONB)").format(things)
+            )
+    except Exception:
+        await database.close()
+        return None
+    try:
+        return await _keyed_cost(quick, app=_recording_app(store, things))
+    finally:
+        await database.execute(
+            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+        )
+        await database.close()
 
 
 async def _run(quick: bool) -> list[dict[str, Any]]:

@@ -107,6 +107,39 @@ def runtime_auth() -> FastAPI:
     return _authenticated(rate_limit=False)
 
 
+def runtime_auth_no_dependency() -> FastAPI:
+    """For the breakdown only: local auth verifying in its middleware, and a route that reads
+    the identity from the request state instead of declaring `get_verified_token` (so it has
+    no declared security: what the dependency itself costs is the difference)."""
+    from opsconductor_shared import ServiceSettings, create_service_app
+    from opsconductor_shared.auth import install_auth
+    from opsconductor_shared.testing import KeySet
+
+    app = create_service_app("bench-service", "1.0.0", ServiceSettings(environment="production"))
+    install_auth(app, KeySet().hs256_settings())
+
+    @app.get(ROUTE, response_model=Item)
+    async def get_item(item_id: int, request: Request) -> Item:
+        return _item(item_id, request.state.identity.user_id)
+
+    return app
+
+
+def bare_dependency() -> FastAPI:
+    """For the breakdown only: bare FastAPI whose route declares one trivial dependency (the
+    price FastAPI asks for any dependency, for scale)."""
+    app = FastAPI()
+
+    async def caller(request: Request) -> str:
+        return request.headers.get("authorization", "")
+
+    @app.get(ROUTE, response_model=Item)
+    async def get_item(item_id: int, user: Annotated[str, Depends(caller)]) -> Item:
+        return _item(item_id, user[:8])
+
+    return app
+
+
 def production() -> FastAPI:
     return _authenticated(rate_limit=True)
 

@@ -118,7 +118,9 @@ def create_app(settings: AuthServiceSettings | None = None) -> FastAPI:
         SERVICE_NAME, VERSION, settings, description="Issues and verifies OpsConductor tokens."
     )
     install_auth(app, verifier=IssuerTokenVerifier(issuer))
-    limits = RateLimitSettings(default_limit=settings.default_limit)
+    limits = RateLimitSettings(
+        default_limit=settings.default_limit, service_limits=settings.service_limits
+    )
     if settings.verify_exempt:
         limits = limits.model_copy(update={"exempt_paths": [*limits.exempt_paths, "/auth/verify"]})
     install_rate_limiting(app, limits)

@@ -70,6 +70,13 @@ class AuthServiceSettings(ServiceSettings):
     default_limit: str | None = Field(
         "600/minute", description="Service-wide limit per principal or client address."
     )
+    service_limits: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Service account -> its own service-wide limit instead of default_limit, shared by "
+            'all its replicas (AUTH_SERVICE_SERVICE_LIMITS=\'{"targets-service": "6000/minute"}\').'
+        ),
+    )
     verify_limit: str | None = Field(
         "6000/minute",
         description=(

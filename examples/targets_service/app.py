@@ -14,8 +14,9 @@ against the auth service's JWKS (`TARGETS_SERVICE_AUTH__JWKS_URL`); storage is i
 unless `DATABASE_URL` (or `TARGETS_SERVICE_DATABASE__DSN`) names a PostgreSQL database.
 Rate limits: 600 requests a minute per client by default, and `write_limit` per principal on
 every write route. Both create routes honour `Idempotency-Key` (`settings.idempotency`: in
-memory, or Redis shared by replicas), so a client's retry after a lost answer gets the first
-answer again instead of a 409 or a second batch.
+memory, Redis shared by replicas, or PostgreSQL, where the response commits with the write),
+so a client's retry after a lost answer gets the first answer again instead of a 409 or a
+second batch.
 
 Routes declare no `operation_id=` (the handler's name is the id) and document only the errors
 nothing else can tell (409; the owner lookup's 502 and 504): 401, 403 and 503 come from the
@@ -30,8 +31,6 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from opsconductor_contracts import (
     AuditLog,
-    BulkItemResult,
-    BulkItemStatus,
     BulkOperationResult,
     Identity,
     Role,
@@ -44,16 +43,14 @@ from opsconductor_shared import (
     OffsetPaginationQuery,
     PaginatedResponse,
     PaginationQuery,
-    StandardHTTPException,
     create_service_app,
     error_responses,
-    get_request_id,
     install_auth,
     require_admin,
     require_role,
     sort_params,
 )
-from opsconductor_shared.idempotency import idempotency, install_idempotency
+from opsconductor_shared.idempotency import IdempotencyKey, idempotency, install_idempotency
 from opsconductor_shared.ratelimit import install_rate_limiting, rate_limit
 
 from .audit import AuditTrail
@@ -77,7 +74,7 @@ Admin = Annotated[Identity, Depends(require_admin)]
 # Declared after the caller's identity in a route's signature, so that a request without
 # credentials is a 401 before its Idempotency-Key is looked at (FastAPI solves a route's
 # `dependencies=` first, then its parameters in order).
-Keyed = Annotated[None, Depends(idempotency())]
+Keyed = Annotated[IdempotencyKey, Depends(idempotency())]
 
 
 def create_app(
@@ -97,8 +94,8 @@ def create_app(
     )
     install_auth(app, settings.auth)
     install_rate_limiting(app, settings.rate_limit)
-    install_idempotency(app, settings.idempotency)
     store = repository or _storage(app, settings)
+    install_idempotency(app, settings.idempotency)  # after the database it may use
     app.state.repository = store
     owners = OwnerLookup(app, settings.auth_client, **(auth_client_options or {}))
     app.state.owners = owners
@@ -133,10 +130,10 @@ def create_app(
         tags=["targets"],
     )
     async def create_target(
-        body: TargetCreate, request: Request, user: Operator, _key: Keyed
+        body: TargetCreate, request: Request, user: Operator, key: Keyed
     ) -> Target:
         trail = AuditTrail(request, user, "target.create")
-        return await store.create(body, actor=user.user_id, audit=trail)
+        return await store.create(body, actor=user.user_id, audit=trail, key=key)
 
     @app.post(
         "/targets/bulk",
@@ -145,32 +142,11 @@ def create_app(
         tags=["targets"],
     )
     async def bulk_create_targets(
-        body: BulkCreateRequest, request: Request, user: Operator, _key: Keyed
+        body: BulkCreateRequest, request: Request, user: Operator, key: Keyed
     ) -> BulkOperationResult:
-        results = []
         trail = AuditTrail(request, user, "target.create")
-        for index, item in enumerate(body.items[: settings.max_bulk_items]):
-            try:
-                target = await store.create(item, actor=user.user_id, audit=trail)
-            except StandardHTTPException as exc:
-                problem = exc.to_problem(
-                    request_id=get_request_id() or "", instance=f"/targets/bulk#/items/{index}"
-                )
-                results.append(
-                    BulkItemResult(
-                        index=index, status=BulkItemStatus.failed, id=None, error=problem
-                    )
-                )
-                continue
-            results.append(
-                BulkItemResult(
-                    index=index, status=BulkItemStatus.succeeded, id=str(target.id), error=None
-                )
-            )
-        succeeded = sum(1 for r in results if r.status is BulkItemStatus.succeeded)
-        return BulkOperationResult(
-            total=len(results), succeeded=succeeded, failed=len(results) - succeeded, items=results
-        )
+        items = body.items[: settings.max_bulk_items]
+        return await store.create_many(items, actor=user.user_id, audit=trail, key=key)
 
     @app.get("/targets/{target_id:int}", response_model=Target, tags=["targets"])
     async def get_target(target_id: TargetId, _: CurrentUser) -> Target:

@@ -6,27 +6,38 @@ is created by `create_schema`, the database's startup work (idempotent; the runt
 once PostgreSQL is reachable, one replica at a time). A duplicate name violates the unique
 index `targets_name_key`, which the runtime's SQLSTATE mapping turns into 409 CONFLICT with
 `errors[].field = "name"`. Each write and its audit entry are one transaction: a fault between
-them (a lost backend, a failed insert) rolls both back, so the client's retry succeeds.
+them (a lost backend, a failed insert) rolls both back, so the client's retry succeeds. A
+keyed create records its response in that transaction too (`IdempotencyKey.record`, with the
+PostgreSQL idempotency store); a bulk create is one transaction, each item in a savepoint of
+its own, so that a failed item undoes only itself and the answer commits with all of them.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from opsconductor_contracts import AuditLog, PaginationParams
-from opsconductor_shared import ConflictError, NotFoundError, PaginatedResponse
+import psycopg
+from opsconductor_contracts import AuditLog, BulkOperationResult, PaginationParams
+from opsconductor_shared import (
+    ConflictError,
+    NotFoundError,
+    PaginatedResponse,
+    StandardHTTPException,
+)
 from opsconductor_shared.database import (
     Database,
     execute,
     fetch_one,
+    handle_database_error,
     keyset_condition,
     keyset_order,
 )
+from opsconductor_shared.idempotency import IdempotencyKey
 from psycopg import AsyncConnection, sql
 from psycopg.types.json import Jsonb
 
 from .models import Target, TargetCreate, TargetUpdate
-from .repository import TEXT_KEYS, TargetQuery, sort_value
+from .repository import NO_KEY, TEXT_KEYS, TargetQuery, bulk_result, sort_value
 
 if TYPE_CHECKING:
     from .audit import AuditTrail
@@ -158,7 +169,9 @@ class PostgresTargetRepository:
         result: Target = target
         return result
 
-    async def create(self, data: TargetCreate, *, actor: str, audit: AuditTrail) -> Target:
+    async def _insert(
+        self, conn: AsyncConnection[Any], data: TargetCreate, actor: str, audit: AuditTrail
+    ) -> tuple[Target, AuditLog]:
         values = data.model_dump(mode="json")
         statement = sql.SQL(
             "INSERT INTO {} (name, hostname, ip_address, os_type, port, tags, description, created_by, updated_by)"
@@ -175,13 +188,44 @@ class PostgresTargetRepository:
             actor,
             actor,
         ]
+        created: Target = await fetch_one(
+            conn, statement, params, model=Target, operation="create target"
+        )
+        entry = await self._record(conn, audit.entry(created.id, before=None, after=created))
+        return created, entry
+
+    async def create(
+        self, data: TargetCreate, *, actor: str, audit: AuditTrail, key: IdempotencyKey = NO_KEY
+    ) -> Target:
         async with self.db.transaction() as conn:
-            created: Target = await fetch_one(
-                conn, statement, params, model=Target, operation="create target"
-            )
-            entry = await self._record(conn, audit.entry(created.id, before=None, after=created))
+            created, entry = await self._insert(conn, data, actor, audit)
+            await key.record(conn, created, status_code=201)
         audit.committed(entry)
         return created
+
+    async def create_many(
+        self, items: list[TargetCreate], *, actor: str, audit: AuditTrail, key: IdempotencyKey
+    ) -> BulkOperationResult:
+        outcomes: list[Target | StandardHTTPException] = []
+        entries: list[AuditLog] = []
+        async with self.db.transaction() as conn:
+            for item in items:
+                try:
+                    async with conn.transaction():  # a savepoint: a failed item undoes itself
+                        created, entry = await self._insert(conn, item, actor, audit)
+                except psycopg.Error as exc:
+                    mapped = handle_database_error(exc, fields=self.db.fields)
+                    if mapped.status >= 500:  # not this item's fault: the whole batch fails
+                        raise mapped from exc
+                    outcomes.append(mapped)
+                    continue
+                outcomes.append(created)
+                entries.append(entry)
+            result = bulk_result(outcomes)
+            await key.record(conn, result)
+        for entry in entries:
+            audit.committed(entry)
+        return result
 
     async def update(
         self, target_id: int, change: TargetUpdate, *, actor: str, audit: AuditTrail

@@ -6,7 +6,10 @@ The in-memory repository is the embedded default (the demo needs nothing install
 and id of the last item, signed: the library's `Keyset`), sort by any of `SORTABLE_FIELDS`
 (text case-insensitively), and filter by the shared `FilterParams` plus `os_type` and `tag`.
 Every write stores its audit entry (built by the request's `AuditTrail`) with it: both are
-kept, or neither.
+kept, or neither. A create takes the request's `IdempotencyKey`: the PostgreSQL repository
+records the response in the transaction of the write (`key.record`), so a crash between the
+commit and the answer cannot make the client's retry create again; in memory the
+idempotency middleware stores the response as it is sent.
 """
 
 from __future__ import annotations
@@ -16,8 +19,25 @@ import itertools
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from opsconductor_contracts import AuditLog, FilterParams, PaginationParams, SortParams
-from opsconductor_shared import ConflictError, Keyset, NotFoundError, PaginatedResponse, paginate
+from opsconductor_contracts import (
+    AuditLog,
+    BulkItemResult,
+    BulkItemStatus,
+    BulkOperationResult,
+    FilterParams,
+    PaginationParams,
+    SortParams,
+)
+from opsconductor_shared import (
+    ConflictError,
+    Keyset,
+    NotFoundError,
+    PaginatedResponse,
+    StandardHTTPException,
+    get_request_id,
+    paginate,
+)
+from opsconductor_shared.idempotency import IdempotencyKey
 
 from .models import OsType, Target, TargetCreate, TargetUpdate
 
@@ -26,6 +46,32 @@ if TYPE_CHECKING:
 
 DEFAULT_SORT = "name"
 TEXT_KEYS = frozenset({"name", "hostname", "os_type"})
+
+
+NO_KEY = IdempotencyKey(None)
+
+
+def bulk_result(outcomes: list[Target | StandardHTTPException]) -> BulkOperationResult:
+    """The answer of `POST /targets/bulk`: one item per outcome, a problem for each failure."""
+    items = []
+    for index, outcome in enumerate(outcomes):
+        if isinstance(outcome, StandardHTTPException):
+            problem = outcome.to_problem(
+                request_id=get_request_id() or "", instance=f"/targets/bulk#/items/{index}"
+            )
+            items.append(
+                BulkItemResult(index=index, status=BulkItemStatus.failed, id=None, error=problem)
+            )
+        else:
+            items.append(
+                BulkItemResult(
+                    index=index, status=BulkItemStatus.succeeded, id=str(outcome.id), error=None
+                )
+            )
+    succeeded = sum(1 for item in items if item.status is BulkItemStatus.succeeded)
+    return BulkOperationResult(
+        total=len(items), succeeded=succeeded, failed=len(items) - succeeded, items=items
+    )
 
 
 def sort_value(field: str, value: Any) -> Any:
@@ -59,7 +105,12 @@ class TargetRepository(Protocol):
 
     async def list(self, query: TargetQuery) -> PaginatedResponse[Target]: ...
     async def get(self, target_id: int) -> Target: ...
-    async def create(self, data: TargetCreate, *, actor: str, audit: AuditTrail) -> Target: ...
+    async def create(
+        self, data: TargetCreate, *, actor: str, audit: AuditTrail, key: IdempotencyKey = NO_KEY
+    ) -> Target: ...
+    async def create_many(
+        self, items: list[TargetCreate], *, actor: str, audit: AuditTrail, key: IdempotencyKey
+    ) -> BulkOperationResult: ...
     async def update(
         self, target_id: int, change: TargetUpdate, *, actor: str, audit: AuditTrail
     ) -> Target: ...
@@ -109,7 +160,14 @@ class InMemoryTargetRepository:
             raise NotFoundError("Target", target_id)
         return target
 
-    async def create(self, data: TargetCreate, *, actor: str, audit: AuditTrail) -> Target:
+    async def create(
+        self,
+        data: TargetCreate,
+        *,
+        actor: str,
+        audit: AuditTrail,
+        key: IdempotencyKey = NO_KEY,  # noqa: ARG002 - in memory the middleware stores
+    ) -> Target:
         async with self._lock:
             if any(t.name.lower() == data.name.lower() for t in self._targets.values()):
                 raise ConflictError(f"A target named {data.name} already exists.")
@@ -128,6 +186,22 @@ class InMemoryTargetRepository:
             self._audit.append(entry)
         audit.committed(entry)
         return target
+
+    async def create_many(
+        self,
+        items: list[TargetCreate],
+        *,
+        actor: str,
+        audit: AuditTrail,
+        key: IdempotencyKey,  # noqa: ARG002 - in memory the middleware stores
+    ) -> BulkOperationResult:
+        outcomes: list[Target | StandardHTTPException] = []
+        for item in items:
+            try:
+                outcomes.append(await self.create(item, actor=actor, audit=audit))
+            except StandardHTTPException as exc:
+                outcomes.append(exc)
+        return bulk_result(outcomes)
 
     async def update(
         self, target_id: int, change: TargetUpdate, *, actor: str, audit: AuditTrail

@@ -20,8 +20,10 @@ class TargetsSettings(ServiceSettings):
 
     `auth` defaults to local verification against the auth service's JWKS at
     `AUTH__JWKS_URL`; `DATABASE__DSN` (or the conventional `DATABASE_URL`) switches storage
-    from memory to PostgreSQL, in `DATABASE_SCHEMA`. `auth_client` is how the service calls
-    the auth service as itself (`AUTH_CLIENT__URL` and `AUTH_CLIENT__CREDENTIALS__TOKEN_URL`,
+    from memory to PostgreSQL, in `DATABASE_SCHEMA`, and with it the idempotency keys, unless
+    `IDEMPOTENCY__STORAGE` says otherwise: to `DATABASE_SCHEMA.idempotency_keys`, where a
+    create's response commits with the create. `auth_client` is how the service calls the
+    auth service as itself (`AUTH_CLIENT__URL` and `AUTH_CLIENT__CREDENTIALS__TOKEN_URL`,
     `__CLIENT_ID`, `__CLIENT_SECRET`; see `owners`).
     """
 
@@ -40,7 +42,10 @@ class TargetsSettings(ServiceSettings):
     write_limit: str = Field("120/minute", description="Per principal, on every write route.")
     idempotency: IdempotencySettings = Field(
         default_factory=IdempotencySettings,
-        description="Idempotency-Key on the create routes: memory, or redis for replicas.",
+        description=(
+            "Idempotency-Key on the create routes: memory, redis for replicas, or postgres "
+            "(the default with a database)."
+        ),
     )
     cursor_secret: SecretStr = Field(
         SecretStr(DEVELOPMENT_CURSOR_SECRET), description="Signs page tokens."
@@ -63,6 +68,19 @@ class TargetsSettings(ServiceSettings):
             raise ValueError(
                 "TARGETS_SERVICE_CURSOR_SECRET is required in production; only development uses the built-in one"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _idempotency_beside_the_targets(self) -> TargetsSettings:
+        if self.database is None:
+            return self
+        idempotency = self.idempotency
+        if "idempotency" not in self.model_fields_set:
+            idempotency = IdempotencySettings(storage="postgres")
+        if idempotency.storage == "postgres" and "table" not in idempotency.model_fields_set:
+            table = f"{self.database_schema}.idempotency_keys"
+            idempotency = idempotency.model_copy(update={"table": table})
+        self.idempotency = idempotency
         return self
 
     @model_validator(mode="before")

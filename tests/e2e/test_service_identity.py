@@ -30,7 +30,7 @@ from examples.launcher import (
 pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.anyio]
 PASSWORDS = {user: secrets.token_urlsafe(12) for user in ("admin", "operator", "viewer")}
 TARGETS_SECRET = secrets.token_urlsafe(24)
-TOKEN_TTL = 6  # the auth service's minimum is 5 s; renewed at half its life
+TOKEN_TTL = 20  # renewed at half its life: a first burst on a loaded machine stays within it
 CONCURRENT = 50
 
 

@@ -3,6 +3,8 @@
 `live_services(workdir, ...)` starts the auth service and a targets service (memory or
 PostgreSQL, local or remote verification) on free loopback ports, with rate limits raised
 out of the fuzzers' way unless asked otherwise, and yields them with tokens for each role.
+The targets service has its account at the auth service (`TARGETS_SERVICE_SECRET`), so its
+owner lookup calls the auth service as itself, as in `make demo`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from tests.examples.conftest import PASSWORDS
 from tests.services import require_postgres, unique_name
 
 UNLIMITED = "100000/minute"
+TARGETS_SERVICE_SECRET = "live-targets-service-secret"
 START_TIMEOUT = 180  # a loaded 2-core machine starts a service slowly
 
 
@@ -71,7 +74,12 @@ def live_services(
         port=free_port(),
         workdir=workdir,
         passwords=PASSWORDS,
-        extra={"AUTH_SERVICE_LOGIN_LIMIT": UNLIMITED, **(auth_env or {})},
+        targets_secret=TARGETS_SERVICE_SECRET,
+        extra={
+            "AUTH_SERVICE_LOGIN_LIMIT": UNLIMITED,
+            "AUTH_SERVICE_DEFAULT_LIMIT": UNLIMITED,  # the owner lookups of a fuzzed targets service
+            **(auth_env or {}),
+        },
     )
     auth.start(timeout=START_TIMEOUT)
     targets = targets_service(
@@ -79,6 +87,7 @@ def live_services(
         auth_url=auth.url,
         workdir=workdir,
         mode=mode,
+        service_secret=TARGETS_SERVICE_SECRET,
         extra={**extra, **(targets_env or {})},
     )
     try:

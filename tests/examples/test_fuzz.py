@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from tests.examples.conftest import PASSWORDS
-from tests.examples.live import LiveServices, live_services
+from tests.examples.live import TARGETS_SERVICE_SECRET, LiveServices, live_services
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -64,7 +64,12 @@ def schemathesis(
 
 
 def _secrets_in_logs(live: LiveServices) -> list[str]:
-    secrets = [*live.tokens.values(), *PASSWORDS.values(), "live-cursor-secret"]
+    secrets = [
+        *live.tokens.values(),
+        *PASSWORDS.values(),
+        "live-cursor-secret",
+        TARGETS_SERVICE_SECRET,
+    ]
     lines = [*live.targets.log_lines(), *live.auth.log_lines()]
     return [line for line in lines if any(secret in line for secret in secrets)]
 

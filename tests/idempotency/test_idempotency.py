@@ -253,3 +253,31 @@ async def test_a_claim_ends_by_itself_after_lock_ttl() -> None:
     await store.claim("k", "fp", lock_ttl=5)
     now[0] = 6
     assert isinstance(await store.claim("k", "fp", lock_ttl=5), Claimed)
+
+
+def test_the_postgres_store_needs_the_database_installed_first() -> None:
+    app = create_service_app("pg", "1.0.0", ServiceSettings())
+    with pytest.raises(RuntimeError, match="install_database"):
+        install_idempotency(app, IdempotencySettings(storage="postgres"))
+
+
+def test_the_targets_service_keeps_its_keys_beside_its_targets(auth_settings: AuthSettings) -> None:
+    from opsconductor_shared.database import DatabaseSettings  # noqa: PLC0415
+
+    database = DatabaseSettings(dsn="postgresql://127.0.0.1/none")
+    settings = TargetsSettings(
+        auth=auth_settings, cursor_secret="t", database=database, database_schema="fleet"
+    )
+    assert (settings.idempotency.storage, settings.idempotency.table) == (
+        "postgres",
+        "fleet.idempotency_keys",
+    )
+    chosen = TargetsSettings(
+        auth=auth_settings,
+        cursor_secret="t",
+        database=database,
+        idempotency=IdempotencySettings(storage="redis"),
+    )
+    assert chosen.idempotency.storage == "redis"
+    memory = TargetsSettings(auth=auth_settings, cursor_secret="t", database=None)
+    assert memory.idempotency.storage == "memory"

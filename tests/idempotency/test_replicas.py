@@ -1,5 +1,6 @@
 """Exactly once across replicas, end to end: two targets-service processes sharing one
-PostgreSQL schema and one Redis, with keyed creates racing and a response lost after commit."""
+PostgreSQL schema and their idempotency store (Redis; and PostgreSQL, the keys in the same
+schema), with keyed creates racing and a response lost after commit."""
 
 from __future__ import annotations
 
@@ -26,21 +27,23 @@ def keys() -> KeySet:
     return KeySet()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["redis", "postgres"])
 def replicas(
-    tmp_path_factory: pytest.TempPathFactory, keys: KeySet
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, keys: KeySet
 ) -> Iterator[list[ServiceProcess]]:
-    database, redis_url = require_postgres(), require_redis()
-    schema, prefix = unique_name("idem"), unique_name("idem")
+    database = require_postgres()
+    schema = unique_name("idem")
     workdir = tmp_path_factory.mktemp("replicas")
     env = {
         "TARGETS_SERVICE_AUTH__HS256_SECRET": keys.hs256_secret,
         "TARGETS_SERVICE_DATABASE_SCHEMA": schema,
-        "TARGETS_SERVICE_IDEMPOTENCY__STORAGE": "redis",
-        "TARGETS_SERVICE_IDEMPOTENCY__REDIS__URL": redis_url,
-        "TARGETS_SERVICE_IDEMPOTENCY__KEY_PREFIX": prefix,
         "TARGETS_SERVICE_RATE_LIMIT__ENABLED": "false",
     }
+    if request.param == "redis":
+        env["TARGETS_SERVICE_IDEMPOTENCY__STORAGE"] = "redis"
+        env["TARGETS_SERVICE_IDEMPOTENCY__REDIS__URL"] = require_redis()
+        env["TARGETS_SERVICE_IDEMPOTENCY__KEY_PREFIX"] = unique_name("idem")
+    # postgres: the targets service's default with a database, in its schema
     started: list[ServiceProcess] = []
     try:
         for index in range(2):

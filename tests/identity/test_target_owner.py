@@ -1,7 +1,7 @@
 """The targets service's owner lookup (`GET /targets/{id}/owner`), in process: the targets app
 calling the real auth app (ASGI transport) with its own service identity; 404s, 503 when the
 auth service cannot be reached or the lookup is not configured, the settings from the
-environment, and the OpenAPI document."""
+environment, a misconfigured account (502), and the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -187,3 +187,24 @@ def test_the_owner_route_documents_its_errors(auth_settings: AuthSettings) -> No
     }
     for status in ("401", "404", "502", "503", "504"):
         assert status in operation["responses"], status
+
+
+async def test_an_account_without_the_scope_is_502_not_403(
+    tmp_path: Any,
+    auth_settings: AuthSettings,
+    auth_headers: Callable[..., dict[str, str]],
+) -> None:
+    # A misconfigured account (no users:read) is this service's fault, not the caller's: the
+    # auth service's 403 becomes a 502, and the caller is never told it is forbidden.
+    accounts = {"targets-service": {"secrets": [TARGETS_SECRET], "scopes": []}}
+    auth_app = create_auth_app(auth_settings_with_accounts(tmp_path, service_accounts=accounts))
+    targets_app = create_targets_app(
+        TargetsSettings(auth=auth_settings, cursor_secret="test", auth_client=_client_settings()),
+        auth_client_options={"transport": httpx.ASGITransport(app=auth_app)},
+    )
+    operator = auth_headers(role="operator", sub=OPERATOR_ID)
+    async with app_client(auth_app), app_client(targets_app) as targets:
+        target_id = await _created(targets, operator)
+        refused = await targets.get(f"/targets/{target_id}/owner", headers=operator)
+    assert refused.status_code == 502, refused.text
+    assert refused.json()["code"] == "UPSTREAM_ERROR"

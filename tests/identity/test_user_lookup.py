@@ -66,3 +66,36 @@ async def test_only_the_targets_service_with_its_scope_may_look_users_up(tmp_pat
             assert refused.status_code == 403, refused.text
         anonymous = await http.get(f"/auth/users/{operator_id}")
         assert anonymous.status_code == 401
+
+
+async def test_a_service_account_gets_its_own_limit_at_the_auth_service(tmp_path: Any) -> None:
+    """`service_limits` (AUTH_SERVICE_SERVICE_LIMITS) gives one service account its own
+    service-wide budget: the targets service's lookups are not held to the default that a
+    user or another service meets."""
+    app = create_auth_app(
+        auth_settings_with_accounts(
+            tmp_path,
+            service_accounts=LOOKUP_ACCOUNTS,
+            default_limit="3/minute",
+            token_limit="100/minute",
+            service_limits={"targets-service": "100/minute"},
+        )
+    )
+    async with app_client(app) as http:
+        targets = await _service_token(http, "targets-service", TARGETS_SECRET)
+        other = await _service_token(http, "targets-service-x", TARGETS_SECRET)
+        own = [
+            (
+                await http.get("/auth/users/nobody", headers={"Authorization": f"Bearer {targets}"})
+            ).status_code
+            for _ in range(6)
+        ]
+        default = [
+            (
+                await http.get("/auth/users/nobody", headers={"Authorization": f"Bearer {other}"})
+            ).status_code
+            for _ in range(4)
+        ]
+    assert own == [404] * 6
+    assert default[:3] == [403] * 3  # answered (it may not look users up), not throttled
+    assert default[3] == 429

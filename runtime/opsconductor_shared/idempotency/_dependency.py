@@ -7,7 +7,8 @@ With an `Idempotency-Key` header it fingerprints the request (method, path and q
 principal, the SHA-256 of the body) and claims the key, scoped by the principal, in the
 app's store (`install_idempotency`):
 
-    first time              the request runs; `IdempotencyMiddleware` stores its response
+    first time              the request runs; `IdempotencyMiddleware` stores its response,
+                            or the route records it in its own transaction (`record`)
     same key, same request  the stored response is replayed, with `Idempotent-Replayed: true`
     same key, other request 422: a key is for one request only
     same key, still running 409, with Retry-After
@@ -15,7 +16,9 @@ app's store (`install_idempotency`):
     store cannot decide     503
 
 Every one in the shared envelope, and documented on the route (the header parameter and the
-400, 409, 422 and 503 answers).
+400, 409, 422 and 503 answers). The dependency's value is an `IdempotencyKey`: with a store
+that records (PostgreSQL), `await key.record(conn, body, status_code=201)` inside the route's
+transaction stores the response with the write, and the middleware then stores nothing.
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Header
+from fastapi.encoders import jsonable_encoder
 from opsconductor_contracts import ErrorDetail
+from pydantic import BaseModel
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from .._errors import (
     BadRequestError,
@@ -39,13 +44,20 @@ from .._errors import (
 )
 from .._logging import get_logger
 from .._operations import raises_errors
-from ._store import Claimed, IdempotencyStore, InFlight, StoredResponse
+from ._store import (
+    Claimed,
+    IdempotencyStore,
+    InFlight,
+    RecordingIdempotencyStore,
+    StoredResponse,
+)
 
 __all__ = [
     "CLAIM_STATE_KEY",
     "IDEMPOTENCY_KEY_HEADER",
     "IDEMPOTENT_REPLAYED_HEADER",
     "IdempotencyConfig",
+    "IdempotencyKey",
     "IdempotentReplay",
     "PendingClaim",
     "idempotency",
@@ -78,16 +90,93 @@ class IdempotencyConfig:
     lock_ttl: float
     max_key_length: int
     max_response_bytes: int
+    recording: RecordingIdempotencyStore | None = None
 
 
 @dataclass(slots=True)
 class PendingClaim:
-    """A key this request holds; the middleware completes or releases it."""
+    """A key this request holds; the middleware completes or releases it, unless the route
+    recorded its response (`recorded`)."""
 
     config: IdempotencyConfig
     key: str
     fingerprint: str
     token: str
+    recorded: bool = False
+
+
+class IdempotencyKey:
+    """The `idempotency()` dependency's value: the request's claim of its key, if any.
+
+    A route whose store records (PostgreSQL) stores its response in the transaction of its
+    write, so the two commit together:
+
+        async def create_target(body: TargetCreate, key: Keyed) -> Target:
+            async with db.transaction() as conn:
+                target = await insert_target(conn, body)
+                await key.record(conn, target, status_code=201)
+            return target
+    """
+
+    __slots__ = ("_claim",)
+
+    def __init__(self, claim: PendingClaim | None) -> None:
+        self._claim = claim
+
+    def __repr__(self) -> str:
+        return f"IdempotencyKey(claimed={self.claimed})"
+
+    @property
+    def claimed(self) -> bool:
+        """Whether this request holds a key (it came with `Idempotency-Key` and runs first)."""
+        return self._claim is not None
+
+    async def record(
+        self,
+        conn: Any,
+        body: Any,
+        *,
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Store the response the route is about to send, on `conn` inside its transaction.
+
+        `body` as the route returns it: a Pydantic model (serialised by alias, as FastAPI
+        serialises a route's response model), `bytes` as they are, anything else as JSON.
+        Nothing happens without a claim, with a store that does not record (memory, Redis:
+        the middleware stores the response as it is sent), or for a response over
+        `max_response_bytes` (the middleware then releases the key).
+
+        Raises:
+            ConflictError: the claim expired and another request with the key took it
+                (409; the route's transaction rolls back).
+        """
+        claim = self._claim
+        if claim is None or claim.recorded:
+            return
+        config = claim.config
+        recording = config.recording
+        if recording is None:
+            return
+        if isinstance(body, bytes):
+            content = body
+        elif isinstance(body, BaseModel):
+            content = body.model_dump_json(by_alias=True).encode()
+        else:
+            content = bytes(JSONResponse(jsonable_encoder(body)).body)
+        if len(content) > config.max_response_bytes:
+            return
+        stored = StoredResponse(
+            claim.fingerprint,
+            status_code,
+            (("content-type", "application/json"), *(headers or {}).items()),
+            content,
+        )
+        await recording.record(conn, claim.key, claim.token, stored, ttl=config.ttl)
+        claim.recorded = True
+
+
+_NO_KEY = IdempotencyKey(None)
 
 
 class IdempotentReplay(Exception):  # noqa: N818 - not an error: the answer, replayed
@@ -143,7 +232,7 @@ def _config(request: Request) -> IdempotencyConfig:
     return config
 
 
-def idempotency(*, required: bool = False) -> Callable[..., Awaitable[None]]:
+def idempotency(*, required: bool = False) -> Callable[..., Awaitable[IdempotencyKey]]:
     """The dependency of a route that honours `Idempotency-Key` (see the module docstring).
 
     Args:
@@ -162,7 +251,7 @@ def idempotency(*, required: bool = False) -> Callable[..., Awaitable[None]]:
                 json_schema_extra={"pattern": _KEY_PATTERN},
             ),
         ] = None,
-    ) -> None:
+    ) -> IdempotencyKey:
         if idempotency_key is None:
             if required:
                 raise BadRequestError(
@@ -172,7 +261,7 @@ def idempotency(*, required: bool = False) -> Callable[..., Awaitable[None]]:
                         "idempotency_key_required", "required on this operation"
                     ),
                 )
-            return
+            return _NO_KEY
         config = _config(request)
         key = _key_of(idempotency_key, config.max_key_length)
         principal = _principal(request)
@@ -197,10 +286,9 @@ def idempotency(*, required: bool = False) -> Callable[..., Awaitable[None]]:
                 "Idempotency keys cannot be checked now. Retry later.", retry_after=1
             ) from exc
         if isinstance(outcome, Claimed):
-            request.scope.setdefault("state", {})[CLAIM_STATE_KEY] = PendingClaim(
-                config, scoped, fingerprint, outcome.token
-            )
-            return
+            claim = PendingClaim(config, scoped, fingerprint, outcome.token)
+            request.scope.setdefault("state", {})[CLAIM_STATE_KEY] = claim
+            return IdempotencyKey(claim)
         if outcome.fingerprint != fingerprint:
             raise ValidationError(
                 "This Idempotency-Key was used for a different request; use a new key for "

@@ -6,6 +6,9 @@ class Settings(ServiceSettings):
 TARGETS_SERVICE_IDEMPOTENCY__STORAGE=redis
 TARGETS_SERVICE_IDEMPOTENCY__REDIS__URL=redis://redis:6379/0
 TARGETS_SERVICE_IDEMPOTENCY__TTL=86400
+
+TARGETS_SERVICE_IDEMPOTENCY__STORAGE=postgres          # the app's `install_database` pool
+TARGETS_SERVICE_IDEMPOTENCY__TABLE=targets_service.idempotency_keys
 """
 
 from __future__ import annotations
@@ -29,8 +32,14 @@ from ._dependency import (
     replay_response,
 )
 from ._middleware import idempotency_layer
+from ._postgres import DEFAULT_TABLE, TABLE_PATTERN
 from ._redis import DEFAULT_KEY_PREFIX, RedisIdempotencyStore
-from ._store import DEFAULT_MAX_ENTRIES, IdempotencyStore, MemoryIdempotencyStore
+from ._store import (
+    DEFAULT_MAX_ENTRIES,
+    IdempotencyStore,
+    MemoryIdempotencyStore,
+    RecordingIdempotencyStore,
+)
 
 __all__ = ["IdempotencySettings", "install_idempotency"]
 
@@ -49,8 +58,12 @@ _REDIS_TIMEOUTS = {
 class IdempotencySettings(BaseModel):
     """Where idempotency keys live and for how long (seconds)."""
 
-    storage: Literal["memory", "redis"] = Field(
-        "memory", description="memory: this process only; redis: shared by every replica."
+    storage: Literal["memory", "redis", "postgres"] = Field(
+        "memory",
+        description=(
+            "memory: this process only; redis: shared by every replica; postgres: shared, "
+            "in the app's database, and recorded in a route's own transaction."
+        ),
     )
 
     @field_validator("redis", mode="before")
@@ -64,6 +77,11 @@ class IdempotencySettings(BaseModel):
         default_factory=lambda: RedisSettings.model_validate(_REDIS_TIMEOUTS)
     )
     key_prefix: str = Field(DEFAULT_KEY_PREFIX, min_length=1, max_length=64)
+    table: str = Field(
+        DEFAULT_TABLE,
+        pattern=TABLE_PATTERN,
+        description="PostgreSQL: the table (`name` or `schema.name`), created at startup.",
+    )
     ttl: float = Field(DEFAULT_TTL, gt=0, description="How long a stored response is replayed.")
     lock_ttl: float = Field(
         DEFAULT_LOCK_TTL,
@@ -83,6 +101,21 @@ async def _replay(_: Request, exc: Exception) -> Response:
     return replay_response(exc.stored)
 
 
+def _postgres_store(app: FastAPI, settings: IdempotencySettings) -> IdempotencyStore:
+    from ..database import Database  # noqa: PLC0415 - the postgres extra
+    from ._postgres import PostgresIdempotencyStore  # noqa: PLC0415
+
+    database = getattr(app.state, "database", None)
+    if not isinstance(database, Database):
+        raise RuntimeError(
+            'IdempotencySettings(storage="postgres") uses the app\'s database: call '
+            "install_database(app) before install_idempotency(app)"
+        )
+    store = PostgresIdempotencyStore(database, table=settings.table)
+    database.add_startup_work(f"idempotency:{settings.table}", store.create_table)
+    return store
+
+
 def install_idempotency(
     app: FastAPI,
     settings: IdempotencySettings | None = None,
@@ -99,7 +132,8 @@ def install_idempotency(
 
     Raises:
         RuntimeError: the app was not made by `create_service_app`, has started, or has
-            idempotency already.
+            idempotency already; or `storage="postgres"` without `install_database(app)`
+            called first.
     """
     runtime = get_runtime(app)
     if getattr(app.state, CONFIG_STATE_ATTRIBUTE, None) is not None:
@@ -108,17 +142,21 @@ def install_idempotency(
         found = getattr(runtime.settings, "idempotency", None)
         settings = found if isinstance(found, IdempotencySettings) else IdempotencySettings()
     if store is None:
-        store = (
-            RedisIdempotencyStore.from_settings(settings.redis, key_prefix=settings.key_prefix)
-            if settings.storage == "redis"
-            else MemoryIdempotencyStore(max_entries=settings.max_entries)
-        )
+        if settings.storage == "postgres":
+            store = _postgres_store(app, settings)
+        elif settings.storage == "redis":
+            store = RedisIdempotencyStore.from_settings(
+                settings.redis, key_prefix=settings.key_prefix
+            )
+        else:
+            store = MemoryIdempotencyStore(max_entries=settings.max_entries)
     config = IdempotencyConfig(
         store=store,
         ttl=settings.ttl,
         lock_ttl=settings.lock_ttl,
         max_key_length=settings.max_key_length,
         max_response_bytes=settings.max_response_bytes,
+        recording=store if isinstance(store, RecordingIdempotencyStore) else None,
     )
     runtime.middleware.fill(
         "idempotency", idempotency_layer, max_response_bytes=settings.max_response_bytes

@@ -7,7 +7,10 @@ holds the response back until its last byte, stores it, and only then sends it, 
 that sees any byte of the answer can rely on a retry replaying it. A response worth replaying
 is stored (any status below 500 except 401, 403, 408, 425 and 429, which say something about
 the moment, not the request); for a 5xx, an exception, a response over `max_response_bytes`,
-or a client gone away, the claim is released and a retry runs the request again.
+or a client gone away, the claim is released and a retry runs the request again. A route
+that recorded its response in its own transaction (`IdempotencyKey.record`, PostgreSQL) has
+stored it already: its response is sent as it comes, and only released for a 5xx (which
+changes nothing once that transaction committed: the entry is no longer in flight).
 """
 
 from __future__ import annotations
@@ -66,6 +69,14 @@ class IdempotencyMiddleware:
                 claim = scope.get("state", {}).get(CLAIM_STATE_KEY)
                 if claim is None:
                     settled = True  # no claim: a route without opt-in, or a replay
+                    await send(message)
+                    return
+                if claim.recorded:  # stored by the route, in its transaction
+                    settled = True
+                    status = int(message["status"])
+                    if status >= 500 or status in _NOT_STORED:
+                        # a no-op once the route's transaction committed
+                        await _release(claim, f"status_{status}")
                     await send(message)
                     return
             held.append(message)

@@ -18,7 +18,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
@@ -31,6 +31,7 @@ __all__ = [
     "IdempotencyStore",
     "InFlight",
     "MemoryIdempotencyStore",
+    "RecordingIdempotencyStore",
     "StoredResponse",
     "decode_entry",
     "encode_in_flight",
@@ -117,6 +118,18 @@ class IdempotencyStore(Protocol):
     async def release(self, key: str, token: str) -> None: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class RecordingIdempotencyStore(IdempotencyStore, Protocol):
+    """A store that can write a stored response inside the route's own transaction
+    (`IdempotencyKey.record`), such as `PostgresIdempotencyStore`; `conn` is the route's
+    connection. It raises when the claim is no longer `token`'s, so the route's write rolls
+    back."""
+
+    async def record(
+        self, conn: Any, key: str, token: str, response: StoredResponse, *, ttl: float
+    ) -> None: ...
 
 
 class MemoryIdempotencyStore:
