@@ -124,9 +124,10 @@ class RateLimiter:
         if retry_interval <= 0:
             raise ValueError("retry_interval must be positive")
         self.store = store
-        # A store in this process decides without awaiting and cannot fail, so the
-        # middleware asks it directly; None for every other store (see `check`).
-        self.local_store = store if isinstance(store, MemoryRateLimitStore) else None
+        # The package's memory store decides without awaiting and cannot fail, so the
+        # middleware asks it directly; None for every other store, subclasses included
+        # (they may override `hit`): those are awaited through `check`.
+        self.local_store = store if type(store) is MemoryRateLimitStore else None
         self.rules = rules or RateLimitRules()
         self.client_address = client_address or ClientAddressResolver()
         self.identity = identity

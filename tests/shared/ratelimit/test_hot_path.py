@@ -213,3 +213,24 @@ async def test_a_store_of_its_own_is_awaited_and_its_decisions_reported() -> Non
         assert first.headers["ratelimit"] == '"default";r=2;t=20, "/login";r=3;t=15'
         codes = [(await client.get("/things")).status_code for _ in range(3)]
         assert codes == [200, 200, 429]
+
+
+class CountingStore(MemoryRateLimitStore):
+    """A subclass of the memory store that overrides `hit`."""
+
+    calls = 0
+
+    async def hit(
+        self, subject: str, policies: Sequence[RateLimit], *, cost: int = 1
+    ) -> RateLimitResult:
+        CountingStore.calls += 1
+        return await super().hit(subject, policies, cost=cost)
+
+
+@pytest.mark.anyio
+async def test_a_subclass_of_the_memory_store_is_asked_through_its_hit() -> None:
+    CountingStore.calls = 0
+    app = make_app(RateLimitSettings(default_limit="3/minute"), store=CountingStore())
+    async with app_client(app) as client:
+        assert [(await client.get("/things")).status_code for _ in range(4)] == [200] * 3 + [429]
+    assert CountingStore.calls == 4
