@@ -228,3 +228,26 @@ def test_a_table_name_must_be_an_identifier() -> None:
     assert repr(PostgresIdempotencyStore(db, table="s.keys")) == (
         "PostgresIdempotencyStore(table='s.keys')"
     )
+
+
+@pytest.mark.integration
+async def test_the_background_purge_keeps_going_while_batches_come_back_full(
+    database: SchemaDatabase,
+) -> None:
+    """More expired entries than one batch per interval still go in one run: a table that
+    gains expired keys faster than a batch an interval must not grow for ever."""
+    store = await _postgres_store(database)
+    for index in range(7):
+        await store.claim(f"k{index}", "fp", lock_ttl=0.1)
+    table = sql.SQL("{}.keys").format(sql.Identifier(database.schema))
+
+    async def all_expired() -> bool:
+        count = await database.fetch_value(
+            sql.SQL("SELECT count(*) FROM {} WHERE expires_at <= now()").format(table)
+        )
+        return bool(count == 7)
+
+    await _eventually(all_expired)
+    store.purge_batch = 2
+    await store._purge_quietly()
+    assert await database.fetch_value(sql.SQL("SELECT count(*) FROM {}").format(table)) == 0
