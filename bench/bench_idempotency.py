@@ -213,6 +213,25 @@ async def _run(quick: bool) -> list[dict[str, Any]]:
                 target="at most one claim round trip plus the store",
             )
         )
+    postgres = await _postgres_cost(quick)
+    if postgres is not None:
+        unkeyed, keyed = postgres
+        rows.append(
+            added_cost_row(
+                unkeyed,
+                keyed,
+                notes=(
+                    "a route inserting one row in a transaction; the claim is one INSERT ... ON "
+                    "CONFLICT (no WAL flush wait), the response recorded in the route's own "
+                    "transaction (IdempotencyKey.record)"
+                ),
+                group=GROUP,
+                name="keyed POST, first attempt, PostgreSQL store (127.0.0.1)",
+                baseline="the same POST without a key (the route's transaction alone)",
+                contender="with a new Idempotency-Key: claim + response in the write's transaction",
+                unit="us/request",
+            )
+        )
     return rows
 
 
