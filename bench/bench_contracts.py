@@ -116,6 +116,12 @@ def build_synthetic_document(operations: int = 2000, components: int = 3000) -> 
                 "duration_ms": {"type": "number"},
                 "critical": {"type": "boolean"},
                 "message": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                "details": {
+                    "anyOf": [
+                        {"type": "object", "additionalProperties": {"type": "integer"}},
+                        {"type": "null"},
+                    ]
+                },
             },
         },
         "HealthResponse": {

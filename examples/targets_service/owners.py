@@ -72,7 +72,11 @@ class OwnerLookup:
                 "__CLIENT_SECRET are required with TARGETS_SERVICE_AUTH_CLIENT__URL: the auth "
                 "service's user lookup admits the targets service's own identity only"
             )
-        self.client = ServiceClient.from_settings(AUTH_UPSTREAM, settings, **client_options)
+        # The lookup goes out as the targets service, whatever the settings say about
+        # forwarding: the caller's token never reaches the auth service's user lookup.
+        self.client = ServiceClient.from_settings(
+            AUTH_UPSTREAM, settings, **{**client_options, "forward_authorization": False}
+        )
         get_runtime(app).add_lifespan_hook(self._lifespan)
 
     @asynccontextmanager

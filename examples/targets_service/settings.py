@@ -75,8 +75,8 @@ class TargetsSettings(ServiceSettings):
         if self.database is None:
             return self
         idempotency = self.idempotency
-        if "idempotency" not in self.model_fields_set:
-            idempotency = IdempotencySettings(storage="postgres")
+        if "storage" not in idempotency.model_fields_set:  # only STORAGE chooses another
+            idempotency = idempotency.model_copy(update={"storage": "postgres"})
         if idempotency.storage == "postgres" and "table" not in idempotency.model_fields_set:
             table = f"{self.database_schema}.idempotency_keys"
             idempotency = idempotency.model_copy(update={"table": table})

@@ -281,3 +281,22 @@ def test_the_targets_service_keeps_its_keys_beside_its_targets(auth_settings: Au
     assert chosen.idempotency.storage == "redis"
     memory = TargetsSettings(auth=auth_settings, cursor_secret="t", database=None)
     assert memory.idempotency.storage == "memory"
+
+
+def test_another_idempotency_setting_keeps_the_postgres_store(auth_settings: AuthSettings) -> None:
+    """Only `IDEMPOTENCY__STORAGE` chooses another store: setting the key's lifetime (or any
+    other option) must not quietly make it a per-process memory store, which with replicas
+    lets one key create more than one target."""
+    from opsconductor_shared.database import DatabaseSettings  # noqa: PLC0415
+
+    settings = TargetsSettings(
+        auth=auth_settings,
+        cursor_secret="t",
+        database=DatabaseSettings(dsn="postgresql://127.0.0.1/none"),
+        idempotency=IdempotencySettings(ttl=3600),
+    )
+    assert (settings.idempotency.storage, settings.idempotency.table) == (
+        "postgres",
+        "targets_service.idempotency_keys",
+    )
+    assert settings.idempotency.ttl == 3600

@@ -236,3 +236,35 @@ def test_a_recorded_response_is_not_stored_again_by_the_middleware(
     assert again.content == created.content  # the bytes recorded are the bytes sent
     assert completed == []
     assert _count(url, schema, "idempotency_keys", "status = 201") == 1
+
+
+def test_an_error_after_the_record_releases_the_key(
+    postgres_targets: tuple[FastAPI, str, str],
+    auth_headers: AuthHeaders,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The route recorded its response, then its transaction failed and it answered a 4xx:
+    the record rolled back with it, so the key is released at once (a retry runs) instead of
+    staying "in flight" (409) until the claim's lock expires."""
+    from opsconductor_shared import ConflictError  # noqa: PLC0415
+    from opsconductor_shared.idempotency._dependency import IdempotencyKey  # noqa: PLC0415
+
+    app, url, schema = postgres_targets
+    original = IdempotencyKey.record
+    failures = [1]
+
+    async def record_then_fail(key: IdempotencyKey, *args: Any, **kw: Any) -> None:
+        await original(key, *args, **kw)  # recorded: the route goes on, then fails
+        if failures:
+            failures.pop()
+            raise ConflictError("A later statement of the write conflicted.")
+
+    monkeypatch.setattr(IdempotencyKey, "record", record_then_fail)
+    headers = {**auth_headers("operator"), "Idempotency-Key": str(uuid.uuid4())}
+    with TestClient(app) as client:
+        failed = client.post("/targets", json=_target("after-record"), headers=headers)
+        retried = client.post("/targets", json=_target("after-record"), headers=headers)
+    assert failed.status_code == 409
+    assert retried.status_code == 201, retried.text
+    assert "idempotent-replayed" not in retried.headers
+    assert _count(url, schema, "targets") == 1

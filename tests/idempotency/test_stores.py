@@ -194,6 +194,20 @@ async def test_a_claim_taken_over_cannot_be_recorded(database: SchemaDatabase) -
     assert await store.claim("k", "fp", lock_ttl=30) == InFlight("fp")
 
 
+async def _until_expired(database: SchemaDatabase, count: int) -> sql.Composed:
+    """The store's table, once `count` of its entries have expired (a bounded poll)."""
+    table = sql.SQL("{}.keys").format(sql.Identifier(database.schema))
+
+    async def expired() -> bool:
+        found = await database.fetch_value(
+            sql.SQL("SELECT count(*) FROM {} WHERE expires_at <= now()").format(table)
+        )
+        return bool(found == count)
+
+    await _eventually(expired)
+    return table
+
+
 @pytest.mark.integration
 async def test_the_table_is_created_idempotently_and_expired_rows_are_purged(
     database: SchemaDatabase,
@@ -204,15 +218,7 @@ async def test_the_table_is_created_idempotently_and_expired_rows_are_purged(
     for index in range(5):
         await store.claim(f"k{index}", "fp", lock_ttl=0.1)
     live = await store.claim("live", "fp", lock_ttl=30)
-    table = sql.SQL("{}.keys").format(sql.Identifier(database.schema))
-
-    async def all_expired() -> bool:
-        count = await database.fetch_value(
-            sql.SQL("SELECT count(*) FROM {} WHERE expires_at <= now()").format(table)
-        )
-        return bool(count == 5)
-
-    await _eventually(all_expired)
+    table = await _until_expired(database, 5)
     store.purge_batch = 3
     assert await store.purge() == 3
     assert await store.purge() == 2
@@ -228,3 +234,18 @@ def test_a_table_name_must_be_an_identifier() -> None:
     assert repr(PostgresIdempotencyStore(db, table="s.keys")) == (
         "PostgresIdempotencyStore(table='s.keys')"
     )
+
+
+@pytest.mark.integration
+async def test_the_background_purge_keeps_going_while_batches_come_back_full(
+    database: SchemaDatabase,
+) -> None:
+    """More expired entries than one batch per interval still go in one run: a table that
+    gains expired keys faster than a batch an interval must not grow for ever."""
+    store = await _postgres_store(database)
+    for index in range(7):
+        await store.claim(f"k{index}", "fp", lock_ttl=0.1)
+    table = await _until_expired(database, 7)
+    store.purge_batch = 2
+    await store._purge_quietly()
+    assert await database.fetch_value(sql.SQL("SELECT count(*) FROM {}").format(table)) == 0

@@ -5,7 +5,7 @@ an empty signature and fails here), and the header's `alg`, which must be on the
 *and* be the one algorithm of the key it names: the algorithm always comes from our side,
 so an HS256 token "signed" with an RSA public key never reaches an HMAC. (With an HS256
 secret there is one key and one algorithm, so PyJWT, given only HS256, refuses every other
-`alg` and any malformed token itself, and the header is not read twice.) Then PyJWT verifies
+`alg` itself, and the header is not read twice; the shape is still checked first.) Then PyJWT verifies
 the signature and `exp` (required), `nbf`, `iat`, `iss` and `aud` with the configured leeway,
 and the claims must have the contract's shape and be an access token's.
 
@@ -28,6 +28,7 @@ from ._verifier import (
     TokenRejectedError,
     TokenVerifier,
     VerifiedToken,
+    check_compact_shape,
     claims_from_payload,
     identity_from_claims,
     unverified_header,
@@ -115,7 +116,9 @@ class LocalTokenVerifier(TokenVerifier):
         if self._secret is not None:
             # One key, one algorithm (the settings allow only HS256 with a secret), so the
             # header need not be read first: PyJWT refuses any other `alg`, `none` included,
-            # and a malformed token, before the HMAC.
+            # before the HMAC. The shape is checked here all the same: PyJWT releases before
+            # 2.15 decode a padded or junk-laden signature leniently.
+            check_compact_shape(token, max_bytes=self._max_bytes)
             verification_key = self._secret
             algorithm = "HS256"
         elif self.keys is not None:

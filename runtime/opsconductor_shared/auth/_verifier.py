@@ -48,6 +48,7 @@ __all__ = [
     "VerifiedToken",
     "DEFAULT_AUTH_RETRY_AFTER",
     "auth_unavailable",
+    "check_compact_shape",
     "claims_from_payload",
     "identity_from_claims",
     "unverified_header",
@@ -160,11 +161,21 @@ def unverified_header(token: str, *, max_bytes: int) -> dict[str, Any]:
     Raises:
         TokenRejectedError: the token is too large or malformed.
     """
+    check_compact_shape(token, max_bytes=max_bytes)
+    return _decode_segment(token[: token.index(".")])
+
+
+def check_compact_shape(token: str, *, max_bytes: int) -> None:
+    """The size and shape checks of `unverified_header`, without decoding anything: three
+    non-empty base64url segments, no padding, nothing else (so one token has one spelling).
+
+    Raises:
+        TokenRejectedError: the token is too large or malformed.
+    """
     if len(token) > max_bytes:
         raise TokenRejectedError("too_large")
     if _TOKEN_SHAPE.fullmatch(token) is None:
         raise TokenRejectedError("malformed")
-    return _decode_segment(token[: token.index(".")])
 
 
 # The time claims are seconds since the epoch that a datetime can hold (up to the end of the

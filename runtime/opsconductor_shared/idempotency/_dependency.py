@@ -141,8 +141,11 @@ class IdempotencyKey:
     ) -> None:
         """Store the response the route is about to send, on `conn` inside its transaction.
 
-        `body` as the route returns it: a Pydantic model (serialised by alias, as FastAPI
+        `body` as the client is to see it: a Pydantic model (serialised by alias, as FastAPI
         serialises a route's response model), `bytes` as they are, anything else as JSON.
+        Pass an instance of the route's `response_model` itself: `record` does not filter
+        through it as FastAPI does, so an internal model with fields the response model
+        leaves out would be replayed with them.
         Nothing happens without a claim, with a store that does not record (memory, Redis:
         the middleware stores the response as it is sent), or for a response over
         `max_response_bytes` (the middleware then releases the key).

@@ -74,8 +74,9 @@ class IdempotencyMiddleware:
                 if claim.recorded:  # stored by the route, in its transaction
                     settled = True
                     status = int(message["status"])
-                    if status >= 500 or status in _NOT_STORED:
-                        # a no-op once the route's transaction committed
+                    if status >= 400 or status in _NOT_STORED:
+                        # An error after the record means its transaction most likely rolled
+                        # back; the release is a no-op if it committed (the entry is complete).
                         await _release(claim, f"status_{status}")
                     await send(message)
                     return

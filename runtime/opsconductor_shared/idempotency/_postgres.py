@@ -61,6 +61,7 @@ __all__ = [
 DEFAULT_TABLE = "idempotency_keys"
 DEFAULT_PURGE_INTERVAL = 60.0
 DEFAULT_PURGE_BATCH = 1000
+_PURGE_BATCHES_PER_RUN = 20
 TABLE_PATTERN = r"^(?:[a-z_][a-z0-9_]{0,47}\.)?[a-z_][a-z0-9_]{0,47}$"
 _TABLE = re.compile(TABLE_PATTERN)
 _log = get_logger("opsconductor.idempotency")
@@ -251,13 +252,19 @@ class PostgresIdempotencyStore:
         self._purging = asyncio.create_task(self._purge_quietly(), name="idempotency-purge")
 
     async def _purge_quietly(self) -> None:
+        # Batch after batch while they come back full (bounded per interval), so a table
+        # that gains more than one batch of expired entries per interval still shrinks.
+        deleted = 0
         try:
-            deleted = await self.purge()
+            for _ in range(_PURGE_BATCHES_PER_RUN):
+                batch = await self.purge()
+                deleted += batch
+                if batch < self.purge_batch:
+                    break
         except Exception as exc:
             _log.warning("idempotency_store_failed", operation="purge", error=type(exc).__name__)
-        else:
-            if deleted:
-                _log.debug("idempotency_purged", entries=deleted)
+        if deleted:
+            _log.debug("idempotency_purged", entries=deleted)
 
     async def aclose(self) -> None:
         if self._purging is not None:

@@ -91,11 +91,11 @@ def rate_limit(
         )
         chosen = policy(request, principal.role if principal else None)
         limits = request_limits(request.scope)
-        limits.policies.append(chosen)
+        limits.policies += (chosen,)
         result = await limiter.check(
             limiter.subject(request.scope, principal), (chosen,), cost=cost
         )
-        limits.decisions.extend(result.decisions)
+        limits.decisions += tuple(result.decisions)  # any store's sequence
         if not result.allowed:
             raise refusal(limiter, result)
 

@@ -23,20 +23,27 @@ _POLICY = b"ratelimit-policy"
 _LIMIT = b"ratelimit"
 
 
-def _limit_item(decision: RateLimitDecision) -> str:
+def _limit_item(decision: RateLimitDecision) -> bytes:
     reset = math.ceil(decision.reset_after) if decision.reset_after > 0 else 0
-    return f'"{decision.policy.name}";r={max(0, decision.remaining)};t={reset}'
+    remaining = decision.remaining if decision.remaining > 0 else 0
+    return decision.policy.limit_header_prefix + b"%d;t=%d" % (remaining, reset)
 
 
 def rate_limit_headers(
     policies: Sequence[RateLimit], decisions: Sequence[RateLimitDecision]
 ) -> list[tuple[bytes, bytes]]:
-    """The raw ASGI headers for the policies that applied and their decisions."""
+    """The raw ASGI headers for the policies that applied and their decisions.
+
+    The names and the policies' items are encoded once, when a `RateLimit` is made; a
+    request formats only its two numbers per decision.
+    """
     headers = []
-    if policies:
-        value = ", ".join([policy.header_item for policy in policies])
-        headers.append((_POLICY, value.encode("latin-1", "replace")))
-    if decisions:
-        value = ", ".join([_limit_item(decision) for decision in decisions])
-        headers.append((_LIMIT, value.encode("latin-1", "replace")))
+    if len(policies) == 1:
+        headers.append((_POLICY, policies[0].policy_header))
+    elif policies:
+        headers.append((_POLICY, b", ".join([policy.policy_header for policy in policies])))
+    if len(decisions) == 1:
+        headers.append((_LIMIT, _limit_item(decisions[0])))
+    elif decisions:
+        headers.append((_LIMIT, b", ".join([_limit_item(decision) for decision in decisions])))
     return headers

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from opsconductor_contracts import Identity
+from opsconductor_contracts import Identity, PrincipalType, Role
 from starlette.types import Scope
 
 __all__ = [
@@ -61,9 +61,11 @@ def principal_of(identity: object) -> Principal | None:
         return identity
     if identity.__class__ is Identity:  # the auth layer's, on every authenticated request
         verified: Any = identity
-        if not verified.user_id:
-            return None
-        return Principal(verified.user_id, verified.role.value, verified.principal_type.value)
+        role, kind = verified.role, verified.principal_type
+        # Validated fields as the auth layer builds them; anything else (a constructed or
+        # reassigned identity) takes the general path below.
+        if role.__class__ is Role and kind.__class__ is PrincipalType and verified.user_id:
+            return Principal(verified.user_id, role.value, kind.value)
     if isinstance(identity, Mapping):
         found = identity.get("user_id") or identity.get("sub") or identity.get("id")
         role = identity.get("role")

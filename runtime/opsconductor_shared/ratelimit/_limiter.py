@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from starlette.types import Scope
@@ -25,6 +25,7 @@ from .._errors import RateLimitedError, ServiceUnavailableError, retry_after_hea
 from .._health import DependencyState, HealthCheckError
 from ._headers import rate_limit_headers
 from ._keys import IdentityResolver, Principal, principal_from_state, subject_for
+from ._memory import MemoryRateLimitStore
 from ._policy import RateLimit, RateLimitDecision, RateLimitResult
 from ._rules import RateLimitRules
 from ._store import RateLimitStore, RateLimitStoreError
@@ -43,12 +44,16 @@ _STATE_KEY = "opsconductor.ratelimit"
 UNAVAILABLE_DETAIL = "Rate limiting is temporarily unavailable. Retry later."
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestLimits:
-    """The policies applied to the current request, and their decisions, for its headers."""
+    """The policies applied to the current request, and their decisions, for its headers.
 
-    policies: list[RateLimit] = field(default_factory=list)
-    decisions: list[RateLimitDecision] = field(default_factory=list)
+    Tuples: the middleware's are the rules' own and the store's, kept without a copy; a
+    `rate_limit()` dependency adds its own to them.
+    """
+
+    policies: tuple[RateLimit, ...] = ()
+    decisions: tuple[RateLimitDecision, ...] = ()
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         """The RateLimit headers of what applied so far (none when no policy did)."""
@@ -119,6 +124,10 @@ class RateLimiter:
         if retry_interval <= 0:
             raise ValueError("retry_interval must be positive")
         self.store = store
+        # The package's memory store decides without awaiting and cannot fail, so the
+        # middleware asks it directly; None for every other store, subclasses included
+        # (they may override `hit`): those are awaited through `check`.
+        self.local_store = store if type(store) is MemoryRateLimitStore else None
         self.rules = rules or RateLimitRules()
         self.client_address = client_address or ClientAddressResolver()
         self.identity = identity
@@ -154,7 +163,9 @@ class RateLimiter:
 
     def subject(self, scope: Scope, principal: Principal | None) -> str:
         """The counter name of a request: its principal, else its client address."""
-        return subject_for(principal, self.client_address(scope))
+        if principal is not None:
+            return subject_for(principal, None)
+        return subject_for(None, self.client_address(scope))
 
     def _undecided(self) -> RateLimitResult:
         return RateLimitResult(self.failure_policy == "open", (), store_available=False)

@@ -28,6 +28,25 @@ def _monotonic_us() -> int:
     return time.monotonic_ns() // 1000
 
 
+def _admitted(policy: RateLimit, ahead: int) -> RateLimitDecision:
+    """The decision of an admitted request whose charged timestamp is `ahead` µs from now."""
+    return RateLimitDecision(
+        policy, True, (policy.period_us - ahead) // policy.interval_us, ahead / 1e6, 0.0
+    )
+
+
+def _refused(policy: RateLimit, ahead: int, charged: int) -> RateLimitDecision:
+    """The decision of a policy on a refused request: `ahead` µs is its timestamp from now,
+    `charged` what it would have been had the request been admitted."""
+    return RateLimitDecision(
+        policy,
+        charged <= policy.period_us,
+        max(0, (policy.period_us - ahead) // policy.interval_us),
+        ahead / 1e6,
+        max(0, charged - policy.period_us) / 1e6,
+    )
+
+
 class MemoryRateLimitStore:
     """A `RateLimitStore` in this process (see the module docstring).
 
@@ -62,13 +81,16 @@ class MemoryRateLimitStore:
         self, subject: str, policies: Sequence[RateLimit], *, cost: int = 1
     ) -> RateLimitResult:
         """`hit`, synchronously."""
+        if len(policies) == 1:  # the common case, without the plan of several policies
+            return self._hit_one(subject, policies[0], cost)
         now = self._clock()
+        prefix = subject + "|"
         with self._lock:
             tats = self._tats
             plan = []
             allowed = True
             for policy in policies:
-                key = f"{subject}|{policy.key}"
+                key = prefix + policy.key
                 tat = tats.get(key, now)
                 base = tat if tat > now else now
                 charged = base + policy.interval_us * cost
@@ -80,36 +102,44 @@ class MemoryRateLimitStore:
                 if allowed:
                     tats[key] = charged
                     tats.move_to_end(key)
-                    decision = RateLimitDecision(
-                        policy,
-                        True,
-                        (policy.period_us - charged + now) // policy.interval_us,
-                        (charged - now) / 1e6,
-                        0.0,
-                    )
+                    decisions.append(_admitted(policy, charged - now))
                 else:
                     if key in tats:
                         tats.move_to_end(key)  # refused clients stay the most recent
-                    decision = RateLimitDecision(
-                        policy,
-                        charged - now <= policy.period_us,
-                        max(0, (policy.period_us - base + now) // policy.interval_us),
-                        (base - now) / 1e6,
-                        max(0, charged - policy.period_us - now) / 1e6,
-                    )
-                decisions.append(decision)
+                    decisions.append(_refused(policy, base - now, charged - now))
             self._evict(now)
         return RateLimitResult(allowed, tuple(decisions))
 
+    def _hit_one(self, subject: str, policy: RateLimit, cost: int) -> RateLimitResult:
+        key = f"{subject}|{policy.key}"
+        now = self._clock()
+        with self._lock:
+            tats = self._tats
+            stored = tats.get(key)
+            base = stored if stored is not None and stored > now else now
+            charged = base + policy.interval_us * cost
+            allowed = charged - now <= policy.period_us
+            if allowed:
+                tats[key] = charged
+                tats.move_to_end(key)
+            elif stored is not None:
+                tats.move_to_end(key)  # refused clients stay the most recent
+            self._evict(now)
+        if allowed:
+            return RateLimitResult(True, (_admitted(policy, charged - now),))
+        return RateLimitResult(False, (_refused(policy, base - now, charged - now),))
+
     def _evict(self, now: int) -> None:
         tats = self._tats
-        for _ in range(2):  # drain expired keys from the front as traffic passes
-            if not tats:
-                return
+        # Drain up to two expired keys from the front as traffic passes.
+        if tats:
             first = next(iter(tats))
-            if tats[first] > now:
-                break
-            del tats[first]
+            if tats[first] <= now:
+                del tats[first]
+                if tats:
+                    first = next(iter(tats))
+                    if tats[first] <= now:
+                        del tats[first]
         while len(tats) > self.max_keys:
             _, tat = tats.popitem(last=False)
             if tat > now:

@@ -46,16 +46,21 @@ class RateLimitMiddleware:
         if limiter.rules.is_exempt(path):
             await self.app(scope, receive, send)
             return
-        principal = limiter.principal(scope)
+        principal = limiter.identity(scope)
         subject = limiter.subject(scope, principal)
         policies = limiter.rules.policies(
             scope["method"], path, principal.role if principal else None, subject
         )
         limits = request_limits(scope)
-        limits.policies.extend(policies)
         if policies:
-            result = await limiter.check(subject, policies)
-            limits.decisions.extend(result.decisions)
+            limits.policies += policies
+            local = limiter.local_store
+            if local is not None:
+                result = local.hit_now(subject, policies)
+                limits.decisions += result.decisions
+            else:
+                result = await limiter.check(subject, policies)
+                limits.decisions += tuple(result.decisions)  # any store's sequence
             if not result.allowed:
                 await self._refuse(scope, send, result)
                 return

@@ -60,7 +60,15 @@ async def test_every_attack_is_a_401_in_hs256_mode(fake_auth: FakeAuthService) -
         "wrong_audience": hs256.issue(aud="someone-else", validate=False),
         "refresh_token_as_access_token": hs256.issue(type="refresh"),
         "header_not_json": "bm90LWpzb24." + payload + "." + signature,
+        # One token, other spellings: PyJWT before 2.15 decodes these leniently, so the
+        # shape is checked here whatever PyJWT version is installed.
+        "signature_padded": f"{good}==",
+        "signature_with_junk": f"{head}.{payload}.{signature[:5]}!!**{signature[5:]}",
+        "signature_standard_alphabet": f"{head}.{payload}."
+        + signature.replace("-", "+").replace("_", "/"),
+        "four_segments": f"{good}.",
     }
+    assert forged["signature_standard_alphabet"] != good or "-" not in signature
     async with app_client(protected_app(fake_auth.keys.hs256_settings())) as client:
         assert (await client.get("/me", headers=bearer(good))).status_code == 200
         for name, token in forged.items():
@@ -124,3 +132,25 @@ async def test_any_string_is_refused_with_a_401_only(token: str) -> None:
     with pytest.raises(AuthenticationError) as caught:
         await verifier.verify(token)
     assert caught.value.status_code == 401
+
+
+async def test_hs256_checks_the_compact_shape_before_pyjwt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Older PyJWT releases (the range allows them) decode a padded or junk-laden signature
+    leniently, which would give one token many spellings, each missing the cache; so the
+    secret path checks the compact shape itself, before PyJWT sees the token."""
+    verifier = LocalTokenVerifier(KEYS.hs256_settings(negative_cache_ttl=0))
+    good = TokenFactory(KEYS, algorithm="HS256").issue()
+    head, payload, signature = good.split(".")
+
+    def pyjwt_reached(*_: object, **__: object) -> None:
+        raise AssertionError("PyJWT saw a token of the wrong shape")
+
+    monkeypatch.setattr(verifier._jwt, "decode", pyjwt_reached)
+    for spelling in (
+        f"{good}==",
+        f"{head}.{payload}.{signature[:5]}!!**{signature[5:]}",
+        f"{good}.",
+    ):
+        with pytest.raises(AuthenticationError) as caught:
+            await verifier.verify(spelling)
+        assert caught.value.metadata["reason"] == "malformed", spelling

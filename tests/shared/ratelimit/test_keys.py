@@ -87,3 +87,19 @@ def test_the_contracts_identity_gives_the_principal_its_fields_give(
     fields = SimpleNamespace(user_id=user_id, role=role, principal_type=principal_type)
     assert principal_of(identity) == principal_of(fields)
     assert principal_of(identity) == Principal(user_id, role.value, principal_type.value)
+
+
+def test_an_identity_with_a_plain_string_role_takes_the_general_path() -> None:
+    identity = Identity(
+        user_id="u1",
+        username="someone",
+        role=Role.admin,
+        permissions=[],
+        token_version=1,
+        token_id="t1",
+        expires_at=datetime(2030, 1, 1, tzinfo=UTC),
+    )
+    identity.role = "admin"  # type: ignore[assignment]  # no validation on assignment
+    assert principal_of(identity) == Principal("u1", "admin", "user")
+    empty = identity.model_copy(update={"user_id": ""})
+    assert principal_of(empty) is None

@@ -120,7 +120,7 @@ def replicas(redis_url: str, prefix: str) -> Iterator[list[str]]:
         **os.environ,
         "REDIS_URL": redis_url,
         "RL_PREFIX": prefix,
-        "RL_LIMIT": "5 per 15 seconds",
+        "RL_LIMIT": "5 per 30 seconds",
     }
     ports = [closed_port(), closed_port()]
     processes = [
@@ -172,9 +172,9 @@ def replicas(redis_url: str, prefix: str) -> Iterator[list[str]]:
 async def test_exactly_limit_per_window_across_two_processes(
     replicas: list[str], redis_client: Any, prefix: str
 ) -> None:
-    # 5 per 15 s: a burst admits 5, then one every 3 s. 60 concurrent clients, spread over
-    # both replicas, finish inside those 3 s even on a loaded machine, so exactly 5 pass; a
-    # full window later, exactly 5 again.
+    # 5 per 30 s: a burst admits 5, then one every 6 s. 60 concurrent clients, spread over
+    # both replicas, finish inside those 6 s even on a loaded 2-core machine (up to 3 s was
+    # seen), so exactly 5 pass; a full window later, exactly 5 again.
     async with httpx.AsyncClient(timeout=5) as client:
 
         async def burst() -> tuple[list[int], float]:
@@ -186,14 +186,14 @@ async def test_exactly_limit_per_window_across_two_processes(
 
         for window in range(2):
             codes, elapsed = await burst()
-            assert elapsed < 2.9, f"the burst took {elapsed:.2f} s, longer than one interval"
+            assert elapsed < 5.9, f"the burst took {elapsed:.2f} s, longer than one interval"
             assert codes.count(200) == 5, f"window {window}: {codes}"
             assert codes.count(429) == 55
             # Each replica refuses now, whichever admitted the ten: the counter is shared.
             for url in replicas:
                 assert (await client.get(f"{url}/work")).status_code == 429
             if window == 0:
-                await asyncio.sleep(15.2)  # a full window passes: time, not a condition
+                await asyncio.sleep(30.2)  # a full window passes: time, not a condition
 
 
 @pytest.fixture
@@ -213,12 +213,15 @@ def through(proxy: TcpProxy, redis_url: str, prefix: str, **update: Any) -> Rate
         storage="redis",
         redis=RedisSettings(
             url=SecretStr(f"redis://127.0.0.1:{proxy.port}{db}"),
-            socket_timeout=0.2,
-            connect_timeout=0.2,
-            pool_timeout=0.2,
+            # Long enough that a healthy Redis answers in time on a loaded machine (0.2 s
+            # was not: a check timed out and was admitted before any outage); an outage is
+            # still decided within about one of them.
+            socket_timeout=1.0,
+            connect_timeout=1.0,
+            pool_timeout=1.0,
         ),
         key_prefix=prefix,
-        store_timeout=0.3,
+        store_timeout=1.0,
         retry_interval=0.3,
         **update,
     )
@@ -244,13 +247,14 @@ async def test_redis_down_mid_test_fails_open(
         with capture_logs() as logs:
             outcomes = [await timed_get(client, "/things") for _ in range(5)]
         assert [r.status_code for r, _ in outcomes] == [200] * 5  # admitted, unlimited
-        assert max(elapsed for _, elapsed in outcomes) < 0.8  # decided within bounded time
+        assert max(elapsed for _, elapsed in outcomes) < 2.5  # decided within bounded time
         assert "ratelimit" not in outcomes[0][0].headers
         # One line for the outage, whatever the number of probes; no traceback.
         assert [
             (log["event"], log["log_level"], log["dependency"])
             for log in logs
-            if log["log_level"] in {"warning", "error"}
+            # (a request that waited out the store's timeout is also logged as slow)
+            if log["log_level"] in {"warning", "error"} and log["event"] != "request"
         ] == [("dependency_down", "warning", "rate_limit_store")]
         ready = await client.get("/health/ready")
         assert (ready.status_code, ready.json()["status"]) == (200, "degraded")
@@ -284,7 +288,7 @@ async def test_redis_down_mid_test_fails_closed(
         proxy.blackhole()
         outcomes = [await timed_get(client, "/things") for _ in range(3)]
         assert [r.status_code for r, _ in outcomes] == [503] * 3
-        assert max(elapsed for _, elapsed in outcomes) < 0.8
+        assert max(elapsed for _, elapsed in outcomes) < 2.5
         refused = outcomes[0][0]
         assert refused.json()["code"] == "SERVICE_UNAVAILABLE"
         assert refused.headers["retry-after"] == "1"
