@@ -21,9 +21,10 @@ import contextlib
 import functools
 import os
 import uuid
-from typing import NoReturn
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
+import httpx
 import psycopg
 import pytest
 import redis
@@ -169,3 +170,14 @@ class TcpProxy:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if server is not None:
             await server.wait_closed()
+
+
+def assert_envelope(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The response's error envelope, after checking it is one: `status`, problem+json,
+    `code`, and the request id of its `X-Request-ID` header."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body

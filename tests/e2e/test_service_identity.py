@@ -13,7 +13,6 @@ import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +25,7 @@ from examples.launcher import (
     free_port,
     targets_service,
 )
+from tests.services import assert_envelope
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.anyio]
 PASSWORDS = {user: secrets.token_urlsafe(12) for user in ("admin", "operator", "viewer")}
@@ -118,15 +118,6 @@ async def _lookups(url: str, headers: dict[str, str], n: int) -> list[httpx.Resp
         return await asyncio.gather(*(http.get(url, headers=headers) for _ in range(n)))
 
 
-def _problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body
-
-
 async def test_one_token_per_expiry_under_concurrent_lookups(
     auth: ServiceProcess, targets: ServiceProcess, owned: tuple[int, dict[str, str]]
 ) -> None:
@@ -168,13 +159,13 @@ def test_a_killed_auth_service_is_503_not_401_and_a_restart_heals(
     try:
         # The cached token still holds: the lookup itself cannot connect.
         down = httpx.get(url, headers=viewer, timeout=15)
-        _problem(down, 503, "SERVICE_UNAVAILABLE")
+        assert_envelope(down, 503, "SERVICE_UNAVAILABLE")
         assert down.elapsed.total_seconds() < 10
         # Once the token has to be renewed, the token request fails too: still 503.
         failed_before = _logged(targets, "service_token_failed")
 
         def token_renewal_failed() -> bool:
-            _problem(httpx.get(url, headers=viewer, timeout=15), 503, "SERVICE_UNAVAILABLE")
+            assert_envelope(httpx.get(url, headers=viewer, timeout=15), 503, "SERVICE_UNAVAILABLE")
             return _logged(targets, "service_token_failed") > failed_before
 
         wait_until(token_renewal_failed, timeout=TOKEN_TTL * 4, interval=0.5)

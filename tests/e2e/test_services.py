@@ -18,6 +18,7 @@ import pytest
 from opsconductor_shared.testing import wait_until
 
 from examples.launcher import ServiceProcess, auth_service, free_port, targets_service
+from tests.services import assert_envelope
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 PASSWORDS = {user: secrets.token_urlsafe(12) for user in ("admin", "operator", "viewer")}
@@ -70,15 +71,6 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _envelope(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body
-
-
 def test_walkthrough(auth: ServiceProcess, local_targets: ServiceProcess) -> None:
     operator = _bearer(_token(auth, "operator"))
     url = local_targets.url
@@ -104,8 +96,8 @@ def test_walkthrough(auth: ServiceProcess, local_targets: ServiceProcess) -> Non
         },
     ).json()
     assert [t["name"] for t in rest["items"]] == ["e2e-web-02"]
-    _envelope(httpx.get(f"{url}/targets/987654", headers=operator), 404, "NOT_FOUND")
-    invalid = _envelope(
+    assert_envelope(httpx.get(f"{url}/targets/987654", headers=operator), 404, "NOT_FOUND")
+    invalid = assert_envelope(
         httpx.post(
             f"{url}/targets",
             headers=operator,
@@ -116,7 +108,7 @@ def test_walkthrough(auth: ServiceProcess, local_targets: ServiceProcess) -> Non
     )
     assert invalid["errors"][0]["pointer"] == "/body/os_type"
     viewer = _bearer(_token(auth, "viewer"))
-    _envelope(
+    assert_envelope(
         httpx.post(
             f"{url}/targets",
             headers=viewer,
@@ -178,12 +170,12 @@ def test_auth_service_outage_and_recovery(
     auth.stop()
     try:
         down = httpx.get(f"{remote_targets.url}/targets", headers=token, timeout=10)
-        _envelope(down, 503, "SERVICE_UNAVAILABLE")
+        assert_envelope(down, 503, "SERVICE_UNAVAILABLE")
         assert down.elapsed.total_seconds() < 5
         not_ready = httpx.get(f"{remote_targets.url}/health/ready")
         assert not_ready.status_code == 503
         assert httpx.get(f"{local_targets.url}/targets", headers=token).status_code == 200
-        _envelope(
+        assert_envelope(
             httpx.get(f"{local_targets.url}/targets", headers=_bearer("not-a-token")),
             401,
             "UNAUTHORIZED",

@@ -95,7 +95,7 @@ def rate_limit(
         result = await limiter.check(
             limiter.subject(request.scope, principal), (chosen,), cost=cost
         )
-        limits.decisions += tuple(result.decisions)  # any store's sequence
+        limits.decisions += result.decisions
         if not result.allowed:
             raise refusal(limiter, result)
 

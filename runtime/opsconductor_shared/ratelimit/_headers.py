@@ -38,12 +38,8 @@ def rate_limit_headers(
     request formats only its two numbers per decision.
     """
     headers = []
-    if len(policies) == 1:
-        headers.append((_POLICY, policies[0].policy_header))
-    elif policies:
+    if policies:
         headers.append((_POLICY, b", ".join([policy.policy_header for policy in policies])))
-    if len(decisions) == 1:
-        headers.append((_LIMIT, _limit_item(decisions[0])))
-    elif decisions:
+    if decisions:
         headers.append((_LIMIT, b", ".join([_limit_item(decision) for decision in decisions])))
     return headers

@@ -124,9 +124,9 @@ class RateLimiter:
         if retry_interval <= 0:
             raise ValueError("retry_interval must be positive")
         self.store = store
-        # The package's memory store decides without awaiting and cannot fail, so the
-        # middleware asks it directly; None for every other store, subclasses included
-        # (they may override `hit`): those are awaited through `check`.
+        # The package's memory store decides without awaiting and cannot fail, so `check`
+        # asks it directly; None for every other store, subclasses included (they may
+        # override `hit`): those are awaited, with the failure policy.
         self.local_store = store if type(store) is MemoryRateLimitStore else None
         self.rules = rules or RateLimitRules()
         self.client_address = client_address or ClientAddressResolver()
@@ -176,6 +176,8 @@ class RateLimiter:
         """Charge `cost` to each policy of `subject` if all admit it (see the docstring)."""
         if not self.enabled or not policies:
             return RateLimitResult(True)
+        if self.local_store is not None:  # decides without awaiting, cannot fail
+            return self.local_store.hit_now(subject, policies, cost=cost)
         probing = False
         if self._skip_until:
             if self._probing or time.monotonic() < self._skip_until:
@@ -194,7 +196,8 @@ class RateLimiter:
             self._skip_until = 0.0
         if not self.state.up:
             self.state.succeeded()
-        return result
+        # Decisions as a tuple whatever sequence a store returns (RequestLimits adds them up).
+        return result._replace(decisions=tuple(result.decisions))
 
     async def health_check(self) -> None:
         """Readiness of the store: a round trip.

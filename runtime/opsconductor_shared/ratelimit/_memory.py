@@ -81,8 +81,6 @@ class MemoryRateLimitStore:
         self, subject: str, policies: Sequence[RateLimit], *, cost: int = 1
     ) -> RateLimitResult:
         """`hit`, synchronously."""
-        if len(policies) == 1:  # the common case, without the plan of several policies
-            return self._hit_one(subject, policies[0], cost)
         now = self._clock()
         prefix = subject + "|"
         with self._lock:
@@ -110,36 +108,15 @@ class MemoryRateLimitStore:
             self._evict(now)
         return RateLimitResult(allowed, tuple(decisions))
 
-    def _hit_one(self, subject: str, policy: RateLimit, cost: int) -> RateLimitResult:
-        key = f"{subject}|{policy.key}"
-        now = self._clock()
-        with self._lock:
-            tats = self._tats
-            stored = tats.get(key)
-            base = stored if stored is not None and stored > now else now
-            charged = base + policy.interval_us * cost
-            allowed = charged - now <= policy.period_us
-            if allowed:
-                tats[key] = charged
-                tats.move_to_end(key)
-            elif stored is not None:
-                tats.move_to_end(key)  # refused clients stay the most recent
-            self._evict(now)
-        if allowed:
-            return RateLimitResult(True, (_admitted(policy, charged - now),))
-        return RateLimitResult(False, (_refused(policy, base - now, charged - now),))
-
     def _evict(self, now: int) -> None:
         tats = self._tats
-        # Drain up to two expired keys from the front as traffic passes.
-        if tats:
+        for _ in (1, 2):  # drain up to two expired keys from the front as traffic passes
+            if not tats:
+                return
             first = next(iter(tats))
-            if tats[first] <= now:
-                del tats[first]
-                if tats:
-                    first = next(iter(tats))
-                    if tats[first] <= now:
-                        del tats[first]
+            if tats[first] > now:
+                break
+            del tats[first]
         while len(tats) > self.max_keys:
             _, tat = tats.popitem(last=False)
             if tat > now:

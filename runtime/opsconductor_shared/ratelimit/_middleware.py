@@ -54,13 +54,8 @@ class RateLimitMiddleware:
         limits = request_limits(scope)
         if policies:
             limits.policies += policies
-            local = limiter.local_store
-            if local is not None:
-                result = local.hit_now(subject, policies)
-                limits.decisions += result.decisions
-            else:
-                result = await limiter.check(subject, policies)
-                limits.decisions += tuple(result.decisions)  # any store's sequence
+            result = await limiter.check(subject, policies)
+            limits.decisions += result.decisions
             if not result.allowed:
                 await self._refuse(scope, send, result)
                 return

@@ -56,7 +56,6 @@ class RateLimit:
     period_us: int = field(init=False, repr=False, compare=False)
     interval_us: int = field(init=False, repr=False, compare=False)
     key: str = field(init=False, repr=False, compare=False)
-    header_item: str = field(init=False, repr=False, compare=False)
     # The encoded `RateLimit-Policy` item, and the start of the `RateLimit` item up to its
     # `r` value: per request only the numbers are formatted.
     policy_header: bytes = field(init=False, repr=False, compare=False)
@@ -82,8 +81,8 @@ class RateLimit:
         object.__setattr__(self, "interval_us", interval_us)
         object.__setattr__(self, "key", f"{self.name}:{self.limit}:{period_us}")
         window = max(1, math.ceil(self.period))
-        object.__setattr__(self, "header_item", f'"{self.name}";q={self.limit};w={window}')
-        object.__setattr__(self, "policy_header", self.header_item.encode("ascii"))
+        item = f'"{self.name}";q={self.limit};w={window}'
+        object.__setattr__(self, "policy_header", item.encode("ascii"))
         object.__setattr__(self, "limit_header_prefix", f'"{self.name}";r='.encode("ascii"))
 
     @classmethod

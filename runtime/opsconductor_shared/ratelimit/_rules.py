@@ -91,9 +91,7 @@ class RateLimitRules:
         return f"RateLimitRules(default={self.default!r}, roles={self.roles!r}, routes={len(self.routes)})"
 
     def is_exempt(self, path: str) -> bool:
-        if path in self._exempt_exact:
-            return True
-        return bool(self._exempt_patterns) and any(p.match(path) for p in self._exempt_patterns)
+        return path in self._exempt_exact or any(p.match(path) for p in self._exempt_patterns)
 
     def limits_route(self, methods: Iterable[str], template: str) -> bool:
         """Whether any policy can apply to a route (its methods and path template), for any

@@ -144,7 +144,7 @@ async def test_header_values_after_many_requests(
             seen.add(response.status_code)
             assert response.status_code == (200 if allowed else 429), step
             assert response.headers["ratelimit-policy"] == ", ".join(
-                policies[name].header_item for name in applied
+                policies[name].policy_header.decode() for name in applied
             )
             assert response.headers["ratelimit"] == rate_limit_header(decisions), step
             assert response.headers["x-content-type-options"] == "nosniff"
