@@ -351,7 +351,11 @@ class ContractView:
     def __init__(self, doc: ServiceDocument, shared: SharedContracts) -> None:
         self.doc, self.shared = doc, shared
         self._cache = SchemaCache()
-        self._verdicts: dict[tuple[str, str, int], tuple[Any, list[SchemaDifference]]] = {}
+        # (contract, direction, id of the normalised schema) -> (that schema, every difference,
+        # the incompatible ones).
+        self._verdicts: dict[
+            tuple[str, str, int], tuple[Any, list[SchemaDifference], list[SchemaDifference]]
+        ] = {}
 
     @cached_property
     def matches(self) -> dict[str, tuple[str, str]]:
@@ -385,9 +389,19 @@ class ContractView:
         return normalize_schema(schema, self.resolve, cache=self._cache)
 
     def differences(
-        self, contract: str, schema: Any, direction: Direction | None = None
+        self,
+        contract: str,
+        schema: Any,
+        direction: Direction | None = None,
+        *,
+        tolerated: bool = False,
     ) -> list[SchemaDifference]:
-        """Where `schema` is not compatible with `contract` (default: the contract's direction)."""
+        """Where `schema` is not compatible with `contract` (default: the contract's direction).
+
+        Args:
+            tolerated: list the tolerated differences too (optional contract properties the
+                schema does not list; see `SchemaDifference`).
+        """
         direction = direction or self.shared.direction(contract)
         actual = self.normalized(schema)
         # Normalised references are shared objects: judge each one once per contract.
@@ -396,8 +410,9 @@ class ContractView:
         if cached is None or cached[0] is not actual:
             expected = self.shared.expected(contract)
             found = list(compatibility_differences(expected, actual, direction=direction))
-            cached = self._verdicts[key] = (actual, found)
-        return cached[1]
+            incompatible = [d for d in found if not d.tolerated]
+            cached = self._verdicts[key] = (actual, found, incompatible)
+        return cached[1] if tolerated else cached[2]
 
 
 def contract_view(doc: ServiceDocument, shared: SharedContracts) -> ContractView:

@@ -18,12 +18,18 @@ Two comparisons of normalised schemas follow:
 
   - `response`: the service writes, callers read. The service may promise more than the
     contract (narrower types, fewer enum values, more required properties, extra properties),
-    never less: every contract property is present, required ones stay required, no type or
-    enum value the contract does not allow.
+    never less: every required contract property is present and required, no type or enum
+    value the contract does not allow.
   - `request`: callers write, the service reads. The service must accept everything the
-    contract allows: every contract type and enum value, and it may not require what the
-    contract leaves optional.
+    contract allows: every contract type and enum value, every contract property (a closed
+    schema must list the optional ones too), and it may not require what the contract leaves
+    optional.
   - `both`: both at once, so types, enums and required properties must match.
+
+  An optional contract property the service's schema does not list is compatible in every
+  direction (unless a closed schema would reject it in a request): readers of a response do
+  without it, and a minor release of the contracts may add one, which services pick up at their
+  own pace. It is reported as a `tolerated` difference, so a caller can still mention it.
 
   Constraints (lengths, bounds, patterns) are not compared there: FastAPI and Pydantic rewrite
   or drop some of them. `breaking` compares them between releases of the contracts themselves.
@@ -396,10 +402,15 @@ def _normalize_keywords(
 
 @dataclass(frozen=True)
 class SchemaDifference:
-    """One structural difference between an expected and an actual schema."""
+    """One structural difference between an expected and an actual schema.
+
+    `tolerated` marks a difference that is compatible all the same: an optional contract
+    property the schema does not list (see the module docstring).
+    """
 
     pointer: str
     message: str
+    tolerated: bool = False
 
     def __str__(self) -> str:
         return f"{self.pointer or '/'}: {self.message}"
@@ -593,7 +604,17 @@ def _property_differences(
     for name in sorted(wanted):
         at = f"{where}/properties/{escape_pointer_token(name)}"
         if name not in found:
-            yield SchemaDifference(at, f"property {name!r} of the contract is missing")
+            if name in wanted_required:
+                yield SchemaDifference(at, f"required property {name!r} of the contract is missing")
+            elif direction != "response" and have.get("additionalProperties") == {"not": {}}:
+                yield SchemaDifference(
+                    at,
+                    f"does not list the contract's optional property {name!r}, which its closed schema (additionalProperties: false) rejects",
+                )
+            else:
+                yield SchemaDifference(
+                    at, f"does not list the contract's optional property {name!r}", tolerated=True
+                )
             continue
         if direction != "request" and name in wanted_required and name not in found_required:
             yield SchemaDifference(

@@ -163,10 +163,16 @@ def _summary(differences: list[SchemaDifference]) -> str:
     "component-compat",
     VALIDATE,
     E,
-    "A component that is a shared contract (same name and structure, x-opsconductor-contract, a FastAPI generic such as Page_Target_, or a page by structure) is compatible with it in the contract's direction; the finding says how it was matched.",
+    "A component that is a shared contract (same name and structure, x-opsconductor-contract, a FastAPI generic such as Page_Target_, or a page by structure) is compatible with it in the contract's direction; the finding says how it was matched. An optional contract property it does not list (one a later minor release added) is an info.",
 )
 def _check_component_compat(doc: ServiceDocument, shared: SharedContracts) -> Iterator[Hit]:
     view = contract_view(doc, shared)
+    declared = _declared_version(doc)
+    built = (
+        f"; this document declares contracts {declared[1]}"
+        if declared is not None and declared[1] != shared.version
+        else ""
+    )
     for name, (contract, how) in view.matches.items():
         where = f"/components/schemas/{escape_pointer_token(name)}"
         if contract not in shared.names:
@@ -180,7 +186,15 @@ def _check_component_compat(doc: ServiceDocument, shared: SharedContracts) -> It
         suffix = SPLIT_SUFFIX.search(name)
         if suffix and direction == "both":
             direction = "response" if suffix.group(1) == "Output" else "request"
-        for difference in view.differences(contract, doc.components[name], direction):
+        differences = view.differences(contract, doc.components[name], direction, tolerated=True)
+        for difference in differences:
+            if difference.tolerated:
+                yield (
+                    f"{where}{difference.pointer}",
+                    f"{name} is taken for the shared {contract} ({how}; {direction}) and {difference.message} (optional in contracts {shared.version}{built}): compatible, since a minor release may add optional properties; regenerate it from opsconductor_contracts.{contract} to document it",
+                    Severity.INFO,
+                )
+                continue
             yield (
                 f"{where}{difference.pointer}",
                 f"{name} is taken for the shared {contract} ({how}; {direction}) but {difference.message}; generate it from opsconductor_contracts.{contract}",
@@ -364,6 +378,8 @@ def _pagination_parameters(
         want = _without_null(expected[name])
         have = _without_null(view.normalized(param["schema"]))
         for difference in compatibility_differences(want, have, direction="request"):
+            if difference.tolerated:
+                continue
             yield (
                 f"{pointer}/schema",
                 f"query parameter {name!r} {difference.message} (PaginationParams.{name})",
@@ -512,6 +528,16 @@ def _check_operation_id(doc: ServiceDocument, _shared: SharedContracts) -> Itera
             seen[operation_id] = op.label
 
 
+def _declared_version(doc: ServiceDocument) -> tuple[str, Any] | None:
+    """(pointer, value) of the contracts version the document says it was built against."""
+    info = doc.document.get("info") or {}
+    if VERSION_KEY in info:
+        return f"/info/{VERSION_KEY}", info[VERSION_KEY]
+    if VERSION_KEY in doc.document:
+        return f"/{VERSION_KEY}", doc.document[VERSION_KEY]
+    return None
+
+
 @rule(
     "contracts-version",
     VALIDATE,
@@ -519,18 +545,15 @@ def _check_operation_id(doc: ServiceDocument, _shared: SharedContracts) -> Itera
     "The document declares info.x-opsconductor-contracts; a different major version than the shared contracts is an error.",
 )
 def _check_contracts_version(doc: ServiceDocument, shared: SharedContracts) -> Iterator[Hit]:
-    info = doc.document.get("info") or {}
-    if VERSION_KEY in info:
-        where, value = f"/info/{VERSION_KEY}", info[VERSION_KEY]
-    elif VERSION_KEY in doc.document:
-        where, value = f"/{VERSION_KEY}", doc.document[VERSION_KEY]
-    else:
+    found = _declared_version(doc)
+    if found is None:
         yield (
             "/info",
             f"the document does not say which contracts version it was built against; add info.{VERSION_KEY}: {shared.version!r}",
             None,
         )
         return
+    where, value = found
     declared = parse_semver(value)
     if declared is None:
         yield where, f"{value!r} is not a semantic version such as {shared.version!r}", None

@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from opsconductor_conformance.normalize import compatibility_differences, normalize_schema
+from opsconductor_conformance.normalize import (
+    SchemaDifference,
+    compatibility_differences,
+    normalize_schema,
+)
 
 CONTRACT = {
     "type": "object",
@@ -18,15 +22,19 @@ CONTRACT = {
 }
 
 
-def _found(actual: dict[str, Any], direction: str) -> list[str]:
-    return [
-        d.pointer
-        for d in compatibility_differences(
+def _differences(actual: dict[str, Any], direction: str) -> list[SchemaDifference]:
+    return list(
+        compatibility_differences(
             normalize_schema(CONTRACT),
             normalize_schema(actual),
             direction=direction,  # type: ignore[arg-type]
         )
-    ]
+    )
+
+
+def _found(actual: dict[str, Any], direction: str) -> list[str]:
+    """The incompatibilities' pointers (tolerated differences aside)."""
+    return [d.pointer for d in _differences(actual, direction) if not d.tolerated]
 
 
 def _with(**properties: Any) -> dict[str, Any]:
@@ -87,12 +95,36 @@ def _with(**properties: Any) -> dict[str, Any]:
             id="optional-made-required",
         ),
         pytest.param(_with(extra={"type": "string"}), [], [], [], id="extra-property"),
+        # An optional property the service does not list (added by a later minor release):
+        # readers of a response do without it, an open request schema still takes it.
         pytest.param(
             {**CONTRACT, "properties": {"id": {"type": "integer"}}},
+            [],
+            [],
+            [],
+            id="optional-properties-missing",
+        ),
+        # A closed request schema rejects what the contract lets callers send.
+        pytest.param(
+            {**CONTRACT, "properties": {"id": {"type": "integer"}}, "additionalProperties": False},
+            [],
             ["/properties/kind", "/properties/note"],
             ["/properties/kind", "/properties/note"],
-            ["/properties/kind", "/properties/note"],
-            id="properties-missing",
+            id="optional-properties-missing-closed",
+        ),
+        pytest.param(
+            {**CONTRACT, "required": [], "properties": {"kind": {"enum": ["a", "b"]}}},
+            ["/properties/id"],
+            ["/properties/id"],
+            ["/properties/id"],
+            id="required-property-missing",
+        ),
+        pytest.param(
+            {**CONTRACT, "properties": {"id": {"type": "integer"}, "kind": {"enum": ["a", "c"]}}},
+            ["/properties/kind"],
+            ["/properties/kind"],
+            ["/properties/kind", "/properties/kind"],  # one value too many, one too few
+            id="optional-missing-beside-an-enum-conflict",
         ),
         pytest.param(
             _with(id={"type": "number"}),
@@ -116,6 +148,16 @@ def test_directions(
     assert _found(actual, "response") == as_response
     assert _found(actual, "request") == as_request
     assert _found(actual, "both") == as_both
+
+
+@pytest.mark.parametrize("direction", ["response", "request", "both"])
+def test_a_missing_optional_property_is_a_tolerated_difference(direction: str) -> None:
+    found = _differences({**CONTRACT, "properties": {"id": {"type": "integer"}}}, direction)
+    assert [(d.pointer, d.tolerated) for d in found] == [
+        ("/properties/kind", True),
+        ("/properties/note", True),
+    ]
+    assert "optional" in found[0].message
 
 
 def test_closed_contract_rejects_extra_properties_in_responses() -> None:

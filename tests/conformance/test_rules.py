@@ -10,7 +10,7 @@ from opsconductor_conformance.rules import RuleRegistry
 
 from .conftest import CLI, OPENAPI_FIXTURES
 
-E, W = "error", "warning"
+E, W, INFO = "error", "warning", "info"
 PATHS = "/paths"
 TARGETS = "/paths/~1targets"
 TARGET = "/paths/~1targets~1{target_id}"
@@ -43,9 +43,13 @@ EXPECTED: dict[str, tuple[int, list[tuple[str, str, str]]]] = {
         1,
         [("component-compat", E, "/components/schemas/Target/x-opsconductor-contract")],
     ),
+    "component-compat-missing-optional.yaml": (
+        0,
+        [("component-compat", INFO, "/components/schemas/DependencyCheck/properties/critical")],
+    ),
     "component-compat-missing-property.yaml": (
         1,
-        [("component-compat", E, "/components/schemas/DependencyCheck/properties/critical")],
+        [("component-compat", E, "/components/schemas/DependencyCheck/properties/duration_ms")],
     ),
     "component-compat-nullable.yaml": (
         1,

@@ -1,16 +1,26 @@
 """The contracts against their previous release: 1.3.0 adds `DependencyCheck.details` (the
 counts a readiness check reports) and nothing else, so `breaking` finds no breaking change
-from 1.2.0 (kept under tests/fixtures/contracts/1.2.0) and the minor bump is the right one."""
+from 1.2.0 (kept under tests/fixtures/contracts/1.2.0) and the minor bump is the right one;
+and a service built against 1.2.0 still validates against 1.3.0, as a minor release promises."""
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
-from opsconductor_conformance import compare_schema_sets, load_schema_dir
+from opsconductor_conformance import (
+    Severity,
+    compare_schema_sets,
+    load_schema_dir,
+    validate_document,
+)
 from opsconductor_contracts import CONTRACTS_VERSION, DependencyCheck
+from opsconductor_shared import ServiceSettings, create_service_app
 
 from tests.conftest import ROOT, SCHEMAS
 
@@ -64,3 +74,36 @@ def test_the_cli_passes_against_the_1_2_0_release(tmp_path: Path) -> None:
 def test_details_is_optional_for_readers_of_1_2_0_reports() -> None:
     old = {"name": "database", "status": "healthy", "duration_ms": 1.8}
     assert DependencyCheck.model_validate(old).details is None
+
+
+def _service_document() -> dict[str, Any]:
+    app = create_service_app("probe-service", "1.0.0", ServiceSettings(), configure_logging=False)
+    return copy.deepcopy(app.openapi())
+
+
+def _without_details(document: dict[str, Any]) -> None:
+    del document["components"]["schemas"]["DependencyCheck"]["properties"]["details"]
+
+
+def _with_the_1_2_0_components(document: dict[str, Any]) -> None:
+    old = yaml.safe_load((RELEASE_1_2_0 / "health.yaml").read_text())["components"]["schemas"]
+    for name in ("HealthStatus", "DependencyCheck", "HealthResponse"):
+        document["components"]["schemas"][name] = old[name]
+
+
+@pytest.mark.parametrize("built", [_without_details, _with_the_1_2_0_components])
+def test_a_service_built_against_1_2_0_still_validates(built: Any) -> None:
+    document = _service_document()
+    built(document)
+    document["info"]["x-opsconductor-contracts"] = "1.2.0"
+    report = validate_document(document, strict=True)
+    assert report.exit_code == 0, [(f.rule, f.pointer, f.message) for f in report.findings]
+    (finding,) = report.findings
+    assert (finding.rule, finding.severity, finding.pointer) == (
+        "component-compat",
+        Severity.INFO,
+        "/components/schemas/DependencyCheck/properties/details",
+    )
+    assert "optional" in finding.message
+    assert "contracts 1.3.0" in finding.message
+    assert "1.2.0" in finding.message

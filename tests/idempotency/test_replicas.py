@@ -13,13 +13,14 @@ import httpx
 import psycopg
 import pytest
 from opsconductor_shared.client import RetryPolicy, ServiceClient
-from opsconductor_shared.testing import KeySet, TokenFactory
+from opsconductor_shared.testing import KeySet, TokenFactory, async_wait_until
 from psycopg import sql
 
 from examples.launcher import ServiceProcess, free_port, targets_service
 from tests.services import require_postgres, require_redis, unique_name
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.anyio]
+IN_FLIGHT_TIMEOUT = 30.0
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +87,25 @@ async def test_50_concurrent_keyed_creates_on_two_replicas_make_one_target(
 
         async def create(index: int) -> httpx.Response:
             url = urls[index % 2]
-            answer = await http.post(f"{url}/targets", json=body, headers=headers)
-            while answer.status_code == 409 and answer.json()["errors"][0]["code"] == (
-                "idempotency_key_in_flight"
-            ):
-                await asyncio.sleep(float(answer.headers["retry-after"]) / 10)
+
+            async def settled() -> httpx.Response | None:
                 answer = await http.post(f"{url}/targets", json=body, headers=headers)
-            return answer
+                in_flight = answer.status_code == 409 and answer.json()["errors"][0]["code"] == (
+                    "idempotency_key_in_flight"
+                )
+                return None if in_flight else answer
+
+            # Retry-After is 1 s; a tenth of it keeps the race short. Bounded below lock_ttl
+            # (60 s), so a claim that is never completed fails here rather than expiring.
+            return await async_wait_until(
+                settled,
+                timeout=IN_FLIGHT_TIMEOUT,
+                interval=0.1,
+                message=(
+                    f"create {index} still got 409 idempotency_key_in_flight: the request "
+                    "that won the key never stored its response nor released its claim"
+                ),
+            )
 
         answers = await asyncio.gather(*(create(index) for index in range(50)))
         assert {a.status_code for a in answers} == {201}, [

@@ -226,6 +226,35 @@ async def test_the_table_is_created_idempotently_and_expired_rows_are_purged(
     assert isinstance(live, Claimed)
 
 
+@pytest.mark.integration
+async def test_the_purge_deletes_a_claim_only_once_its_lock_ran_out(
+    database: SchemaDatabase,
+) -> None:
+    """An entry in flight expires when its lock does (claim + lock_ttl), the moment a claim of
+    its key may take it over: the purge deletes it then and never before, and its holder, too
+    slow, cannot record (told that its hold expired, not that another request took over)."""
+    store = await _postgres_store(database)
+    held = await store.claim("held", "fp", lock_ttl=30)
+    stale = await store.claim("stale", "fp", lock_ttl=0.2)
+    answered = await store.claim("answered", "fp", lock_ttl=30)
+    assert isinstance(held, Claimed)
+    assert isinstance(stale, Claimed)
+    assert isinstance(answered, Claimed)
+    await store.complete("answered", answered.token, STORED, ttl=30)
+    await _until_expired(database, 1)
+    assert await store.purge() == 1
+    assert await store.claim("held", "fp", lock_ttl=30) == InFlight("fp")
+    assert await store.claim("answered", "fp", lock_ttl=30) == STORED
+    with pytest.raises(ConflictError) as caught:
+        async with database.transaction() as conn:
+            await store.record(conn, "stale", stale.token, STORED, ttl=30)
+    assert "expired" in caught.value.detail
+    assert "took over" not in caught.value.detail
+    async with database.transaction() as conn:
+        await store.record(conn, "held", held.token, STORED, ttl=30)
+    assert await store.claim("held", "fp", lock_ttl=30) == STORED
+
+
 def test_a_table_name_must_be_an_identifier() -> None:
     db = Database(DatabaseSettings(dsn="postgresql://127.0.0.1/none"))
     for bad in ("Keys", "a.b.c", "keys; DROP TABLE x", "", "1keys"):

@@ -19,15 +19,25 @@ token and require the entry still in flight, so a request whose claim expired an
 by another cannot overwrite it (`record` then raises, rolling its write back).
 
 Claims and releases commit without waiting for the WAL flush (`synchronous_commit = off`
-for their transaction): a claim lost in a PostgreSQL crash was either followed by no durable
-write (the retry then runs the request, as it must) or by the route's durable commit, which
-flushes the WAL up to itself, the claim included; a release lost leaves the claim to expire
-after `lock_ttl`. Completing (the middleware's path) waits for the flush, as the route's
-transaction does: its response must outlive a crash as the write does.
+for their transaction). For a route whose writes go to this same PostgreSQL server that is
+safe: the server has one WAL, so the route's durable commit flushes it up to itself, the
+earlier claim included, and a claim lost in a crash was followed by no durable write there
+(the retry then runs the request, as it must). Nothing orders the claim before writes made
+elsewhere (another PostgreSQL server, Redis, a call to another service): if this server
+crashes within the flush delay after a claim (up to three times `wal_writer_delay`, 200 ms
+by default), the claim can be lost although such a write was done, and a retry runs the
+request again. A release lost leaves the claim to expire after `lock_ttl`. Completing (the
+middleware's path) waits for the flush, as the route's transaction does: its response must
+outlive a crash as the write does.
 
-Times are the server's (`now()`), so replicas with skewed clocks agree. Expired entries are
-reused by the next claim of their key and deleted in batches of `purge_batch`, at most every
-`purge_interval` seconds, in the background of a claim.
+Times are the server's (`now()`), so replicas with skewed clocks agree. An entry's
+`expires_at` is its lock's end while it is in flight (claim + `lock_ttl`) and its response's
+end once recorded (+ `ttl`), so one rule serves both: an expired entry is taken over by the
+next claim of its key, and expired entries are deleted in batches of `purge_batch`, at most
+every `purge_interval` seconds, in the background of a claim. The purge thus deletes a claim
+in flight exactly when a claim of its key could take it over (its request outlived
+`lock_ttl`, or its replica crashed), never while it holds; the row lock a recording route's
+transaction holds makes the purge skip that entry (`SKIP LOCKED`).
 """
 
 from __future__ import annotations
@@ -65,8 +75,9 @@ _PURGE_BATCHES_PER_RUN = 20
 TABLE_PATTERN = r"^(?:[a-z_][a-z0-9_]{0,47}\.)?[a-z_][a-z0-9_]{0,47}$"
 _TABLE = re.compile(TABLE_PATTERN)
 _log = get_logger("opsconductor.idempotency")
-# A claim or a release lost in a PostgreSQL crash is harmless (see the module docstring), so
-# they do not wait for the WAL flush (about 5 ms per commit on a plain disk).
+# A claim or a release lost in a PostgreSQL crash is harmless for writes to this same server
+# (see the module docstring), so they do not wait for the WAL flush (about 5 ms per commit on
+# a plain disk).
 _ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF"
 
 
@@ -214,14 +225,16 @@ class PostgresIdempotencyStore:
         """Store `response` on `conn`, in its transaction: it commits with the route's write.
 
         Raises:
-            ConflictError: the claim is no longer this request's (it expired and another
-                request with the key holds it); the route's transaction must roll back.
+            ConflictError: the claim is no longer this request's: it expired (the request ran
+                longer than `lock_ttl`), and another request with the key took it over or the
+                purge deleted it; the route's transaction must roll back.
         """
         cursor = await conn.execute(self._complete, self._params(key, token, response, ttl))
         if cursor.rowcount != 1:
             raise ConflictError(
-                "Another request with this Idempotency-Key took over while this one ran; "
-                "nothing was changed. Retry later.",
+                "This request's hold on its Idempotency-Key expired before its response was "
+                "recorded, and another request may hold the key now; nothing was changed. "
+                "Retry later.",
                 retry_after=1,
                 metadata={"reason": "idempotency_key_in_flight"},
             )
