@@ -51,6 +51,18 @@ STACKS = {
     "production": "runtime stack + local auth (cache hit) + rate limit",
 }
 LAST_RESULTS: dict[str, Any] = {}
+# `--ablation`: each stack adds one thing to the one before it (or takes one away, where the
+# figure is the difference), so each difference is what that behaviour costs.
+ABLATION = {
+    "bare_model": "bare FastAPI (the route, its 5-field model)",
+    "bare_dependency": "bare FastAPI + one trivial dependency (for scale)",
+    "runtime_model_without_access_log": "runtime stack with LOG__ACCESS=false",
+    "runtime_model_without_hsts": "runtime stack without HSTS (one header fewer)",
+    "runtime_model": "runtime stack",
+    "runtime_auth_no_dependency": "+ local auth in the middleware, the route without a dependency",
+    "runtime_auth": "+ the route declaring get_verified_token",
+    "production": "production route (+ the in-memory rate limiter)",
+}
 
 
 class _Transport:
@@ -211,12 +223,19 @@ async def _serve_only(name: str, count: int) -> None:
 
 def _instructions_of(name: str, count: int, folder: str) -> int:
     """Total instructions of one process serving `count` requests of stack `name`."""
+    return _callgrind_total(
+        ["--serve-only", name, str(count)], Path(folder) / f"callgrind.{name}.{count}"
+    )
+
+
+def _callgrind_total(arguments: list[str], out: Path) -> int:
     from bench import http_apps
 
-    out = Path(folder) / f"callgrind.{name}.{count}"
     command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-               sys.executable, __file__, "--serve-only", name, str(count)]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT),
+               sys.executable, __file__, *arguments]  # fmt: skip
+    # One hash seed: set and dict layouts (and so instruction counts) then repeat from run to
+    # run; with random seeds two runs of one stack differed by up to 8,000 instructions.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "0",
            http_apps.TOKEN_VARIABLE: http_apps.production_token()}  # fmt: skip
     subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    check=True, cwd=ROOT)  # fmt: skip
@@ -224,6 +243,50 @@ def _instructions_of(name: str, count: int, folder: str) -> int:
         if line.startswith(("summary:", "totals:")):
             return int(line.split()[1])
     raise RuntimeError(f"no instruction total in {out}")
+
+
+PART_CALLS = (2_000, 12_000)
+
+
+def _call_only(name: str, count: int) -> None:
+    from bench.breakdown_parts import PARTS
+
+    call = PARTS[name]()
+    for _ in range(200):  # warm up
+        call()
+    for _ in range(count):
+        call()
+
+
+def part_instructions(names: list[str]) -> dict[str, float]:
+    """Instructions per call of each part of `breakdown_parts`, the loop's own cost taken off."""
+    low, high = PART_CALLS
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name in ["nothing", *names]:
+            totals = [
+                _callgrind_total(
+                    ["--call-only", name, str(count)], Path(folder) / f"{name}.{count}"
+                )
+                for count in (low, high)
+            ]
+            figures[name] = (totals[1] - totals[0]) / (high - low)
+            if name != "nothing":
+                figures[name] -= figures["nothing"]
+                print(f"{name:36} {figures[name]:10,.0f} instructions per call", flush=True)
+    return figures
+
+
+def ablation() -> dict[str, float]:
+    """Instructions per request of the `ABLATION` stacks, each with what it adds or saves."""
+    figures = instructions(list(ABLATION))
+    bare = figures["bare_model"]
+    print("\n| stack | instructions per request | vs bare | throughput if time followed |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, label in ABLATION.items():
+        figure = figures[name]
+        print(f"| {label} | {figure:,.0f} | {figure - bare:+,.0f} | {bare / figure:.2f}x |")
+    return figures
 
 
 def instructions(names: list[str]) -> dict[str, float]:
@@ -269,6 +332,18 @@ if __name__ == "__main__":
 
         at = sys.argv.index("--serve-only")
         uvloop.run(_serve_only(sys.argv[at + 1], int(sys.argv[at + 2])))
+    elif "--call-only" in sys.argv:
+        at = sys.argv.index("--call-only")
+        _call_only(sys.argv[at + 1], int(sys.argv[at + 2]))
+    elif "--parts" in sys.argv:
+        from bench.breakdown_parts import PARTS
+
+        chosen = sys.argv[sys.argv.index("--parts") + 1 :] or [
+            name for name in PARTS if name != "nothing"
+        ]
+        part_instructions(chosen)
+    elif "--ablation" in sys.argv:
+        ablation()
     elif "--instructions" in sys.argv:
         chosen = sys.argv[sys.argv.index("--instructions") + 1 :] or list(STACKS)
         instructions(chosen)

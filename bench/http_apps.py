@@ -73,6 +73,26 @@ def runtime_model() -> FastAPI:
     return _model_route(create_service_app("bench-service", "1.0.0", settings), health=False)
 
 
+def runtime_model_without_access_log() -> FastAPI:
+    """For the breakdown only: the runtime stack with `LOG__ACCESS=false` (what the access
+    line costs is the difference)."""
+    from opsconductor_shared import LoggingSettings, ServiceSettings, create_service_app
+
+    settings = ServiceSettings(environment="production", log=LoggingSettings(access=False))
+    return _model_route(create_service_app("bench-service", "1.0.0", settings), health=False)
+
+
+def runtime_model_without_hsts() -> FastAPI:
+    """For the breakdown only: the runtime stack without `Strict-Transport-Security` (what one
+    response header costs is the difference)."""
+    from opsconductor_shared import SecurityHeadersSettings, ServiceSettings, create_service_app
+
+    settings = ServiceSettings(
+        environment="production", security_headers=SecurityHeadersSettings(hsts=False)
+    )
+    return _model_route(create_service_app("bench-service", "1.0.0", settings), health=False)
+
+
 def runtime_ratelimit() -> FastAPI:
     """The runtime stack with the in-memory rate limiter and no auth (keyed by client address)."""
     from opsconductor_shared import ServiceSettings, create_service_app

@@ -274,6 +274,7 @@ def _fill_standard_slots(runtime: ServiceRuntime) -> None:
         slow_request_ms=settings.slow_request_ms,
         client_address=runtime.client_address,
         metrics=runtime.metrics,
+        access_log=settings.log.access,
     )
     cors = settings.cors_options()
     if cors is not None:

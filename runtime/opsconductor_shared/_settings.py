@@ -241,6 +241,11 @@ class LoggingSettings(BaseModel):
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     format: Literal["json", "console"] | None = None
+    access: bool = Field(
+        True,
+        description="One `request` line per request; false where something in front of the "
+        "service (a gateway) logs every request already.",
+    )
 
 
 class CORSSettings(BaseModel):

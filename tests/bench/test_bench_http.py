@@ -4,6 +4,8 @@ row claims a target only when its rounds agree."""
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
 import sys
 import warnings
 from typing import Any
@@ -91,3 +93,71 @@ def test_rounds_that_disagree_claim_no_target() -> None:
     assert row["rounds_disagree"] is True
     assert row["met"] is None
     assert "disagree" in row["notes"]
+
+
+_WRK_OUTPUT = """Running 1s test @ http://127.0.0.1:1/items/42
+  Latency Distribution
+     50%  310.00us
+     99%    1.20ms
+  3000 requests in 1.00s, 1.00MB read
+Requests/sec:   3000.00
+"""
+
+
+def test_a_paced_run_gives_wrk_a_delay_script(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_run(command: list[str], **_: Any) -> Any:
+        seen["command"] = command
+        if "-s" in command:
+            with open(command[command.index("-s") + 1]) as script:
+                seen["script"] = script.read()
+        return type("Completed", (), {"stdout": _WRK_OUTPUT})()
+
+    monkeypatch.setattr(bench_http.subprocess, "run", fake_run)
+    result = bench_http.wrk("http://127.0.0.1:1/items/42", seconds=1, pace_ms=10)
+    assert seen["script"].strip() == "function delay() return 10 end"
+    assert result == {"rps": 3000.0, "p50_ms": 0.31, "p99_ms": 1.2}
+    bench_http.wrk("http://127.0.0.1:1/items/42", seconds=1)
+    assert "-s" not in seen["command"]
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_the_breakdowns_ablation_stacks_drop_what_they_say() -> None:
+    from opsconductor_shared.testing import capture_json_logs  # noqa: PLC0415
+    from starlette.testclient import TestClient  # noqa: PLC0415 - as above
+
+    token = {"Authorization": f"Bearer {http_apps.production_token()}"}
+    for stack, header, lines in [
+        ("runtime_model", "strict-transport-security", 1),
+        ("runtime_model_without_access_log", "strict-transport-security", 0),
+        ("runtime_model_without_hsts", None, 1),
+    ]:
+        app = getattr(http_apps, stack)()  # configures logging: captured from here on
+        with capture_json_logs() as logs, TestClient(app) as client:
+            response = client.get("/items/42", headers=token)
+        assert response.status_code == 200
+        assert len(logs.events("request")) == lines, stack
+        if header is None:
+            assert "strict-transport-security" not in response.headers
+            assert "content-security-policy" in response.headers
+        else:
+            assert header in response.headers
+
+
+def test_every_part_of_the_breakdown_runs() -> None:
+    # In a process of its own, as the breakdown runs them: the parts configure logging and
+    # make event loops for the whole process.
+    code = (
+        "from bench.breakdown_parts import PARTS\n"
+        "for name, make in PARTS.items():\n"
+        "    call = make(); call(); call()\n"
+        "print(sorted(PARTS))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "'access_line'" in result.stdout
+    assert "'floor_access_line'" in result.stdout

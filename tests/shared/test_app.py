@@ -176,3 +176,27 @@ def test_an_exception_inside_a_layer_is_the_envelope(
     assert event["request_id"] == f"failing-{layer}"
     (access,) = captured_logs.events("request")
     assert access["status"] == 500
+
+
+@pytest.mark.parametrize(("setting", "lines"), [(None, 1), (True, 1), (False, 0)])
+def test_the_access_log_setting(
+    setting: bool | None, lines: int, captured_logs: CapturedLogs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`<PREFIX>LOG__ACCESS=false` drops the `request` line (a gateway logs requests already)
+    and nothing else: errors are still logged, the headers still sent."""
+    if setting is not None:
+        monkeypatch.setenv("STACK_SERVICE_LOG__ACCESS", str(setting).lower())
+    settings = ServiceSettings.for_service("stack-service")
+    app = create_service_app("stack-service", "1.0.0", settings, configure_logging=False)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("boom")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/health/live").status_code == 200
+        response = client.get("/boom")
+    assert_envelope(response, 500, "INTERNAL_ERROR")
+    assert "x-request-id" in response.headers
+    assert len(captured_logs.events("request")) == 2 * lines
+    assert len(captured_logs.events("unhandled_exception")) == 1

@@ -1,0 +1,210 @@
+"""The pieces of the production route's cost, each on its own, for `bench_breakdown.py --parts`.
+
+Each `part_*` function sets a piece up and returns the call to count; callgrind counts the
+instructions of calling it many times (see `bench_breakdown.part_instructions`), and the loop's
+own cost (`part_nothing`) is taken off. They are the runtime's real objects and uvicorn's real
+code, not copies, except the floors: `part_floor_*` is the least any implementation of that
+behaviour could do in Python (the same fields into one JSON line, one dictionary lookup), the
+figure that says what a faster design could save at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+Call = Callable[[], Any]
+
+# The access line's fields, as the standard layer logs them for the production route.
+ACCESS_FIELDS = {
+    "method": "GET",
+    "route": "/items/{item_id}",
+    "path": "/items/42",
+    "status": 200,
+    "duration_ms": 0.123,
+    "bytes": 80,
+    "client": "127.0.0.1",
+    "slow": False,
+}
+
+
+def _logging() -> Any:
+    """The runtime's pipeline into a buffered sink at /dev/null, inside a request's context
+    (its request id and trace id, a verified user's id and principal type bound)."""
+    import structlog
+    from opsconductor_shared._context import begin_request
+    from opsconductor_shared._logging import setup_service_logging
+
+    setup_service_logging("bench-service", stream=open(os.devnull, "w"), buffered=True)  # noqa: SIM115
+    begin_request(None, None)
+    structlog.contextvars.bind_contextvars(user_id="u-1", principal_type="user")
+    from opsconductor_shared import _logging as module
+
+    return module
+
+
+def _event() -> dict[str, Any]:
+    return {**ACCESS_FIELDS, "event": "request"}
+
+
+def part_nothing() -> Call:
+    return lambda: None
+
+
+def part_event_dict() -> Call:
+    """Building the event dictionary (taken off the processors' figures by the report)."""
+    return _event
+
+
+def part_access_line() -> Call:
+    """One access line through the whole pipeline: structlog's bound logger, every processor,
+    the buffered sink."""
+    from opsconductor_shared import get_logger
+
+    _logging()
+    log = get_logger("opsconductor.access").bind()
+    return lambda: log.info("request", **ACCESS_FIELDS)
+
+
+def _processor(index: int) -> Call:
+    module = _logging()
+    processors = list(module._STATE.processors)
+    before = processors[:index]
+    processor = processors[index]
+
+    def prepared() -> dict[str, Any]:
+        event = _event()
+        for earlier in before:
+            event = earlier(None, "info", event)
+        return event
+
+    template = prepared()
+    return lambda: processor(None, "info", dict(template))
+
+
+def part_processor_filter_level() -> Call:
+    return _processor(0)
+
+
+def part_processor_merge_contextvars() -> Call:
+    return _processor(1)
+
+
+def part_processor_add_fields() -> Call:
+    return _processor(2)
+
+
+def part_processor_mask_event() -> Call:
+    return _processor(3)
+
+
+def part_processor_timestamp() -> Call:
+    return _processor(4)
+
+
+def part_processor_render_json() -> Call:
+    return _processor(5)
+
+
+def part_sink_write() -> Call:
+    """Handing a rendered line to the buffered sink (the writer thread's `os.write` included)."""
+    module = _logging()
+    line = orjson.dumps(_event())
+    return lambda: module._STATE.sink.write_line(line)
+
+
+def part_floor_access_line() -> Call:
+    """The floor of any JSON access line with these fields and the log context: one dict,
+    one `orjson.dumps`, one append to a list (no masking, no level, no timestamp)."""
+    lines: list[bytes] = []
+    context = {"request_id": "0" * 32, "trace_id": "1" * 32, "user_id": "u-1"}
+
+    def line() -> None:
+        lines.append(orjson.dumps({**context, **ACCESS_FIELDS, "event": "request"}))
+        if len(lines) > 1000:
+            lines.clear()
+
+    return line
+
+
+def _uvicorn_send(extra_headers: int) -> Call:
+    """uvicorn's `send` of a 200 response start with Starlette's two headers and
+    `extra_headers` more, on a fake transport (the per-header cost is the difference)."""
+    from uvicorn.config import Config
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+    from uvicorn.server import ServerState
+
+    from bench.bench_breakdown import _Transport
+
+    config = Config(lambda *_: None, http="httptools", access_log=False, log_config=None)
+    config.load()
+    loop = asyncio.new_event_loop()
+    protocol = HttpToolsProtocol(config, ServerState(), {}, _loop=loop)
+    transport = _Transport()
+    protocol.connection_made(transport)  # type: ignore[arg-type]
+    headers = [(b"content-length", b"80"), (b"content-type", b"application/json")]
+    headers += [(b"x-header-%d" % index, b"value-%d" % index) for index in range(extra_headers)]
+    message = {"type": "http.response.start", "status": 200, "headers": headers}
+    scope = {"method": "GET", "type": "http"}
+
+    def send() -> None:
+        cycle = RequestResponseCycle(
+            scope=scope,  # type: ignore[arg-type]
+            transport=transport,  # type: ignore[arg-type]
+            flow=protocol.flow,
+            logger=protocol.logger,
+            access_logger=protocol.access_logger,
+            access_log=False,
+            default_headers=[],
+            message_event=asyncio.Event(),
+            expect_100_continue=False,
+            keep_alive=True,
+            on_response=lambda: None,
+        )
+        coroutine = cycle.send(message)  # type: ignore[arg-type]
+        try:  # noqa: SIM105 - cheaper than contextlib.suppress, inside the measured call
+            coroutine.send(None)
+        except StopIteration:
+            pass
+
+    return send
+
+
+def part_uvicorn_start_2_headers() -> Call:
+    return _uvicorn_send(0)
+
+
+def part_uvicorn_start_10_headers() -> Call:
+    return _uvicorn_send(8)
+
+
+def part_token_digest_and_cache_hit() -> Call:
+    """The auth cache hit's core: the SHA-256 of the token and the cache lookup."""
+    from opsconductor_shared.auth._cache import TokenCache, token_digest
+
+    from bench.http_apps import production_token
+
+    token = production_token()
+    cache: TokenCache[str] = TokenCache(1000)
+    cache.put(token_digest(token), "verified", expires_at=cache.now() + 3600)
+    return lambda: cache.get(token_digest(token))
+
+
+def part_rate_limit_check() -> Call:
+    """The in-memory GCRA check of one policy for one principal (`hit_now`)."""
+    from opsconductor_shared.ratelimit import MemoryRateLimitStore, RateLimit
+
+    store = MemoryRateLimitStore()
+    policies = [RateLimit.parse("600000/minute")]
+    return lambda: store.hit_now("user:u-1", policies)
+
+
+PARTS = {
+    name.removeprefix("part_"): value
+    for name, value in sorted(globals().items())
+    if name.startswith("part_") and callable(value)
+}
