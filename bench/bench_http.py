@@ -10,6 +10,10 @@ per-round ratio (the contender's figure over the baseline's in the same round). 
 rounds disagree by more than `MAX_SPREAD` (the range's width over the median ratio), the
 machine was too noisy to decide: the row says so and claims no target.
 
+Each round also runs bare FastAPI and the production route paced (`PACE_MS` before each
+request on each connection, so both get the same offered load, under either's capacity): the
+latency compared at equal load, next to the one at saturation.
+
 Targets (issue 16): the runtime stack >= 0.90x of bare FastAPI's requests per second, the
 production route (stack + local auth, a cache hit, + in-memory rate limit) >= 0.85x with a p99
 latency <= 1.2x bare's, and >= 5x the peer stack with its own auth and slowapi. Issue 12: the
