@@ -16,6 +16,12 @@
   references to it resolve to the contract itself, so one broken component yields one finding,
   not one per operation that uses it.
 
+  The view is also the one place that decides what a comparison with a contract tolerates: an
+  optional contract property a schema does not list when the contracts version the document
+  declares (`info.x-opsconductor-contracts`) did not have it yet, that is when the property's
+  `x-opsconductor-since` names a later release of the same major version. A service built
+  against 1.2.0 need not list what 1.3.0 added; anything else missing is drift, in every rule.
+
 Schemas are normalised through one `SchemaCache` per document (and one per view): each
 component is normalised once, however many operations use it.
 """
@@ -23,8 +29,8 @@ component is normalised once, however many operations use it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, cast
@@ -55,9 +61,11 @@ __all__ = [
     "ContractView",
     "Operation",
     "PAGE",
+    "SINCE_KEY",
     "SPLIT_SUFFIX",
     "ServiceDocument",
     "SharedContracts",
+    "VERSION_KEY",
     "contract_view",
     "is_json_media_type",
     "requires_credentials",
@@ -65,6 +73,13 @@ __all__ = [
 
 CONTRACT_KEY = "x-opsconductor-contract"
 """Marks a service component as a shared contract whatever its name (`x-opsconductor-contract: X`)."""
+SINCE_KEY = "x-opsconductor-since"
+"""On a contract property: the contracts release that added it (`x-opsconductor-since: "1.3.0"`).
+
+A property without one has been in every release of its major version.
+"""
+VERSION_KEY = "x-opsconductor-contracts"
+"""The contracts version a service's document says it was built against (in `info`)."""
 PAGE = "PaginatedResponse"
 """The page template, recognised by structure as well as by name."""
 SPLIT_SUFFIX = re.compile(r"-(Input|Output)$")
@@ -72,6 +87,8 @@ SPLIT_SUFFIX = re.compile(r"-(Input|Output)$")
 _GENERIC_NAME = re.compile(r"^([A-Za-z][A-Za-z0-9]*)_.+_$")
 _GENERIC_TITLE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)\[.+\]$")
 _COMPONENT_PREFIX = "#/components/schemas/"
+_COMBINATIONS = ("allOf", "anyOf", "oneOf")
+_MAX_HOPS = 64
 _EMPTY: Mapping[str, Any] = {}
 T = TypeVar("T")
 
@@ -149,6 +166,19 @@ class ServiceDocument:
     def normalized(self, schema: Any) -> Any:
         """A schema of this document, normalised with its references resolved."""
         return normalize_schema(schema, self.resolve, cache=self._cache)
+
+    @cached_property
+    def declared_contracts(self) -> tuple[str, Any] | None:
+        """(pointer, value) of the contracts version the document says it was built against.
+
+        `info.x-opsconductor-contracts`, or the same key at the top level; None when neither.
+        """
+        info = self.document.get("info") or _EMPTY
+        if VERSION_KEY in info:
+            return f"/info/{VERSION_KEY}", info[VERSION_KEY]
+        if VERSION_KEY in self.document:
+            return f"/{VERSION_KEY}", self.document[VERSION_KEY]
+        return None
 
     @cached_property
     def components(self) -> Mapping[str, Any]:
@@ -248,6 +278,7 @@ class SharedContracts:
         self._cache = SchemaCache()
         self._normalized: dict[str, Any] = {}
         self._resolvers: dict[str, Callable[[str], Any]] = {}
+        self._added: dict[tuple[str, str], str | None] = {}
 
     @classmethod
     def load(cls, directory: Path | str | None = None) -> SharedContracts:
@@ -291,6 +322,60 @@ class SharedContracts:
                 schema, self.schemaset.resolver(document), cache=self._cache
             )
         return self._normalized[name]
+
+    def added_in(self, name: str, pointer: str) -> str | None:
+        """The release that added the property at `pointer` of contract `name` (`SINCE_KEY`).
+
+        `pointer` is where a comparison of the normalised contract found the property
+        (`/properties/checks/items/properties/details`); it is followed through the contract as
+        written: its `$ref`s, and the `allOf`/`anyOf`/`oneOf` members normalising folds away.
+        None when the property carries no `x-opsconductor-since` (it is in every release).
+        """
+        key = (name, pointer)
+        if key not in self._added:
+            node: Any = self.resolvable(name)
+            for step in _pointer_steps(pointer):
+                node = _raw_child(node, step)
+                if node is None:
+                    break
+            since = node[0].get(SINCE_KEY) if node is not None else None
+            self._added[key] = since if isinstance(since, str) else None
+        return self._added[key]
+
+
+def _pointer_steps(pointer: str) -> Iterator[tuple[str, ...]]:
+    """A comparison's pointer as steps: `("properties", name)`, `("items",)` ..."""
+    tokens = [unescape_pointer_token(token) for token in pointer.split("/")[1:]]
+    while tokens:
+        size = 2 if tokens[0] == "properties" else 1
+        yield tuple(tokens[:size])
+        del tokens[:size]
+
+
+def _raw_child(
+    node: tuple[Any, Callable[[str], Any]], step: tuple[str, ...]
+) -> tuple[Any, Callable[[str], Any]] | None:
+    """The subschema `step` leads to in a schema as written (with the resolver beside it)."""
+    queue = [node]
+    for _ in range(_MAX_HOPS):  # references may cycle
+        if not queue:
+            break
+        schema, resolve = queue.pop(0)
+        if not isinstance(schema, Mapping):
+            continue
+        if step[0] == "properties":
+            properties = schema.get("properties")
+            if isinstance(properties, Mapping) and step[1:] and step[1] in properties:
+                return properties[step[1]], resolve
+        elif isinstance(schema.get(step[0]), Mapping):
+            return schema[step[0]], resolve
+        if isinstance(schema.get("$ref"), str):
+            queue.append(resolve(schema["$ref"]))
+        for key in _COMBINATIONS:
+            members = schema.get(key)
+            if isinstance(members, list):
+                queue.extend((member, resolve) for member in members)
+    return None
 
 
 def _resembles(schema: Any, expected: Any) -> bool:
@@ -351,11 +436,14 @@ class ContractView:
     def __init__(self, doc: ServiceDocument, shared: SharedContracts) -> None:
         self.doc, self.shared = doc, shared
         self._cache = SchemaCache()
-        # (contract, direction, id of the normalised schema) -> (that schema, every difference,
-        # the incompatible ones).
-        self._verdicts: dict[
-            tuple[str, str, int], tuple[Any, list[SchemaDifference], list[SchemaDifference]]
-        ] = {}
+        # (contract, direction, id of the normalised schema) -> (that schema, its differences).
+        self._verdicts: dict[tuple[str, str, int], tuple[Any, list[SchemaDifference]]] = {}
+
+    @cached_property
+    def declared(self) -> tuple[int, int, int] | None:
+        """The contracts version the document declares, when it declares a semantic version."""
+        found = self.doc.declared_contracts
+        return parse_semver(found[1]) if found is not None else None
 
     @cached_property
     def matches(self) -> dict[str, tuple[str, str]]:
@@ -389,18 +477,12 @@ class ContractView:
         return normalize_schema(schema, self.resolve, cache=self._cache)
 
     def differences(
-        self,
-        contract: str,
-        schema: Any,
-        direction: Direction | None = None,
-        *,
-        tolerated: bool = False,
+        self, contract: str, schema: Any, direction: Direction | None = None
     ) -> list[SchemaDifference]:
-        """Where `schema` is not compatible with `contract` (default: the contract's direction).
+        """Where `schema` differs from `contract` (default: in the contract's direction).
 
-        Args:
-            tolerated: list the tolerated differences too (optional contract properties the
-                schema does not list; see `SchemaDifference`).
+        Each difference is judged (`judge`): the tolerated ones are compatible all the same,
+        the others are not (`compatible` says whether any is left).
         """
         direction = direction or self.shared.direction(contract)
         actual = self.normalized(schema)
@@ -409,10 +491,38 @@ class ContractView:
         cached = self._verdicts.get(key)
         if cached is None or cached[0] is not actual:
             expected = self.shared.expected(contract)
-            found = list(compatibility_differences(expected, actual, direction=direction))
-            incompatible = [d for d in found if not d.tolerated]
-            cached = self._verdicts[key] = (actual, found, incompatible)
-        return cached[1] if tolerated else cached[2]
+            found = compatibility_differences(expected, actual, direction=direction)
+            cached = self._verdicts[key] = (actual, self.judge(contract, found))
+        return cached[1]
+
+    def compatible(self, contract: str, schema: Any, direction: Direction | None = None) -> bool:
+        """Whether `schema` is compatible with `contract`: no difference, or tolerated ones only."""
+        return all(d.tolerated for d in self.differences(contract, schema, direction))
+
+    def judge(
+        self, contract: str, differences: Iterable[SchemaDifference], at: str = ""
+    ) -> list[SchemaDifference]:
+        """Differences of a comparison with `contract`, a tolerated one given its `added_in`.
+
+        A missing optional property is tolerated when the contracts version the document
+        declares did not have it yet: the property's `x-opsconductor-since` names a later
+        release of the same major version. No declared version (or not a semantic version):
+        nothing is tolerated.
+
+        Args:
+            at: where in `contract` the compared schema is, when it is not the whole contract
+                (`/properties/per_page`).
+        """
+        return [self._judged(contract, difference, at) for difference in differences]
+
+    def _judged(self, contract: str, difference: SchemaDifference, at: str) -> SchemaDifference:
+        if not difference.missing_optional or self.declared is None:
+            return difference
+        since = self.shared.added_in(contract, at + difference.pointer)
+        added = parse_semver(since)
+        if added is None or added[0] != self.declared[0] or added <= self.declared:
+            return difference
+        return replace(difference, added_in=since)
 
 
 def contract_view(doc: ServiceDocument, shared: SharedContracts) -> ContractView:

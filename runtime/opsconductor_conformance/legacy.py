@@ -196,7 +196,7 @@ def _check_success_envelope(doc: ServiceDocument, shared: SharedContracts) -> It
             props = _properties(doc.normalized(raw))
             # The shared StandardResponse (success, message, request_id, timestamp, data) is
             # the old envelope's successor for acknowledgements, not a legacy shape.
-            if STANDARD in shared.names and not view.differences(STANDARD, raw, "response"):
+            if STANDARD in shared.names and view.compatible(STANDARD, raw, "response"):
                 continue
             if _is(props.get("success"), "boolean") and "data" in props:
                 yield (

@@ -26,10 +26,10 @@ Two comparisons of normalised schemas follow:
     optional.
   - `both`: both at once, so types, enums and required properties must match.
 
-  An optional contract property the service's schema does not list is compatible in every
-  direction (unless a closed schema would reject it in a request): readers of a response do
-  without it, and a minor release of the contracts may add one, which services pick up at their
-  own pace. It is reported as a `tolerated` difference, so a caller can still mention it.
+  An optional contract property the service's schema does not list is a difference like any
+  other, marked `missing_optional` (unless a closed schema would reject it in a request, which
+  is incompatible whatever the version): whether it is tolerated depends on the contracts
+  version the service was built against, which only the caller knows (`ContractView` decides).
 
   Constraints (lengths, bounds, patterns) are not compared there: FastAPI and Pydantic rewrite
   or drop some of them. `breaking` compares them between releases of the contracts themselves.
@@ -404,13 +404,20 @@ def _normalize_keywords(
 class SchemaDifference:
     """One structural difference between an expected and an actual schema.
 
-    `tolerated` marks a difference that is compatible all the same: an optional contract
-    property the schema does not list (see the module docstring).
+    `missing_optional` marks an optional contract property the schema does not list (see the
+    module docstring). `added_in` is set where that is tolerated: the contracts version that
+    added the property, later than the one the service declares it was built against.
     """
 
     pointer: str
     message: str
-    tolerated: bool = False
+    missing_optional: bool = False
+    added_in: str | None = None
+
+    @property
+    def tolerated(self) -> bool:
+        """Whether the difference is compatible all the same (see `added_in`)."""
+        return self.added_in is not None
 
     def __str__(self) -> str:
         return f"{self.pointer or '/'}: {self.message}"
@@ -613,7 +620,9 @@ def _property_differences(
                 )
             else:
                 yield SchemaDifference(
-                    at, f"does not list the contract's optional property {name!r}", tolerated=True
+                    at,
+                    f"does not list the contract's optional property {name!r}",
+                    missing_optional=True,
                 )
             continue
         if direction != "request" and name in wanted_required and name not in found_required:

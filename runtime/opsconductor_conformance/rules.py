@@ -15,11 +15,13 @@ configuration; the `breaking` rules register in `breaking`.
 `validate` checks take a `ServiceDocument` and the `SharedContracts` and yield hits (pointer,
 message, severity or None for the rule's default). Schemas are judged through the document's
 `ContractView`: a reference to a component taken for a shared contract counts as the contract
-(that component is checked once, by `component-compat`).
+(that component is checked once, by `component-compat`), and the view alone decides which
+differences are tolerated (an optional property added after the contracts version the document
+declares): every rule reports those as infos and every other difference at its severity.
 
 `lint` checks take one component of a contract schema directory and yield `LintFinding`s: every
 component and property described, examples present and valid, enums as components, optional
-properties with a default or null.
+properties with a default or null, `x-opsconductor-since` a release of this major version.
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ from typing import Any, Literal, TypeVar
 from .document import (
     CONTRACT_KEY,
     PAGE,
+    SINCE_KEY,
     SPLIT_SUFFIX,
+    VERSION_KEY,
+    ContractView,
     Operation,
     ServiceDocument,
     SharedContracts,
@@ -145,7 +150,6 @@ E, W = Severity.ERROR, Severity.WARNING
 ERROR_RESPONSE = "ErrorResponse"
 PAGE_PARAMS = "PaginationParams"
 HEALTH = "HealthResponse"
-VERSION_KEY = "x-opsconductor-contracts"
 VALIDATION_STATUSES = ("422", "400")
 LIVE_SUFFIXES = ("/health/live", "/health/liveness", "/livez")
 READY_SUFFIXES = ("/health/ready", "/health/readiness", "/readyz", "/health", "/healthz")
@@ -159,20 +163,53 @@ def _summary(differences: list[SchemaDifference]) -> str:
     return shown + (f"; and {more} more" if more > 0 else "")
 
 
+def _added_since(view: ContractView, differences: list[SchemaDifference]) -> str:
+    """Why tolerated differences are compatible: the releases that added them, and the declared one."""
+    releases = ", ".join(sorted({str(d.added_in) for d in differences}))
+    declared = view.doc.declared_contracts
+    return (
+        f"added in contracts {releases}; this document declares {declared[1] if declared else '?'}"
+    )
+
+
+def _judged_hits(
+    view: ContractView,
+    at: str,
+    differences: list[SchemaDifference],
+    *,
+    mismatch: str,
+    older: str,
+    severity: Severity | None = None,
+) -> Iterator[Hit]:
+    """One hit for the differences that are incompatible, at the rule's severity (or
+    `severity`), and one info for those the view tolerates; nothing when there are none.
+
+    Args:
+        mismatch: what the incompatible differences mean (`the 500 response is not the
+            ErrorResponse envelope`).
+        older: what the tolerated ones mean (`the 500 response is the ErrorResponse envelope
+            of an earlier minor release`).
+    """
+    incompatible = [d for d in differences if not d.tolerated]
+    if incompatible:
+        yield at, f"{mismatch}: {_summary(incompatible)}", severity
+    tolerated = [d for d in differences if d.tolerated]
+    if tolerated:
+        yield (
+            at,
+            f"{older}: {_summary(tolerated)} ({_added_since(view, tolerated)}): compatible",
+            Severity.INFO,
+        )
+
+
 @rule(
     "component-compat",
     VALIDATE,
     E,
-    "A component that is a shared contract (same name and structure, x-opsconductor-contract, a FastAPI generic such as Page_Target_, or a page by structure) is compatible with it in the contract's direction; the finding says how it was matched. An optional contract property it does not list (one a later minor release added) is an info.",
+    "A component that is a shared contract (same name and structure, x-opsconductor-contract, a FastAPI generic such as Page_Target_, or a page by structure) is compatible with it in the contract's direction; the finding says how it was matched. An optional contract property it does not list is an info when a release later than the one the document declares added it (x-opsconductor-since), an error otherwise.",
 )
 def _check_component_compat(doc: ServiceDocument, shared: SharedContracts) -> Iterator[Hit]:
     view = contract_view(doc, shared)
-    declared = _declared_version(doc)
-    built = (
-        f"; this document declares contracts {declared[1]}"
-        if declared is not None and declared[1] != shared.version
-        else ""
-    )
     for name, (contract, how) in view.matches.items():
         where = f"/components/schemas/{escape_pointer_token(name)}"
         if contract not in shared.names:
@@ -186,12 +223,11 @@ def _check_component_compat(doc: ServiceDocument, shared: SharedContracts) -> It
         suffix = SPLIT_SUFFIX.search(name)
         if suffix and direction == "both":
             direction = "response" if suffix.group(1) == "Output" else "request"
-        differences = view.differences(contract, doc.components[name], direction, tolerated=True)
-        for difference in differences:
+        for difference in view.differences(contract, doc.components[name], direction):
             if difference.tolerated:
                 yield (
                     f"{where}{difference.pointer}",
-                    f"{name} is taken for the shared {contract} ({how}; {direction}) and {difference.message} (optional in contracts {shared.version}{built}): compatible, since a minor release may add optional properties; regenerate it from opsconductor_contracts.{contract} to document it",
+                    f"{name} is taken for the shared {contract} ({how}; {direction}) and {difference.message}, {_added_since(view, [difference])}: compatible, as a minor release promises; regenerate it from opsconductor_contracts.{contract} to document it",
                     Severity.INFO,
                 )
                 continue
@@ -240,9 +276,13 @@ def _envelope_problems(
                 None,
             )
             continue
-        differences = view.differences(ERROR_RESPONSE, schema, "response")
-        if differences:
-            yield at, f"{what} is not the ErrorResponse envelope: {_summary(differences)}", None
+        yield from _judged_hits(
+            view,
+            at,
+            view.differences(ERROR_RESPONSE, schema, "response"),
+            mismatch=f"{what} is not the ErrorResponse envelope",
+            older=f"{what} is the ErrorResponse envelope of an earlier minor release",
+        )
 
 
 def _is_error_status(status: str) -> bool:
@@ -262,7 +302,7 @@ def _is_health_body(
 ) -> bool:
     view = contract_view(doc, shared)
     bodies = [s for _, s in doc.json_bodies(pointer, response) if s is not None]
-    return bool(bodies) and all(not view.differences(HEALTH, s) for s in bodies)
+    return bool(bodies) and all(view.compatible(HEALTH, s) for s in bodies)
 
 
 @rule(
@@ -327,17 +367,18 @@ def _check_pagination(doc: ServiceDocument, shared: SharedContracts) -> Iterator
                 )
                 continue
             shape = list_shape(normalized, op.parameters_in("query"))
-            if shape is None or any(not view.differences(other, schema) for other in others):
+            if shape is None or any(view.compatible(other, schema) for other in others):
                 continue
-            differences = view.differences(PAGE, schema, "response")
-            if differences:
-                # The old shared module's pages are migration findings (legacy-page says how
-                # to move): a warning here, so a service mid-migration is not failed twice.
-                yield (
-                    at,
-                    f"{op.label} returns a list as {shape}, not the shared page shape {SHARED_PAGE_SHAPE}: {_summary(differences)}",
-                    Severity.WARNING if shape.is_legacy else None,
-                )
+            # The old shared module's pages are migration findings (legacy-page says how to
+            # move): a warning here, so a service mid-migration is not failed twice.
+            yield from _judged_hits(
+                view,
+                at,
+                view.differences(PAGE, schema, "response"),
+                mismatch=f"{op.label} returns a list as {shape}, not the shared page shape {SHARED_PAGE_SHAPE}",
+                older=f"{op.label} returns the shared page shape of an earlier minor release",
+                severity=Severity.WARNING if shape.is_legacy else None,
+            )
             if not shape.is_legacy:  # its skip/limit are legacy-skip-limit's
                 yield from _pagination_parameters(doc, shared, op)
 
@@ -377,13 +418,14 @@ def _pagination_parameters(
         # A query string cannot carry null: compare the non-null part only.
         want = _without_null(expected[name])
         have = _without_null(view.normalized(param["schema"]))
-        for difference in compatibility_differences(want, have, direction="request"):
-            if difference.tolerated:
-                continue
+        found = compatibility_differences(want, have, direction="request")
+        for difference in view.judge(
+            PAGE_PARAMS, found, at=f"/properties/{escape_pointer_token(name)}"
+        ):
             yield (
                 f"{pointer}/schema",
                 f"query parameter {name!r} {difference.message} (PaginationParams.{name})",
-                None,
+                Severity.INFO if difference.tolerated else None,
             )
 
 
@@ -422,13 +464,13 @@ def _check_health_endpoint(doc: ServiceDocument, shared: SharedContracts) -> Ite
         if not bodies:
             yield success[0], f"{op.label} documents no JSON HealthResponse body for 200", None
         for at, schema in bodies:
-            differences = view.differences(HEALTH, schema)
-            if differences:
-                yield (
-                    at,
-                    f"{op.label} does not return HealthResponse: {_summary(differences)}",
-                    None,
-                )
+            yield from _judged_hits(
+                view,
+                at,
+                view.differences(HEALTH, schema),
+                mismatch=f"{op.label} does not return HealthResponse",
+                older=f"{op.label} returns the HealthResponse of an earlier minor release",
+            )
 
 
 @rule(
@@ -528,16 +570,6 @@ def _check_operation_id(doc: ServiceDocument, _shared: SharedContracts) -> Itera
             seen[operation_id] = op.label
 
 
-def _declared_version(doc: ServiceDocument) -> tuple[str, Any] | None:
-    """(pointer, value) of the contracts version the document says it was built against."""
-    info = doc.document.get("info") or {}
-    if VERSION_KEY in info:
-        return f"/info/{VERSION_KEY}", info[VERSION_KEY]
-    if VERSION_KEY in doc.document:
-        return f"/{VERSION_KEY}", doc.document[VERSION_KEY]
-    return None
-
-
 @rule(
     "contracts-version",
     VALIDATE,
@@ -545,7 +577,7 @@ def _declared_version(doc: ServiceDocument) -> tuple[str, Any] | None:
     "The document declares info.x-opsconductor-contracts; a different major version than the shared contracts is an error.",
 )
 def _check_contracts_version(doc: ServiceDocument, shared: SharedContracts) -> Iterator[Hit]:
-    found = _declared_version(doc)
+    found = doc.declared_contracts
     if found is None:
         yield (
             "/info",
@@ -668,6 +700,36 @@ def _lint_schema(
                 )
         stack.extend(
             (sub_pointer, sub, False, prop) for sub_pointer, sub, prop in _subschemas(node, where)
+        )
+
+
+@rule(
+    "since-version",
+    LINT,
+    E,
+    "x-opsconductor-since marks a property only, with the release of this major version (no later than the file's) that added it",
+)
+def _lint_since(
+    _schemaset: SchemaSet, name: str, document: SchemaDocument, schema: Mapping[str, Any]
+) -> Iterator[LintFinding]:
+    file, version = document.path, parse_semver(document.version)
+    stack: list[tuple[str, Mapping[str, Any], bool]] = [(_component_pointer(name), schema, False)]
+    while stack:
+        where, node, is_property = stack.pop()
+        if SINCE_KEY in node:
+            value, since = node[SINCE_KEY], parse_semver(node[SINCE_KEY])
+            if not is_property:
+                problem = "it marks a property (the release that added the property), not a component or another schema; remove it here"
+            elif since is None:
+                problem = f"{value!r} is not a semantic version; name the release that added this property, such as {document.version!r}"
+            elif version is not None and (since[0] != version[0] or since > version):
+                problem = f"{value!r} is not a release of these contracts up to {document.version}; name the release that added this property"
+            else:
+                problem = ""
+            if problem:
+                yield LintFinding(file, f"{where}/{SINCE_KEY}", "since-version", problem)
+        stack.extend(
+            (sub_pointer, sub, prop) for sub_pointer, sub, prop in _subschemas(node, where)
         )
 
 

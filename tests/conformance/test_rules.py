@@ -15,6 +15,7 @@ PATHS = "/paths"
 TARGETS = "/paths/~1targets"
 TARGET = "/paths/~1targets~1{target_id}"
 JSON_SCHEMA = "content/application~1json/schema"
+PROBLEM_SCHEMA = "content/application~1problem+json/schema"
 
 # file name -> (exit code, [(rule, severity, pointer)]): every fixture is listed here.
 EXPECTED: dict[str, tuple[int, list[tuple[str, str, str]]]] = {
@@ -45,11 +46,15 @@ EXPECTED: dict[str, tuple[int, list[tuple[str, str, str]]]] = {
     ),
     "component-compat-missing-optional.yaml": (
         0,
-        [("component-compat", INFO, "/components/schemas/DependencyCheck/properties/critical")],
+        [("component-compat", INFO, "/components/schemas/DependencyCheck/properties/details")],
     ),
     "component-compat-missing-property.yaml": (
         1,
         [("component-compat", E, "/components/schemas/DependencyCheck/properties/duration_ms")],
+    ),
+    "component-compat-optional-drift.yaml": (
+        1,
+        [("component-compat", E, "/components/schemas/DependencyCheck/properties/critical")],
     ),
     "component-compat-nullable.yaml": (
         1,
@@ -80,6 +85,10 @@ EXPECTED: dict[str, tuple[int, list[tuple[str, str, str]]]] = {
             ("legacy-detail-error", W, f"{TARGET}/get/responses/default/{JSON_SCHEMA}"),
         ],
     ),
+    "error-envelope-missing-optional.yaml": (
+        1,
+        [("error-envelope", E, f"{TARGET}/get/responses/500/{PROBLEM_SCHEMA}")],
+    ),
     "error-envelope-no-body.yaml": (1, [("error-envelope", E, f"{TARGET}/get/responses/404")]),
     "error-envelope-shared-response.yaml": (
         1,
@@ -105,6 +114,10 @@ EXPECTED: dict[str, tuple[int, list[tuple[str, str, str]]]] = {
         1,
         [("health-endpoint", E, PATHS), ("health-endpoint", E, PATHS)],
     ),
+    "health-endpoint-missing-optional.yaml": (
+        1,
+        [("health-endpoint", E, f"/paths/~1health~1live/get/responses/200/{JSON_SCHEMA}")],
+    ),
     "health-endpoint-plain-health.yaml": (0, []),
     "health-endpoint-wrong-shape.yaml": (
         1,
@@ -118,6 +131,10 @@ EXPECTED: dict[str, tuple[int, list[tuple[str, str, str]]]] = {
         [("pagination", E, f"{TARGETS}/get/responses/200/{JSON_SCHEMA}")],
     ),
     "pagination-items-without-meta.yaml": (
+        1,
+        [("pagination", E, f"{TARGETS}/get/responses/200/{JSON_SCHEMA}")],
+    ),
+    "pagination-meta-missing-fields.yaml": (
         1,
         [("pagination", E, f"{TARGETS}/get/responses/200/{JSON_SCHEMA}")],
     ),
@@ -147,6 +164,10 @@ EXPECTED: dict[str, tuple[int, list[tuple[str, str, str]]]] = {
     "validation-envelope-fastapi-default.yaml": (
         1,
         [("validation-envelope", E, f"{TARGETS}/post/responses/422/{JSON_SCHEMA}")],
+    ),
+    "validation-envelope-no-errors.yaml": (
+        1,
+        [("validation-envelope", E, f"{TARGETS}/post/responses/422/{PROBLEM_SCHEMA}")],
     ),
     "validation-envelope-missing.yaml": (
         1,
@@ -194,6 +215,26 @@ def test_messages_say_what_to_fix(cli: CLI) -> None:
     assert "ErrorResponse" in finding["message"]
     run = cli("validate", OPENAPI_FIXTURES / "operation-id-not-snake-case.yaml", "--format", "json")
     assert "generate_unique_id_function" in run.json()["findings"][0]["message"]
+
+
+def test_an_optional_property_of_a_later_minor_release_is_an_info(cli: CLI) -> None:
+    fixture = OPENAPI_FIXTURES / "component-compat-missing-optional.yaml"
+    run = cli("validate", fixture, "--strict", "--format", "json")
+    assert run.code == 0
+    (finding,) = run.json()["findings"]
+    assert finding["severity"] == INFO
+    assert "'details'" in finding["message"]
+    assert "added in contracts 1.3.0" in finding["message"]
+    assert "this document declares 1.2.0" in finding["message"]
+
+
+def test_a_missing_optional_property_as_old_as_the_declared_version_is_drift(cli: CLI) -> None:
+    run = cli(
+        "validate", OPENAPI_FIXTURES / "component-compat-optional-drift.yaml", "--format", "json"
+    )
+    (finding,) = run.json()["findings"]
+    assert "does not list the contract's optional property 'critical'" in finding["message"]
+    assert "generate it from opsconductor_contracts.DependencyCheck" in finding["message"]
 
 
 def test_several_sources_give_one_report(cli: CLI) -> None:

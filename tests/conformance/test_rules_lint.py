@@ -59,6 +59,16 @@ def _optional_without_default(schemas: dict[str, Any]) -> None:
     schemas["HealthResponse"]["properties"]["region"] = {"type": "string", "description": "where"}
 
 
+def _since(where: str, value: str) -> Edit:
+    def edit(schemas: dict[str, Any]) -> None:
+        node = schemas["DependencyCheck"]
+        if where != "component":
+            node = node["properties"][where]
+        node["x-opsconductor-since"] = value
+
+    return edit
+
+
 CASES = [
     pytest.param(
         "health.yaml",
@@ -108,6 +118,36 @@ CASES = [
         "optional-without-default",
         "/components/schemas/HealthResponse/properties/region",
         id="optional-without-default",
+    ),
+    # x-opsconductor-since: the release (of this major version, not later than this one) that
+    # added a property.
+    pytest.param(
+        "health.yaml",
+        _since("critical", "soon"),
+        "since-version",
+        "/components/schemas/DependencyCheck/properties/critical/x-opsconductor-since",
+        id="since-not-a-version",
+    ),
+    pytest.param(
+        "health.yaml",
+        _since("details", "1.4.0"),
+        "since-version",
+        "/components/schemas/DependencyCheck/properties/details/x-opsconductor-since",
+        id="since-later-than-the-release",
+    ),
+    pytest.param(
+        "health.yaml",
+        _since("details", "0.9.0"),
+        "since-version",
+        "/components/schemas/DependencyCheck/properties/details/x-opsconductor-since",
+        id="since-another-major",
+    ),
+    pytest.param(
+        "health.yaml",
+        _since("component", "1.3.0"),
+        "since-version",
+        "/components/schemas/DependencyCheck/x-opsconductor-since",
+        id="since-on-a-component",
     ),
 ]
 
