@@ -15,6 +15,11 @@ and the top functions by own time are printed.
 
     python bench/bench_breakdown.py [--quick] [--profile production]
     python bench/bench_breakdown.py --instructions [STACK ...]
+    python bench/bench_breakdown.py --ablation
+    python bench/bench_breakdown.py --parts [PART ...]
+
+`--ablation` counts the instructions of the `ABLATION` stacks, each one behaviour apart;
+`--parts` those of each piece in `breakdown_parts` on its own, per call.
 
 `--instructions` counts CPU instructions per request instead of timing them, with valgrind's
 callgrind: each stack serves `INSTRUCTION_COUNTS` requests in two runs of its own process, and

@@ -56,7 +56,8 @@ def part_nothing() -> Call:
 
 
 def part_event_dict() -> Call:
-    """Building the event dictionary (taken off the processors' figures by the report)."""
+    """Building the event dictionary, for scale: each processor's figure includes copying
+    an event of this size."""
     return _event
 
 
@@ -201,6 +202,116 @@ def part_rate_limit_check() -> Call:
     store = MemoryRateLimitStore()
     policies = [RateLimit.parse("600000/minute")]
     return lambda: store.hit_now("user:u-1", policies)
+
+
+def part_runtime_routes_miss() -> Call:
+    """What a service's request pays for the runtime's own routes coming first (issue 13's
+    fix for catch-all routes): `RuntimeRoutes.matches` on a path that is not one of them."""
+    from opsconductor_shared import ServiceSettings, create_service_app
+    from opsconductor_shared._app import get_runtime
+
+    app = create_service_app(
+        "bench-service", "1.0.0", ServiceSettings(environment="production"), configure_logging=False
+    )
+    routes = get_runtime(app).routes
+    scope = {"type": "http", "method": "GET", "path": "/items/42", "root_path": ""}
+    return lambda: routes.matches(scope)
+
+
+_REQUEST_HEADERS = [
+    (b"host", b"127.0.0.1:8000"),
+    (b"user-agent", b"bench"),
+    (b"accept", b"*/*"),
+    (b"authorization", b"Bearer a.b.c"),
+]
+
+
+def _http_scope() -> dict[str, Any]:
+    return {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "GET",
+        "path": "/items/42",
+        "root_path": "",
+        "headers": _REQUEST_HEADERS,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+def _run_layer(layer: Any) -> Call:
+    """One request through an ASGI layer whose app sends a 2-header response at once."""
+    scope = _http_scope()
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(_: Any) -> None:
+        return None
+
+    def call() -> None:
+        coroutine = layer(dict(scope), receive, send)
+        try:  # noqa: SIM105 - as in _uvicorn_send
+            coroutine.send(None)
+        except StopIteration:
+            pass
+
+    return call
+
+
+async def _respond(_: Any, __: Any, send: Any) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-length", b"2"), (b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+def part_app_alone() -> Call:
+    """The inner app of the layer parts on its own (take it off their figures)."""
+    return _run_layer(_respond)
+
+
+def part_empty_layer() -> Call:
+    """A pure-ASGI layer that only passes the request on, around the same app."""
+
+    class Layer:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await self.app(scope, receive, send)
+
+    return _run_layer(Layer(_respond))
+
+
+def part_standard_layer_without_log_and_headers() -> Call:
+    """The standard layer's own work around the same app, with no access line and no default
+    headers (its own two, `Server-Timing` and `X-Request-ID`, are still built): request id
+    and trace context, the duplicate-header check, timing, the send wrapper, the error
+    boundary, the route template and client address it would log."""
+    from opsconductor_shared.middleware import StandardMiddleware
+
+    _logging()
+    return _run_layer(StandardMiddleware(_respond, headers={}, access_log=False))
+
+
+def part_body_limit_layer() -> Call:
+    """The body-limit layer around the same app, a GET without a body."""
+    from opsconductor_shared.middleware import RequestBodyLimitMiddleware
+
+    return _run_layer(RequestBodyLimitMiddleware(_respond))
+
+
+def part_begin_request() -> Call:
+    """Starting a request's context: ids from one random draw, the trace context, the log
+    context cleared and bound (inside the standard layer's figure)."""
+    from opsconductor_shared._context import begin_request
+
+    return lambda: begin_request(None, None)
 
 
 PARTS = {

@@ -244,7 +244,8 @@ class LoggingSettings(BaseModel):
     access: bool = Field(
         True,
         description="One `request` line per request; false where something in front of the "
-        "service (a gateway) logs every request already.",
+        "service (a gateway) logs every request already (slow requests are still logged, at "
+        "WARNING).",
     )
 
 

@@ -116,7 +116,7 @@ def test_a_paced_run_gives_wrk_a_delay_script(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(bench_http.subprocess, "run", fake_run)
     result = bench_http.wrk("http://127.0.0.1:1/items/42", seconds=1, pace_ms=10)
-    assert seen["script"].strip() == "function delay() return 10 end"
+    assert seen["script"].strip() == "function delay() return math.random(0, 20) end"
     assert result == {"rps": 3000.0, "p50_ms": 0.31, "p99_ms": 1.2}
     bench_http.wrk("http://127.0.0.1:1/items/42", seconds=1)
     assert "-s" not in seen["command"]
@@ -150,9 +150,11 @@ def test_every_part_of_the_breakdown_runs() -> None:
     # make event loops for the whole process.
     code = (
         "from bench.breakdown_parts import PARTS\n"
+        "from opsconductor_shared import _logging\n"
         "for name, make in PARTS.items():\n"
         "    call = make(); call(); call()\n"
         "print(sorted(PARTS))\n"
+        "print([getattr(p, '__name__', type(p).__name__) for p in _logging._STATE.processors])\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
@@ -161,3 +163,8 @@ def test_every_part_of_the_breakdown_runs() -> None:
     assert result.returncode == 0, result.stderr
     assert "'access_line'" in result.stdout
     assert "'floor_access_line'" in result.stdout
+    # The processor parts name the pipeline's processors by position.
+    assert result.stdout.splitlines()[-1] == str(
+        ["_filter_level", "merge_contextvars", "_add_fields", "mask_event", "_UTCTimestamp",
+         "_render_json"]
+    )  # fmt: skip

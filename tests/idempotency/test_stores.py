@@ -241,8 +241,11 @@ async def test_the_purge_deletes_a_claim_only_once_its_lock_ran_out(
     assert isinstance(stale, Claimed)
     assert isinstance(answered, Claimed)
     await store.complete("answered", answered.token, STORED, ttl=30)
-    await _until_expired(database, 1)
-    assert await store.purge() == 1
+    table = await _until_expired(database, 1)
+    # The store's own background purge (started by the first claim) may get there first on a
+    # loaded machine: what is left is asserted, not who deleted it.
+    assert await store.purge() in (0, 1)
+    assert await database.fetch_value(sql.SQL("SELECT count(*) FROM {}").format(table)) == 2
     assert await store.claim("held", "fp", lock_ttl=30) == InFlight("fp")
     assert await store.claim("answered", "fp", lock_ttl=30) == STORED
     with pytest.raises(ConflictError) as caught:

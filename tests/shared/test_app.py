@@ -200,3 +200,18 @@ def test_the_access_log_setting(
     assert "x-request-id" in response.headers
     assert len(captured_logs.events("request")) == 2 * lines
     assert len(captured_logs.events("unhandled_exception")) == 1
+
+
+def test_without_the_access_log_slow_requests_are_still_logged(
+    captured_logs: CapturedLogs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`LOG__ACCESS=false` drops the line of every request, not the WARNING of a slow one."""
+    monkeypatch.setenv("STACK_SERVICE_LOG__ACCESS", "false")
+    monkeypatch.setenv("STACK_SERVICE_SLOW_REQUEST_MS", "0.001")
+    settings = ServiceSettings.for_service("stack-service")
+    app = create_service_app("stack-service", "1.0.0", settings, configure_logging=False)
+    with TestClient(app) as client:
+        assert client.get("/health/live").status_code == 200
+    (line,) = captured_logs.events("request")
+    assert line["level"] == "warning"
+    assert line["slow"] is True

@@ -98,7 +98,8 @@ class StandardMiddleware:
         slow_request_ms: requests at least this slow are logged at WARNING.
         client_address: resolves the client address (trusted proxies); default: the peer.
         metrics: record Prometheus metrics here (see `RequestMetrics`).
-        access_log: log one `request` event per request.
+        access_log: log one `request` event per request; when False, only slow ones (at
+            WARNING).
 
     Raises:
         ValueError: the header name is not ASCII, or `slow_request_ms` is not positive.
@@ -248,9 +249,9 @@ class StandardMiddleware:
         route = route_template(scope)
         if self.metrics is not None:
             self.metrics.observe(scope["method"], route, status, duration_ms / 1000)
-        if not self.access_log:
-            return
         slow = duration_ms >= self.slow_request_ms
+        if not (self.access_log or slow):  # without the access log, slow requests still are
+            return
         (self._access_log.warning if slow else self._access_log.info)(
             "request",
             method=scope["method"],
