@@ -10,9 +10,10 @@ per-round ratio (the contender's figure over the baseline's in the same round). 
 rounds disagree by more than `MAX_SPREAD` (the range's width over the median ratio), the
 machine was too noisy to decide: the row says so and claims no target.
 
-Each round also runs bare FastAPI and the production route paced (`PACE_MS` before each
-request on each connection, so both get the same offered load, under either's capacity): the
-latency compared at equal load, next to the one at saturation.
+Each round also runs bare FastAPI and the production route paced (each connection waits a
+random think time of `PACE_MS` on average before each request, so both get nearly the same
+offered load, under either's capacity): the latency compared at equal load, next to the one
+at saturation.
 
 Targets (issue 16): the runtime stack >= 0.90x of bare FastAPI's requests per second, the
 production route (stack + local auth, a cache hit, + in-memory rate limit) >= 0.85x with a p99
@@ -83,10 +84,11 @@ def wrk(
     command = [*cpu_prefix(1), "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if token is not None:
         command += ["-H", f"Authorization: Bearer {token}"]
-    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+    with ExitStack() as files:
         if pace_ms is not None:
             # A random think time (uniform, mean `pace_ms`): a fixed one lines the connections
             # up, and their requests then arrive in bursts of all of them at once.
+            script = files.enter_context(tempfile.NamedTemporaryFile("w", suffix=".lua"))
             script.write(f"function delay() return math.random(0, {2 * int(pace_ms)}) end\n")
             script.flush()
             command += ["-s", script.name]

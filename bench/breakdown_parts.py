@@ -71,44 +71,41 @@ def part_access_line() -> Call:
     return lambda: log.info("request", **ACCESS_FIELDS)
 
 
-def _processor(index: int) -> Call:
+def _processor(name: str) -> Call:
+    """The pipeline's processor `name`, on the event the processors before it made."""
     module = _logging()
     processors = list(module._STATE.processors)
-    before = processors[:index]
+    names = [getattr(p, "__name__", type(p).__name__) for p in processors]
+    index = names.index(name)  # a renamed processor fails here, loudly
+    template = _event()
+    for earlier in processors[:index]:
+        template = earlier(None, "info", template)
     processor = processors[index]
-
-    def prepared() -> dict[str, Any]:
-        event = _event()
-        for earlier in before:
-            event = earlier(None, "info", event)
-        return event
-
-    template = prepared()
     return lambda: processor(None, "info", dict(template))
 
 
 def part_processor_filter_level() -> Call:
-    return _processor(0)
+    return _processor("_filter_level")
 
 
 def part_processor_merge_contextvars() -> Call:
-    return _processor(1)
+    return _processor("merge_contextvars")
 
 
 def part_processor_add_fields() -> Call:
-    return _processor(2)
+    return _processor("_add_fields")
 
 
 def part_processor_mask_event() -> Call:
-    return _processor(3)
+    return _processor("mask_event")
 
 
 def part_processor_timestamp() -> Call:
-    return _processor(4)
+    return _processor("_UTCTimestamp")
 
 
 def part_processor_render_json() -> Call:
-    return _processor(5)
+    return _processor("_render_json")
 
 
 def part_sink_write() -> Call:
@@ -130,6 +127,14 @@ def part_floor_access_line() -> Call:
             lines.clear()
 
     return line
+
+
+def _drive(coroutine: Any) -> None:
+    """Run a coroutine that never waits to its end, without an event loop."""
+    try:  # noqa: SIM105 - cheaper than contextlib.suppress, inside the measured call
+        coroutine.send(None)
+    except StopIteration:
+        pass
 
 
 def _uvicorn_send(extra_headers: int) -> Call:
@@ -166,11 +171,7 @@ def _uvicorn_send(extra_headers: int) -> Call:
             keep_alive=True,
             on_response=lambda: None,
         )
-        coroutine = cycle.send(message)  # type: ignore[arg-type]
-        try:  # noqa: SIM105 - cheaper than contextlib.suppress, inside the measured call
-            coroutine.send(None)
-        except StopIteration:
-            pass
+        _drive(cycle.send(message))  # type: ignore[arg-type]
 
     return send
 
@@ -250,11 +251,7 @@ def _run_layer(layer: Any) -> Call:
         return None
 
     def call() -> None:
-        coroutine = layer(dict(scope), receive, send)
-        try:  # noqa: SIM105 - as in _uvicorn_send
-            coroutine.send(None)
-        except StopIteration:
-            pass
+        _drive(layer(dict(scope), receive, send))
 
     return call
 

@@ -249,12 +249,12 @@ def test_auth_service_killed_and_restarted(tmp_path: Path, mode: str) -> None:
         changes = _circuit_changes(live)  # once stopped: every buffered line is written
         opened = [stamp for stamp, state in changes if state == "open" and stamp < answering_at]
         assert opened, changes
+        due = opened[-1] + _BREAKER_RESET_TIMEOUT - answering_at
         print(
             f"auth breaker: opened {answering_at - opened[-1]:.2f} s before the auth service "
-            f"answered again, first probe due {opened[-1] + _BREAKER_RESET_TIMEOUT - answering_at:.2f}"
-            " s after it"
+            f"answered again, first probe due {due:.2f} s after it"
         )
-        probe_due = max(0.0, opened[-1] + _BREAKER_RESET_TIMEOUT - answering_at)
+        probe_due = max(0.0, due)
         # The probe when it is due, plus one verification and a second of slack (the poll,
         # a loaded machine).
         assert recovery <= probe_due + DEFAULT_AUTH_TIMEOUT + 1.0, (recovery, probe_due)
